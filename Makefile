@@ -1,0 +1,43 @@
+# Two commands for a fresh machine with Python 3.11+ and make:
+#   make run   — install, migrate the embedded SQLite database, load demo data once, serve on :5000
+#   make test  — install the development dependencies and run the whole suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app market
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install lint format worker bench clean
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "需要 Python 3.11 或更新版本")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) seed demo --if-empty
+	@echo "科技成果转化交易平台: http://$(HOST):$(PORT)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+worker: install
+	$(FLASK) search sync --forever
+
+clean:
+	rm -rf $(VENV) instance/*.sqlite3* instance/*.joblib

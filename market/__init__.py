@@ -1,0 +1,35 @@
+"""科技成果转化交易平台: the Flask site."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+
+from market import config as config_mod
+
+
+def create_app(config: Mapping[str, object] | None = None) -> Flask:
+    """Build the app: configuration, then a short list of registrations. No I/O happens here."""
+    app = Flask(__name__, instance_path=str(config_mod.INSTANCE))
+    app.config.update(config_mod.from_env())
+    if config:
+        app.config.update(config)
+    config_mod.check(app.config)
+
+    from market.cli import register_cli
+    from market.db import register_db
+    from market.errors import register_errors
+    from market.extensions import register_extensions
+    from market.main.context import register_context
+    from market.routes import register_blueprints
+    from market.security import register_security_headers
+
+    register_db(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_security_headers(app)
+    register_context(app)
+    register_cli(app)
+    return app

@@ -1,0 +1,1 @@
+"""Organisations, users, registration and login."""

@@ -1,0 +1,74 @@
+"""Account forms (Flask-WTF; CSRF on every one)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from vocab.taxonomy import ROLE_LABELS, AgencyType, GrowthTier, OrgKind, Region, Role, values
+
+_REQUIRED = "此项必填"
+
+
+def _choices(items, blank: str | None = None) -> list[tuple[str, str]]:
+    out = [("", blank)] if blank is not None else []
+    return out + [(v, v) for v in items]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("邮箱", validators=[DataRequired(_REQUIRED)])
+    password = PasswordField("密码", validators=[DataRequired(_REQUIRED)])
+    next = HiddenField()
+    submit = SubmitField("登录")
+
+
+class RegisterForm(FlaskForm):
+    role = SelectField(
+        "我的身份",
+        choices=[(r.value, ROLE_LABELS[r]) for r in (Role.UNIVERSITY, Role.ENTERPRISE, Role.AGENT)],
+        validators=[DataRequired(_REQUIRED)],
+    )
+    display_name = StringField(
+        "姓名", validators=[DataRequired(_REQUIRED), Length(max=60, message="不能超过 60 个字")]
+    )
+    email = EmailField("邮箱", validators=[DataRequired(_REQUIRED)])
+    password = PasswordField(
+        "密码", validators=[DataRequired(_REQUIRED)], description="至少 8 个字符，建议使用一句好记的话"
+    )
+    org_name = StringField(
+        "所属机构",
+        validators=[DataRequired(_REQUIRED), Length(max=120, message="不能超过 120 个字")],
+        description="填写已有机构的全称即加入该机构；新机构需平台审核认证后才能发布",
+    )
+    org_kind = SelectField(
+        "机构类型（新机构）", choices=_choices(values(OrgKind), "按身份自动选择"), validators=[Optional()]
+    )
+    region = SelectField("所在地区", choices=_choices(values(Region)), default=Region.TIANJIN)
+    district = StringField("区（天津可选）", validators=[Optional(), Length(max=20)])
+    agency_type = SelectField(
+        "技术转移机构类别", choices=_choices(values(AgencyType), "—"), validators=[Optional()]
+    )
+    growth_tier = SelectField(
+        "企业梯度（可选）", choices=_choices(values(GrowthTier), "—"), validators=[Optional()]
+    )
+    high_tech = BooleanField("国家高新技术企业")
+    submit = SubmitField("注册")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("当前密码", validators=[DataRequired(_REQUIRED)])
+    new_password = PasswordField("新密码", validators=[DataRequired(_REQUIRED)], description="至少 8 个字符")
+    submit = SubmitField("修改密码")
+
+
+class LogoutForm(FlaskForm):
+    submit = SubmitField("退出登录")

@@ -1,0 +1,56 @@
+"""Configuration from environment variables, with safe development defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete."""
+
+
+def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
+    """Build the Flask config mapping from environment variables."""
+    env = dict(os.environ if env is None else env)
+    production = env.get("MARKET_ENV", "development") == "production"
+    return {
+        "MARKET_ENV": "production" if production else "development",
+        "SECRET_KEY": env.get("SECRET_KEY", "" if production else DEV_SECRET_KEY),
+        "DATABASE_URL": env.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'market.sqlite3'}"),
+        # Embedded FTS5 index file unless MEILI_URL names a Meilisearch server.
+        "SEARCH_PATH": env.get("SEARCH_PATH", str(INSTANCE / "search.sqlite3")),
+        "MEILI_URL": env.get("MEILI_URL", ""),
+        "MEILI_MASTER_KEY": env.get("MEILI_MASTER_KEY", ""),
+        "MEILI_INDEX": env.get("MEILI_INDEX", "listings"),
+        "MATCH_MODEL_PATH": env.get("MATCH_MODEL_PATH", str(INSTANCE / "matcher.joblib")),
+        "UPLOAD_DIR": env.get("UPLOAD_DIR", str(INSTANCE / "uploads")),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_LOGIN_IP": env.get("RATELIMIT_LOGIN_IP", "30 per minute"),
+        "RATELIMIT_LOGIN_ACCOUNT": env.get("RATELIMIT_LOGIN_ACCOUNT", "5 per minute"),
+        "RATELIMIT_REGISTER_IP": env.get("RATELIMIT_REGISTER_IP", "10 per hour"),
+        "MAIL_HOOK": env.get("MAIL_HOOK", ""),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(10 * 1024 * 1024))),
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "JSON_AS_ASCII": False,
+        "RELAY_AFTER_COMMIT": env.get("RELAY_AFTER_COMMIT", "1") == "1",
+    }
+
+
+def check(config: dict[str, object]) -> None:
+    """Refuse to run production with a missing or default secret key."""
+    if config.get("MARKET_ENV") == "production":
+        key = str(config.get("SECRET_KEY") or "")
+        if not key or key == DEV_SECRET_KEY or len(key) < 32:
+            raise ConfigError("生产环境必须设置 SECRET_KEY（至少 32 个字符，且不能是开发默认值）")

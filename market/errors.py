@@ -1,0 +1,101 @@
+"""Domain errors carrying (field, reason) pairs, and the HTTP error pages / JSON bodies."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """A business rule refused the operation; `errors` are (field, reason) pairs in Chinese."""
+
+    status = 400
+
+    def __init__(self, *errors: tuple[str | None, str]) -> None:
+        super().__init__("; ".join(reason for _, reason in errors))
+        self.errors = list(errors)
+
+    @property
+    def message(self) -> str:
+        return "；".join(reason for _, reason in self.errors)
+
+    def as_json(self) -> dict:
+        return {
+            "error": "invalid",
+            "message": self.message,
+            "fields": [{"field": f, "reason": r} for f, r in self.errors],
+        }
+
+
+class ConflictError(DomainError):
+    """The object changed since the caller read it (stale version)."""
+
+    status = 409
+
+
+class NotAllowed(DomainError):
+    """The user may not do this."""
+
+    status = 403
+
+
+def apply_to_form(form, error: DomainError) -> None:
+    """Put a DomainError's reasons on the form's fields (or on the form as a whole)."""
+    for field, reason in error.errors:
+        target = getattr(form, field, None) if field else None
+        if target is not None and hasattr(target, "errors"):
+            target.errors = [*list(target.errors), reason]
+        else:
+            form.form_errors.append(reason)
+
+
+_MESSAGES = {
+    400: "请求有误",
+    401: "请先登录",
+    403: "没有权限访问此页面",
+    404: "页面不存在或尚未公开",
+    405: "不支持该请求方法",
+    409: "内容已被他人修改",
+    413: "上传的文件过大",
+    429: "操作过于频繁，请稍后再试",
+    500: "服务器内部错误，我们已记录，请稍后再试",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def register_errors(app: Flask) -> None:
+    """Chinese error pages for pages, structured JSON for the API."""
+
+    def render(code: int, description: str | None = None):
+        message = _MESSAGES.get(code, "出错了")
+        if wants_json():
+            body = {"error": str(code), "message": message}
+            if description and code in (400, 409, 413, 429):
+                body["detail"] = description
+            return jsonify(body), code
+        template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/generic.html"
+        return render_template(template, code=code, message=message, detail=description), code
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        code = exc.code or 500
+        detail = (
+            exc.description if code in (400, 409, 413, 429) and isinstance(exc.description, str) else None
+        )
+        if code == 400 and "CSRF" in (exc.description or ""):
+            detail = "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试"
+        return render(code, detail)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        if wants_json():
+            return jsonify(exc.as_json()), exc.status
+        return render(exc.status, exc.message)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        app.logger.exception("unhandled error")
+        return render(500)

@@ -1,0 +1,41 @@
+"""Template globals: navigation by role and labels."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from flask_login import current_user
+
+from vocab.taxonomy import ROLE_LABELS
+
+# (endpoint, label, roles or None for everyone); endpoints not registered are skipped.
+NAV: list[tuple[str, str, tuple[str, ...] | None]] = [
+    ("listings.results", "科技成果库", None),
+    ("listings.needs", "企业技术需求库", None),
+    ("search.page", "搜索", None),
+    ("listings.mine", "我的发布", ("university", "enterprise")),
+    ("matches.queue", "待认领对接", ("agent", "admin")),
+    ("matches.board", "我的对接", ("agent",)),
+    ("admin.review", "审核", ("admin",)),
+    ("admin.organizations", "机构认证", ("admin",)),
+    ("stats.dashboard", "统计", ("admin",)),
+    ("stats.public", "交易概况", None),
+    ("notifications.index", "通知", ("university", "enterprise", "agent", "admin")),
+]
+
+
+def nav_links() -> list[tuple[str, str]]:
+    role = current_user.role if current_user.is_authenticated else None
+    endpoints = current_app.view_functions
+    return [
+        (endpoint, label)
+        for endpoint, label, roles in NAV
+        if endpoint in endpoints and (roles is None or role in roles)
+    ]
+
+
+def role_label(role: str) -> str:
+    return ROLE_LABELS.get(role, role)
+
+
+def register_context(app: Flask) -> None:
+    app.jinja_env.globals.update(nav_links=nav_links, role_label=role_label)

@@ -1,0 +1,28 @@
+"""Home page and /healthz."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, jsonify, render_template
+
+from market.db import db
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+def home():
+    return render_template("home.html")
+
+
+@bp.route("/healthz")
+def healthz():
+    """State of the database and of the search engine, as JSON (503 when the database is down)."""
+    try:
+        db().execute(sa.text("SELECT 1"))
+        database = {"ok": True}
+    except Exception as exc:  # the point of a health check is to report, not raise
+        database = {"ok": False, "error": type(exc).__name__}
+    search = {"ok": None, "detail": "not configured"}
+    body = {"status": "ok" if database["ok"] else "degraded", "database": database, "search": search}
+    return jsonify(body), 200 if database["ok"] else 503
