@@ -1,0 +1,280 @@
+"""Text helpers both engines share: character grams, query terms and HTML-safe highlighting.
+
+Chinese has no spaces, and jieba keeps 锂电池 whole, so a word index alone cannot find 电池 inside
+锂电池. Each CJK run is therefore also indexed as overlapping character bigrams (plus its last
+character alone): a phrase of a query's bigrams matches exactly where the query is a substring.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from vocab.analyzer import SYNONYMS, ChineseAnalyzer, default_analyzer
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
+_CJK_RE = re.compile(f"[{_CJK}]")
+#: a CJK run, or a run of other letters / digits
+_RUN = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
+_WORD_CHARS = re.compile(r"[^\W_]")
+MAX_TERMS = 12
+SNIPPET_CHARS = 100
+
+
+def fold_char(ch: str) -> str:
+    """NFKC + lower case of one character, kept to one character so offsets stay valid."""
+    folded = unicodedata.normalize("NFKC", ch).lower()
+    if len(folded) == 1:
+        return folded
+    lowered = ch.lower()
+    return lowered if len(lowered) == 1 else ch
+
+
+def fold(text: str) -> str:
+    """Length-preserving normalisation (full width to half width, lower case)."""
+    if text.isascii():
+        return text.lower()
+    return "".join(fold_char(c) for c in text)
+
+
+def is_cjk(s: str) -> bool:
+    """True when `s` starts with a CJK ideograph."""
+    return bool(s) and _CJK_RE.match(s) is not None
+
+
+def gram_tokens(text: str) -> list[str]:
+    """Bigrams of every CJK run (plus the run's last character), other letter/digit runs whole."""
+    out: list[str] = []
+    for match in _RUN.finditer(fold(text)):
+        run = match.group()
+        if is_cjk(run):
+            out.extend(run[i : i + 2] for i in range(len(run) - 1))
+            # The last character alone lets a one-character query match at the end of a run.
+            out.append(run[-1])
+        else:
+            out.append(run)
+    return out
+
+
+def grams(text: str) -> str:
+    """`gram_tokens` joined by spaces (what goes into a gram column)."""
+    return " ".join(gram_tokens(text))
+
+
+def phrase_grams(surface: str) -> str:
+    """The gram phrase that matches `surface` as a substring: its bigrams, without the final char."""
+    tokens = gram_tokens(surface)
+    if len(tokens) > 1 and is_cjk(tokens[-1]) and len(tokens[-1]) == 1:
+        tokens.pop()
+    return " ".join(tokens)
+
+
+@lru_cache(maxsize=1)
+def _variants() -> dict[str, tuple[str, ...]]:
+    """canonical term -> every written form that folds onto it (itself included)."""
+    out: dict[str, list[str]] = {}
+    for variant, canon in SYNONYMS.items():
+        out.setdefault(canon, [canon])
+        if variant not in out[canon]:
+            out[canon].append(variant)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def synonym_groups() -> dict[str, tuple[str, ...]]:
+    """The analyzer's synonym groups, canonical term first."""
+    return dict(_variants())
+
+
+@dataclass(frozen=True)
+class QueryTerm:
+    """One query term: the analyzer's canonical word and the surface forms to find as substrings."""
+
+    word: str | None
+    surfaces: tuple[str, ...]
+
+    @property
+    def single_char(self) -> bool:
+        """A one-character CJK term (matched as a prefix of the gram tokens)."""
+        return len(self.surfaces) == 1 and len(self.surfaces[0]) == 1 and is_cjk(self.surfaces[0])
+
+
+def _clean_surface(s: str) -> str | None:
+    """A surface form fit for substring search: one letter/digit run, folded."""
+    folded = fold(s)
+    runs = _RUN.findall(folded)
+    return folded if len(runs) == 1 and runs[0] == folded else None
+
+
+def query_terms(text: str, analyzer: ChineseAnalyzer | None = None) -> list[QueryTerm]:
+    """Terms of a user query, at most `MAX_TERMS`, never containing query syntax.
+
+    Words come from the shared analyzer (stopwords dropped, synonyms folded). Single characters
+    that jieba leaves over (锂 硫 in 锂硫电池, a compound it does not know) are glued back to their
+    neighbours as one substring term, which is far more precise than several one-character terms.
+    When the analyzer keeps nothing (a query of stopwords like 系统), the query's own letter runs
+    are searched as substrings.
+    """
+    analyzer = analyzer or default_analyzer()
+    folded = fold(text)
+    variants = _variants()
+    located: list[tuple[str, int, int]] = []  # token, start, end (-1 when not found in the text)
+    cursor = 0
+    for token in analyzer.tokens(text):
+        if not _WORD_CHARS.search(token):
+            continue
+        best: tuple[int, int] | None = None
+        for form in variants.get(token, (token,)):
+            pos = folded.find(fold(form), cursor)
+            if pos != -1 and (best is None or pos < best[0]):
+                best = (pos, pos + len(form))
+        if best is None:
+            located.append((token, -1, -1))
+        else:
+            located.append((token, *best))
+            cursor = best[1]
+
+    terms: dict[str, QueryTerm] = {}
+
+    def add(term: QueryTerm) -> None:
+        key = term.word or term.surfaces[0]
+        if term.surfaces and key not in terms and len(terms) < MAX_TERMS:
+            terms[key] = term
+
+    def single(i: int) -> bool:
+        token, start, _ = located[i]
+        return start >= 0 and len(token) == 1 and is_cjk(token)
+
+    i = 0
+    while i < len(located):
+        token, start, end = located[i]
+        if not single(i):
+            add(_word_term(token, variants))
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(located) and single(j + 1) and located[j + 1][1] == end:
+            j += 1
+            end = located[j][2]
+        if j + 1 < len(located) and located[j + 1][1] == end and is_cjk(located[j + 1][0]):
+            j += 1
+            end = located[j][2]
+        elif terms and start > 0 and (prev := list(terms.values())[-1]).word is not None:
+            # glue to the word just before, when it ends right here
+            surface = next((s for s in prev.surfaces if folded.rfind(s, 0, start) == start - len(s)), None)
+            if surface is not None and is_cjk(surface):
+                del terms[prev.word]
+                start -= len(surface)
+        surface = folded[start:end]
+        add(QueryTerm(word=surface if len(surface) == 1 else None, surfaces=(surface,)))
+        i = j + 1
+    if not terms:
+        for run in dict.fromkeys(_RUN.findall(folded)):
+            add(QueryTerm(word=None, surfaces=(run,)))
+    return list(terms.values())
+
+
+def _word_term(token: str, variants: dict[str, tuple[str, ...]]) -> QueryTerm:
+    forms = variants.get(token, (token,))
+    surfaces = tuple(dict.fromkeys(s for s in (_clean_surface(f) for f in forms) if s))
+    if not surfaces:
+        # e.g. "30%": search its letter/digit runs
+        surfaces = tuple(dict.fromkeys(_RUN.findall(fold(token))))
+    return QueryTerm(word=token, surfaces=surfaces)
+
+
+def highlight_spans(text: str, terms: Iterable[QueryTerm]) -> list[tuple[int, int]]:
+    """Merged (start, end) spans of `text` where a term's surface occurs."""
+    folded = fold(text)
+    spans: list[tuple[int, int]] = []
+    for term in terms:
+        for surface in term.surfaces:
+            if not surface:
+                continue
+            ascii_word = not is_cjk(surface)
+            start = folded.find(surface)
+            while start != -1:
+                end = start + len(surface)
+                # Latin words are marked whole only ("ai" must not light up inside "maintain").
+                if not ascii_word or (_boundary(folded, start - 1) and _boundary(folded, end)):
+                    spans.append((start, end))
+                start = folded.find(surface, start + 1)
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _boundary(text: str, index: int) -> bool:
+    return index < 0 or index >= len(text) or not (text[index].isalnum() and not is_cjk(text[index]))
+
+
+def render(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
+    """HTML-escape text[start:end], wrapping the spans in <mark>; whitespace runs collapse."""
+    end = len(text) if end is None else end
+    out: list[str] = []
+    pos = start
+    for s, e in spans:
+        s, e = max(s, start), min(e, end)
+        if s >= e:
+            continue
+        out.append(_esc(text[pos:s]))
+        out.append(f"<mark>{_esc(text[s:e])}</mark>")
+        pos = e
+    out.append(_esc(text[pos:end]))
+    return "".join(out)
+
+
+def _esc(s: str) -> str:
+    return html.escape(re.sub(r"\s+", " ", s), quote=True)
+
+
+def highlight(text: str, terms: list[QueryTerm]) -> str:
+    """The whole text, escaped, with matches marked."""
+    return render(text, highlight_spans(text, terms) if terms else [])
+
+
+def snippet(text: str, terms: list[QueryTerm], size: int = SNIPPET_CHARS) -> str:
+    """About `size` characters of text around its first match, escaped, with matches marked."""
+    text = text.strip()
+    spans = highlight_spans(text, terms) if terms else []
+    if len(text) <= size:
+        return render(text, spans)
+    start = 0
+    if spans:
+        # Some context before the first match, but not so much that the match falls off the end.
+        start = max(0, min(spans[0][0] - size // 5, len(text) - size))
+    end = min(len(text), start + size)
+    body = render(text, spans, start, end)
+    return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
+
+
+def render_marked(text: str, pre: str, post: str) -> str:
+    """Escape engine-highlighted text whose matches are delimited by `pre`/`post` sentinels.
+
+    Everything is escaped; sentinels become balanced <mark> tags, so a document can never inject
+    markup, not even an unbalanced <mark>.
+    """
+    out: list[str] = []
+    open_mark = False
+    for piece in re.split(f"({re.escape(pre)}|{re.escape(post)})", text):
+        if piece == pre:
+            if not open_mark:
+                out.append("<mark>")
+                open_mark = True
+        elif piece == post:
+            if open_mark:
+                out.append("</mark>")
+                open_mark = False
+        else:
+            out.append(_esc(piece))
+    if open_mark:
+        out.append("</mark>")
+    return "".join(out)
