@@ -6,6 +6,7 @@ Alembic migrations can drop constraints by name on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -34,7 +35,9 @@ def utcnow() -> datetime:
 def make_engine(url: str) -> sa.Engine:
     """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout."""
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, json_serializer=_json_dumps
+        )
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -51,7 +54,14 @@ def make_engine(url: str) -> sa.Engine:
             conn.exec_driver_sql("BEGIN")
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return sa.create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=10, json_serializer=_json_dumps
+    )
+
+
+def _json_dumps(value: object) -> str:
+    # Keep Chinese readable in JSON columns (and LIKE-searchable on both databases).
+    return json.dumps(value, ensure_ascii=False)
 
 
 def register_db(app: Flask) -> None:

@@ -43,7 +43,7 @@ def apply_to_form(form, error: DomainError) -> None:
     """Put a DomainError's reasons on the form's fields (or on the form as a whole)."""
     for field, reason in error.errors:
         target = getattr(form, field, None) if field else None
-        if target is not None and hasattr(target, "errors"):
+        if target is not None and hasattr(target, "errors") and target.type != "HiddenField":
             target.errors = [*list(target.errors), reason]
         else:
             form.form_errors.append(reason)

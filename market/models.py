@@ -1,5 +1,19 @@
 """Imports every table model so that SQLModel.metadata is complete (Alembic, tests)."""
 
 from market.accounts.models import Organization, User
+from market.listings.models import ContactReveal, Interest, ListingEvent, ResearchResult, TechNeed
+from market.matches.models import Match, MatchEvent
+from market.outbox.models import OutboxEntry
 
-__all__ = ["Organization", "User"]
+__all__ = [
+    "ContactReveal",
+    "Interest",
+    "ListingEvent",
+    "Match",
+    "MatchEvent",
+    "Organization",
+    "OutboxEntry",
+    "ResearchResult",
+    "TechNeed",
+    "User",
+]

@@ -7,7 +7,10 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from market.accounts.routes import bp as accounts_bp
+    from market.admin.routes import bp as admin_bp
+    from market.api.routes import bp as api_bp
+    from market.listings.routes import bp as listings_bp
     from market.main.routes import bp as main_bp
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(accounts_bp)
+    for bp in (main_bp, accounts_bp, listings_bp, admin_bp, api_bp):
+        app.register_blueprint(bp)

@@ -38,4 +38,9 @@ def role_label(role: str) -> str:
 
 
 def register_context(app: Flask) -> None:
-    app.jinja_env.globals.update(nav_links=nav_links, role_label=role_label)
+    app.jinja_env.globals.update(nav_links=nav_links, role_label=role_label, nav_endpoints=nav_endpoints)
+
+
+def nav_endpoints() -> set[str]:
+    """Endpoints registered on this app (templates link to optional features only when present)."""
+    return set(current_app.view_functions)

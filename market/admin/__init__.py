@@ -1,0 +1,1 @@
+"""Platform operators: review queue and organisation verification."""

@@ -1,0 +1,81 @@
+"""Review queue (审核) and organisation verification (机构认证)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlmodel import func, select
+
+from market.accounts import service as accounts
+from market.accounts.models import Organization, User
+from market.accounts.permissions import admin_required
+from market.db import db
+from market.errors import DomainError
+from market.listings import permissions as perm
+from market.listings import queries, service
+from market.listings.forms import ReasonForm
+from market.listings.routes import KIND_URL, kind_of
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/review")
+@admin_required
+def review():
+    rows = queries.pending(db())
+    return render_template("admin/review.html", rows=rows, form=ReasonForm(), kind_url=KIND_URL)
+
+
+@bp.route("/review/<kinds>/<int:listing_id>", methods=["POST"])
+@admin_required
+def decide(kinds: str, listing_id: int):
+    session = db()
+    listing = perm.load_listing(session, kind_of(kinds), listing_id, current_user, need=perm.can_review)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    decision = request.form.get("decision")
+    try:
+        if decision == "approve":
+            service.approve(session, actor=current_user, listing=listing)
+            message = f"已发布：{listing.title}"
+        elif decision == "reject":
+            service.reject(session, actor=current_user, listing=listing, reason=form.reason.data or "")
+            message = f"已退回修改：{listing.title}"
+        else:
+            abort(400)
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message, "danger")
+    else:
+        session.commit()
+        flash(message, "success")
+    return redirect(url_for("admin.review"))
+
+
+@bp.route("/organizations")
+@admin_required
+def organizations():
+    session = db()
+    show = request.args.get("show", "unverified")
+    stmt = select(Organization, func.count(User.id)).join(
+        User, User.organization_id == Organization.id, isouter=True
+    )
+    if show == "unverified":
+        stmt = stmt.where(Organization.verified.is_(False))
+    rows = session.exec(stmt.group_by(Organization.id).order_by(Organization.created_at.desc())).all()
+    return render_template("admin/organizations.html", rows=rows, show=show, form=ReasonForm())
+
+
+@bp.route("/organizations/<int:org_id>/verify", methods=["POST"])
+@admin_required
+def verify(org_id: int):
+    session = db()
+    org = session.get(Organization, org_id) or abort(404)
+    if not ReasonForm().validate_on_submit():
+        abort(400)
+    verified = request.form.get("verified", "1") == "1"
+    accounts.set_verified(session, org=org, verified=verified)
+    session.commit()
+    flash(f"{org.name}：{'已认证' if verified else '已取消认证'}", "success")
+    return redirect(url_for("admin.organizations", show=request.args.get("show", "unverified")))

@@ -1,0 +1,169 @@
+"""Listing forms. They collect input; `schemas.validate_listing` decides what is valid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from vocab.taxonomy import (
+    COOPERATION_MODES,
+    FIELDS,
+    IPType,
+    Maturity,
+    RightsNote,
+    TransferMode,
+    values,
+)
+
+FIELD_CHOICES: dict[str, list[tuple[str, str]]] = {
+    top: [(s, s) for s in subs] for top, subs in FIELDS.items()
+}
+
+
+def _with_blank(items: tuple[str, ...], blank: str = "—") -> list[tuple[str, str]]:
+    return [("", blank), *((v, v) for v in items)]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form) -> None:  # the schema checks values, with Chinese messages
+        pass
+
+
+class FieldSelect(SelectField):
+    """Grouped second-level fields; an empty value means "not chosen"."""
+
+    def pre_validate(self, form) -> None:
+        pass
+
+
+class ListingForm(FlaskForm):
+    version = HiddenField()
+    title = StringField("名称", description="一句话说清是什么技术，例如“宽温域锂离子电池电解液”")
+    field = FieldSelect("技术领域", choices=FIELD_CHOICES, validate_choice=False)
+    keywords = StringField("关键词", description="3–6 个，用顿号或逗号分隔")
+    contact_name = StringField("联系人")
+    contact_phone = StringField("联系电话")
+    contact_email = StringField(
+        "联系邮箱", description="联系方式受保护：仅平台运营、技术经纪人和经对接的合作方可见"
+    )
+    submit = SubmitField("保存")
+
+    skip = ("csrf_token", "submit", "version")
+
+    def to_data(self) -> dict[str, Any]:
+        """Raw input for the schema."""
+        data = {name: f.data for name, f in self._fields.items() if name not in self.skip}
+        for name, value in data.items():
+            if hasattr(value, "is_finite"):  # Decimal -> float
+                data[name] = float(value)
+        return data
+
+    def expected_version(self) -> int | None:
+        return int(self.version.data) if (self.version.data or "").isdigit() else None
+
+
+class ResultForm(ListingForm):
+    summary = TextAreaField("成果简介", description="是什么、怎么工作、适用在哪里")
+    problem = TextAreaField("解决的问题")
+    advantage = TextAreaField("量化优势", description="与现有技术相比的量化指标，例如“能耗降低 30%”")
+    maturity = SelectField("成熟度", choices=_with_blank(values(Maturity)), validate_choice=False)
+    trl = IntegerField("技术就绪度 TRL（1–9，可选）", validators=[Optional()])
+    ip_type = SelectField("知识产权类型", choices=_with_blank(values(IPType)), validate_choice=False)
+    patent_numbers = StringField("专利号 / 申请号", description="多个用顿号分隔")
+    transfer_modes = MultiCheckboxField("转化方式", choices=[(v, v) for v in values(TransferMode)])
+    price_negotiable = BooleanField("价格面议")
+    price_wan = DecimalField("挂牌价格（万元）", validators=[Optional()], places=2)
+    appraised_wan = DecimalField("评估价值（万元，可选）", validators=[Optional()], places=2)
+    inventors = StringField("发明人 / 团队", description="多个用顿号分隔")
+    rights_note = SelectField(
+        "职务成果赋权", choices=_with_blank(values(RightsNote), "未赋权 / 不适用"), validate_choice=False
+    )
+
+    field_order = (
+        "title",
+        "field",
+        "keywords",
+        "summary",
+        "problem",
+        "advantage",
+        "maturity",
+        "trl",
+        "ip_type",
+        "patent_numbers",
+        "transfer_modes",
+        "price_negotiable",
+        "price_wan",
+        "appraised_wan",
+        "inventors",
+        "rights_note",
+        "contact_name",
+        "contact_phone",
+        "contact_email",
+    )
+
+
+class NeedForm(ListingForm):
+    description = TextAreaField("需求描述", description="遇到了什么问题、现在怎么做、为什么不够好")
+    requirements = TextAreaField("必备要求", description="方案必须满足的条件，例如工况、标准、产能、成本上限")
+    target_metrics = TextAreaField("目标指标", description="可量化的验收指标，例如“良品率 ≥ 99.5%”")
+    cooperation_modes = MultiCheckboxField("合作方式", choices=[(v, v) for v in COOPERATION_MODES])
+    budget_min_wan = DecimalField("预算下限（万元）", validators=[Optional()], places=2)
+    budget_max_wan = DecimalField("预算上限（万元）", validators=[Optional()], places=2)
+    deadline = DateField("截止日期", validators=[Optional()])
+    is_challenge = BooleanField("揭榜挂帅（公开张榜，悬赏攻关）")
+    reward_wan = DecimalField("悬赏金额（万元）", validators=[Optional()], places=2)
+    eligibility = TextAreaField("揭榜条件", description="对揭榜方的资质、团队、业绩要求")
+    no_secret_confirmed = BooleanField("我确认以上内容不含本企业的商业秘密")
+
+    field_order = (
+        "title",
+        "field",
+        "keywords",
+        "description",
+        "requirements",
+        "target_metrics",
+        "cooperation_modes",
+        "budget_min_wan",
+        "budget_max_wan",
+        "deadline",
+        "is_challenge",
+        "reward_wan",
+        "eligibility",
+        "contact_name",
+        "contact_phone",
+        "contact_email",
+        "no_secret_confirmed",
+    )
+
+
+FORMS: dict[str, type[ListingForm]] = {"result": ResultForm, "need": NeedForm}
+
+
+class ReasonForm(FlaskForm):
+    """Review / withdraw actions with an optional reason."""
+
+    reason = TextAreaField("原因")
+    submit = SubmitField("确定")
+
+
+class InterestForm(FlaskForm):
+    message = TextAreaField("留言（可选）", description="简单说明您的意向，技术经纪人会尽快联系您")
+    submit = SubmitField("表达意向")

@@ -1,0 +1,172 @@
+"""Read-side queries: the showcase lists with filters and pagination (published listings only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, func, select
+
+from market.accounts.models import Organization
+from market.errors import DomainError
+from market.listings.models import KINDS, Listing, ResearchResult, TechNeed
+from vocab.taxonomy import COOPERATION_MODES, FIELDS, SUBFIELDS, ListingStatus, Maturity, Region, values
+
+MAX_PER_PAGE = 100
+
+
+@dataclass
+class Filters:
+    """Showcase filters; parsed from query-string arguments by `Filters.parse`."""
+
+    field: str | None = None
+    maturity: str | None = None
+    mode: str | None = None
+    region: str | None = None
+    price_min: float | None = None
+    price_max: float | None = None
+    challenge: bool | None = None
+    sort: str = "newest"
+    page: int = 1
+    per_page: int = 20
+    errors: list[tuple[str, str]] = dc_field(default_factory=list)
+
+    @classmethod
+    def parse(cls, args: Any, *, strict: bool = False) -> Filters:
+        """Read filters from request args; unknown values are dropped (pages) or refused (`strict`, API)."""
+        f = cls()
+
+        def choice(name: str, allowed: tuple[str, ...]) -> str | None:
+            value = (args.get(name) or "").strip()
+            if not value:
+                return None
+            if value not in allowed:
+                f.errors.append((name, f"参数 {name} 的取值“{value[:30]}”无效"))
+                return None
+            return value
+
+        def number(name: str, lo: float, hi: float) -> float | None:
+            raw = (args.get(name) or "").strip()
+            if not raw:
+                return None
+            try:
+                value = float(raw)
+            except ValueError:
+                f.errors.append((name, f"参数 {name} 应为数字"))
+                return None
+            if not lo <= value <= hi:
+                f.errors.append((name, f"参数 {name} 应在 {lo:g} 到 {hi:g} 之间"))
+                return None
+            return value
+
+        f.field = choice("field", (*SUBFIELDS, *FIELDS))
+        f.maturity = choice("maturity", values(Maturity))
+        f.mode = choice("mode", COOPERATION_MODES)
+        f.region = choice("region", values(Region))
+        f.price_min = number("price_min", 0, 1e8)
+        f.price_max = number("price_max", 0, 1e8)
+        challenge = choice("challenge", ("1", "0", "true", "false"))
+        f.challenge = None if challenge is None else challenge in ("1", "true")
+        f.sort = choice("sort", ("newest", "price_asc", "price_desc")) or "newest"
+        f.page = int(number("page", 1, 100000) or 1)
+        f.per_page = int(number("per_page", 1, MAX_PER_PAGE) or 20)
+        if strict and f.errors:
+            raise DomainError(*f.errors)
+        return f
+
+    def as_args(self) -> dict[str, Any]:
+        """The active filters as query-string arguments (for pagination links)."""
+        out = {k: getattr(self, k) for k in ("field", "maturity", "mode", "region", "price_min", "price_max")}
+        if self.challenge is not None:
+            out["challenge"] = "1" if self.challenge else "0"
+        if self.sort != "newest":
+            out["sort"] = self.sort
+        return {k: v for k, v in out.items() if v not in (None, "")}
+
+
+@dataclass
+class Page:
+    items: list[tuple[Listing, Organization]]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def json_list_contains(column, value: str):
+    """Portable “JSON list contains value” (SQLite and PostgreSQL): the column's text holds "value"."""
+    return sa.cast(column, sa.Text).like(f'%"{value}"%')
+
+
+def published_page(session: Session, kind: str, f: Filters) -> Page:
+    """Published listings of `kind` matching the filters, newest first by default."""
+    model = KINDS[kind]
+    stmt = (
+        select(model, Organization)
+        .join(Organization, Organization.id == model.organization_id)
+        .where(model.status == ListingStatus.PUBLISHED)
+    )
+    if f.field:
+        stmt = stmt.where(model.field.in_(FIELDS[f.field]) if f.field in FIELDS else model.field == f.field)
+    if f.region:
+        stmt = stmt.where(Organization.region == f.region)
+    if model is ResearchResult:
+        if f.maturity:
+            stmt = stmt.where(ResearchResult.maturity == f.maturity)
+        if f.mode:
+            stmt = stmt.where(json_list_contains(ResearchResult.transfer_modes, f.mode))
+        if f.price_min is not None:
+            stmt = stmt.where(ResearchResult.price_wan >= f.price_min)
+        if f.price_max is not None:
+            stmt = stmt.where(ResearchResult.price_wan <= f.price_max)
+        price = ResearchResult.price_wan
+    else:
+        if f.mode:
+            stmt = stmt.where(json_list_contains(TechNeed.cooperation_modes, f.mode))
+        if f.challenge is not None:
+            stmt = stmt.where(TechNeed.is_challenge == f.challenge)
+        # budget ranges overlap the asked range
+        if f.price_min is not None:
+            stmt = stmt.where(func.coalesce(TechNeed.budget_max_wan, TechNeed.budget_min_wan) >= f.price_min)
+        if f.price_max is not None:
+            stmt = stmt.where(func.coalesce(TechNeed.budget_min_wan, TechNeed.budget_max_wan) <= f.price_max)
+        price = func.coalesce(TechNeed.budget_min_wan, TechNeed.budget_max_wan)
+    total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
+    if f.sort == "price_asc":
+        order = [price.is_(None), price.asc(), model.id.desc()]
+    elif f.sort == "price_desc":
+        order = [price.is_(None), price.desc(), model.id.desc()]
+    else:
+        order = [model.published_at.desc(), model.id.desc()]
+    rows = session.exec(stmt.order_by(*order).offset((f.page - 1) * f.per_page).limit(f.per_page)).all()
+    return Page(items=list(rows), total=total, page=f.page, per_page=f.per_page)
+
+
+def organization_listings(session: Session, org_id: int) -> dict[str, list[Listing]]:
+    """All listings of one organisation, every status, newest first."""
+    return {
+        kind: list(
+            session.exec(
+                select(model).where(model.organization_id == org_id).order_by(model.updated_at.desc())
+            ).all()
+        )
+        for kind, model in KINDS.items()
+    }
+
+
+def pending(session: Session) -> list[tuple[Listing, Organization]]:
+    """Listings waiting for review, oldest first."""
+    out: list[tuple[Listing, Organization]] = []
+    for model in KINDS.values():
+        stmt = (
+            select(model, Organization)
+            .join(Organization, Organization.id == model.organization_id)
+            .where(model.status == ListingStatus.PENDING)
+        )
+        out.extend(session.exec(stmt).all())
+    return sorted(out, key=lambda row: row[0].updated_at)

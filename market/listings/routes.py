@@ -1,0 +1,226 @@
+"""Showcase, detail, create / edit and the owners' lifecycle actions for results and needs."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from market.accounts.models import Organization
+from market.db import db
+from market.errors import ConflictError, DomainError, apply_to_form
+from market.listings import permissions as perm
+from market.listings import queries, service
+from market.listings.forms import FORMS, InterestForm, ReasonForm
+from market.listings.models import KINDS
+from vocab.taxonomy import COOPERATION_MODES, FIELDS, Maturity, Region, TransferMode, values
+
+bp = Blueprint("listings", __name__)
+
+PLURAL = {"results": "result", "needs": "need"}
+KIND_URL = {v: k for k, v in PLURAL.items()}
+
+
+def kind_of(kinds: str) -> str:
+    if kinds not in PLURAL:
+        abort(404)
+    return PLURAL[kinds]
+
+
+def detail_url(listing) -> str:
+    return url_for("listings.detail", kinds=KIND_URL[listing.kind], listing_id=listing.id)
+
+
+def _showcase(kind: str):
+    filters = queries.Filters.parse(request.args)
+    page = queries.published_page(db(), kind, filters)
+    modes = values(TransferMode) if kind == "result" else COOPERATION_MODES
+    return render_template(
+        "listings/showcase.html",
+        kind=kind,
+        kinds=KIND_URL[kind],
+        page=page,
+        filters=filters,
+        fields=FIELDS,
+        maturities=values(Maturity),
+        modes=modes,
+        regions=values(Region),
+    )
+
+
+@bp.route("/results")
+def results():
+    return _showcase("result")
+
+
+@bp.route("/needs")
+def needs():
+    return _showcase("need")
+
+
+@bp.route("/<kinds>/<int:listing_id>")
+def detail(kinds: str, listing_id: int):
+    session = db()
+    listing = perm.load_listing(session, kind_of(kinds), listing_id, current_user)
+    org = session.get(Organization, listing.organization_id)
+    contact = service.reveal_contact(session, viewer=current_user, listing=listing)
+    show_history = perm.is_owner(current_user, listing) or getattr(current_user, "is_admin", False)
+    events = service.history(session, listing) if show_history else []
+    session.commit()  # the contact reveal is recorded
+    return render_template(
+        "listings/detail.html",
+        listing=listing,
+        org=org,
+        contact=contact,
+        events=events,
+        perm=perm,
+        reason_form=ReasonForm(),
+        interest_form=InterestForm(),
+        kinds=kinds,
+    )
+
+
+@bp.route("/<kinds>/new", methods=["GET", "POST"])
+@login_required
+def create(kinds: str):
+    kind = kind_of(kinds)
+    if not perm.can_create(current_user, kind):
+        abort(403)
+    form = FORMS[kind]()
+    if form.validate_on_submit():
+        session = db()
+        try:
+            listing = service.create_listing(session, actor=current_user, kind=kind, data=form.to_data())
+        except DomainError as exc:
+            session.rollback()
+            apply_to_form(form, exc)
+        else:
+            session.commit()
+            flash("已保存为草稿。检查无误后请“提交审核”。", "success")
+            return redirect(detail_url(listing))
+    status = 400 if request.method == "POST" else 200
+    return render_template("listings/edit.html", form=form, kind=kind, listing=None), status
+
+
+@bp.route("/<kinds>/<int:listing_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(kinds: str, listing_id: int):
+    session = db()
+    listing = perm.load_listing(session, kind_of(kinds), listing_id, current_user, need=perm.can_edit)
+    form_cls = FORMS[listing.kind]
+    form = form_cls() if request.method == "POST" else form_cls(obj=listing, version=listing.version)
+    if request.method == "GET" and listing.keywords:
+        form.keywords.data = "、".join(listing.keywords)
+        for name in ("patent_numbers", "inventors"):
+            if hasattr(form, name):
+                getattr(form, name).data = "、".join(getattr(listing, name) or [])
+    status = 200
+    if form.validate_on_submit():
+        try:
+            service.update_listing(
+                session,
+                actor=current_user,
+                listing=listing,
+                data=form.to_data(),
+                expected_version=form.expected_version(),
+            )
+        except ConflictError as exc:
+            session.rollback()
+            apply_to_form(form, exc)
+            status = 409
+        except DomainError as exc:
+            session.rollback()
+            apply_to_form(form, exc)
+            status = 400
+        else:
+            session.commit()
+            flash("修改已保存", "success")
+            return redirect(detail_url(listing))
+    elif request.method == "POST":
+        status = 400
+    return render_template("listings/edit.html", form=form, kind=listing.kind, listing=listing), status
+
+
+def _action(kinds: str, listing_id: int, run, done: str):
+    session = db()
+    listing = perm.load_listing(session, kind_of(kinds), listing_id, current_user, need=lambda u, lst: True)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        run(session, listing, (form.reason.data or "").strip() or None)
+    except DomainError as exc:
+        session.rollback()
+        if exc.status == 403:
+            abort(403)
+        flash(exc.message, "danger")
+    else:
+        session.commit()
+        flash(done, "success")
+    return redirect(request.form.get("back") or detail_url(listing))
+
+
+@bp.route("/<kinds>/<int:listing_id>/submit", methods=["POST"])
+@login_required
+def submit(kinds: str, listing_id: int):
+    return _action(
+        kinds,
+        listing_id,
+        lambda s, lst, _r: service.submit(s, actor=current_user, listing=lst),
+        "已提交审核，平台运营审核通过后即公开发布",
+    )
+
+
+@bp.route("/<kinds>/<int:listing_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw(kinds: str, listing_id: int):
+    return _action(
+        kinds,
+        listing_id,
+        lambda s, lst, r: service.withdraw(s, actor=current_user, listing=lst, reason=r),
+        "已下架",
+    )
+
+
+@bp.route("/<kinds>/<int:listing_id>/close", methods=["POST"])
+@login_required
+def close(kinds: str, listing_id: int):
+    return _action(
+        kinds,
+        listing_id,
+        lambda s, lst, r: service.close(s, actor=current_user, listing=lst, reason=r),
+        "已标记为已成交",
+    )
+
+
+@bp.route("/<kinds>/<int:listing_id>/interest", methods=["POST"])
+@login_required
+def interest(kinds: str, listing_id: int):
+    session = db()
+    listing = perm.load_listing(
+        session, kind_of(kinds), listing_id, current_user, need=perm.can_express_interest
+    )
+    form = InterestForm()
+    if not form.validate_on_submit():
+        abort(400)
+    service.express_interest(session, user=current_user, listing=listing, message=form.message.data)
+    session.commit()
+    flash("意向已送达技术经纪人，对接后您将看到对方的联系方式", "success")
+    return redirect(detail_url(listing))
+
+
+@bp.route("/mine")
+@login_required
+def mine():
+    if current_user.organization_id is None:
+        abort(404)
+    session = db()
+    listings = queries.organization_listings(session, current_user.organization_id)
+    org = session.get(Organization, current_user.organization_id)
+    return render_template(
+        "listings/mine.html",
+        listings=listings,
+        org=org,
+        perm=perm,
+        kinds_of=KIND_URL,
+        model_names={k: m.label for k, m in KINDS.items()},
+    )
