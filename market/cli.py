@@ -88,5 +88,8 @@ def verify_org(name: str) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    app.cli.add_command(db_cli)
-    app.cli.add_command(users_cli)
+    from market.imports.cli import import_cli
+    from seed.cli import seed_cli
+
+    for group in (db_cli, users_cli, import_cli, seed_cli):
+        app.cli.add_command(group)

@@ -9,8 +9,9 @@ def register_blueprints(app: Flask) -> None:
     from market.accounts.routes import bp as accounts_bp
     from market.admin.routes import bp as admin_bp
     from market.api.routes import bp as api_bp
+    from market.imports.routes import bp as imports_bp
     from market.listings.routes import bp as listings_bp
     from market.main.routes import bp as main_bp
 
-    for bp in (main_bp, accounts_bp, listings_bp, admin_bp, api_bp):
+    for bp in (main_bp, accounts_bp, listings_bp, admin_bp, api_bp, imports_bp):
         app.register_blueprint(bp)

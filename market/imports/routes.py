@@ -1,0 +1,5 @@
+"""Web upload of spreadsheets for listing owners."""
+
+from flask import Blueprint
+
+bp = Blueprint("imports", __name__)

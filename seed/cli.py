@@ -1,0 +1,36 @@
+"""`flask seed demo`: load the demo data (idempotent)."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from market.db import db
+from seed import loader
+
+seed_cli = AppGroup("seed", help="演示数据")
+
+
+@seed_cli.command("demo")
+@click.option("--if-empty", is_flag=True, help="只在数据库为空时加载（make run 使用）")
+def demo(if_empty: bool) -> None:
+    """Load demo organisations, accounts, results, needs and matches."""
+    session = db()
+    if if_empty and not loader.is_empty(session):
+        click.echo("数据库已有数据，跳过演示数据加载。")
+    else:
+        with click.progressbar(length=loader.count_lines(), label="加载演示数据") as bar:
+            report = loader.load_demo(session, progress=bar.update)
+        session.commit()
+        click.echo(
+            f"机构 +{report.organizations}，用户 +{report.users}，科技成果 +{report.listings['result']}，"
+            f"技术需求 +{report.listings['need']}，已存在跳过 {report.skipped}"
+        )
+        for problem in report.problems:
+            click.echo(f"  ! {problem}", err=True)
+        from market.signals import demo_loaded
+
+        demo_loaded.send(session)
+    click.echo(f"\n演示账号（密码均为 {loader.DEMO_PASSWORD}）：")
+    for spec in loader.DEMO_USERS:
+        click.echo(f"  {spec['role']:<10} {spec['email']:<24} {spec['name']}")
