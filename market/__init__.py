@@ -23,6 +23,9 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     from market.extensions import register_extensions
     from market.main.context import register_context
     from market.routes import register_blueprints
+    from market.searching.engine import register_search
+    from market.searching.sync import register_sync
+    from market.searching.view import register_view_helpers
     from market.security import register_security_headers
 
     register_db(app)
@@ -30,6 +33,9 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     register_blueprints(app)
     register_errors(app)
     register_security_headers(app)
+    register_search(app)
+    register_sync(app)
+    register_view_helpers(app)
     register_context(app)
     register_cli(app)
     return app

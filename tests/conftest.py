@@ -96,3 +96,22 @@ def session(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def people(session):
+    """One user per role; two members of the same university; a member of another university."""
+    from tests.factories import make_org, make_user
+
+    uni_org = make_org(session, name="天津大学", kind="高校")
+    ent_org = make_org(session, name="海河新能源科技股份有限公司", kind="企业")
+    people = {
+        "uni": make_user(session, role="university", org=uni_org),
+        "uni2": make_user(session, role="university", org=uni_org),
+        "other_uni": make_user(session, role="university"),
+        "ent": make_user(session, role="enterprise", org=ent_org),
+        "agent": make_user(session, role="agent"),
+        "admin": make_user(session, role="admin"),
+    }
+    session.commit()
+    return people

@@ -7,72 +7,7 @@ from sqlmodel import select
 
 from market.listings.models import ContactReveal, ListingEvent, ResearchResult, TechNeed
 from market.outbox.models import OutboxEntry
-from tests.factories import login, make_org, make_user
-
-RESULT = {
-    "title": "宽温域锂离子电池电解液",
-    "field": "储能",
-    "keywords": "锂电、低温、电解液",
-    "summary": "一种可在零下四十度工作的锂离子电池电解液配方，适用于储能与动力电池。",
-    "advantage": "-30℃ 容量保持率 85%，比商用电解液高 25 个百分点",
-    "maturity": "中试",
-    "transfer_modes": ["技术许可", "技术转让"],
-    "price_wan": "120",
-    "contact_name": "王老师",
-    "contact_phone": "022-27400000",
-    "contact_email": "wang@tju.edu.cn",
-}
-
-NEED = {
-    "title": "电池包冬季续航衰减严重",
-    "field": "新能源汽车",
-    "description": "我司物流车电池包冬天续航掉得厉害，北方客户投诉多，需要改善低温性能。",
-    "requirements": "兼容现有电芯产线",
-    "target_metrics": "-20℃ 续航保持率 ≥ 80%",
-    "cooperation_modes": ["合作开发"],
-    "budget_min_wan": "50",
-    "budget_max_wan": "150",
-    "no_secret_confirmed": "y",
-}
-
-
-@pytest.fixture
-def people(session):
-    uni_org = make_org(session, name="天津大学", kind="高校")
-    ent_org = make_org(session, name="海河新能源科技股份有限公司", kind="企业")
-    people = {
-        "uni": make_user(session, role="university", org=uni_org),
-        "uni2": make_user(session, role="university", org=uni_org),
-        "other_uni": make_user(session, role="university"),
-        "ent": make_user(session, role="enterprise", org=ent_org),
-        "agent": make_user(session, role="agent"),
-        "admin": make_user(session, role="admin"),
-    }
-    session.commit()
-    return people
-
-
-def create(client, kinds="results", data=None):
-    return client.post(f"/{kinds}/new", data=data or RESULT)
-
-
-def latest(session, model):
-    session.expire_all()
-    return session.exec(select(model).order_by(model.id.desc())).first()
-
-
-def publish(app, session, people, kinds="results", data=None, owner="uni"):
-    c = app.test_client()
-    login(c, people[owner])
-    assert create(c, kinds, data).status_code == 302
-    model = ResearchResult if kinds == "results" else TechNeed
-    listing = latest(session, model)
-    assert c.post(f"/{kinds}/{listing.id}/submit").status_code == 302
-    a = app.test_client()
-    login(a, people["admin"])
-    assert a.post(f"/admin/review/{kinds}/{listing.id}", data={"decision": "approve"}).status_code == 302
-    session.expire_all()
-    return session.get(model, listing.id)
+from tests.factories import NEED, RESULT, create, latest, login, make_user, publish
 
 
 def test_full_lifecycle_with_history(app, client, session, people):

@@ -23,6 +23,12 @@ def healthz():
         database = {"ok": True}
     except Exception as exc:  # the point of a health check is to report, not raise
         database = {"ok": False, "error": type(exc).__name__}
-    search = {"ok": None, "detail": "not configured"}
+    from market.searching.engine import get_engine
+
+    try:
+        search = get_engine().health()
+    except Exception as exc:  # an engine that cannot even be created is reported, not raised
+        search = {"status": "down", "error": type(exc).__name__}
+    search["ok"] = search.get("status") == "ok"
     body = {"status": "ok" if database["ok"] else "degraded", "database": database, "search": search}
     return jsonify(body), 200 if database["ok"] else 503

@@ -24,4 +24,6 @@ class OutboxEntry(SQLModel, table=True):
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=_TS, index=True)
     last_error: str | None = Field(default=None, max_length=500)
+    #: an asynchronous engine's task for this change (Meilisearch); done when the task succeeded
+    task_uid: int | None = Field(default=None)
     processed_at: datetime | None = Field(default=None, sa_type=_TS, index=True)

@@ -1,0 +1,72 @@
+"""Search documents built from published listings (contact details never included)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlmodel import Session, select
+
+from market.accounts.models import Organization
+from market.listings.models import KINDS, Listing, ResearchResult
+from search import document_id, make_document
+from vocab.taxonomy import ListingStatus
+
+
+def listing_document(listing: Listing, org: Organization) -> dict[str, Any]:
+    """The search document of one listing."""
+    if isinstance(listing, ResearchResult):
+        low = high = listing.price_wan
+        challenge = False
+    else:
+        low, high = listing.budget_min_wan, listing.budget_max_wan
+        challenge = listing.is_challenge
+    return make_document(
+        kind=listing.kind,
+        db_id=listing.id,
+        external_id=listing.external_id,
+        title=listing.title,
+        body=listing.body,
+        keywords=listing.keywords or [],
+        org_name=org.name,
+        field=listing.field,
+        maturity=getattr(listing, "maturity", None),
+        modes=listing.modes,
+        region=org.region,
+        is_challenge=challenge,
+        price_low=low,
+        price_high=high,
+        published_at=int(listing.published_at.timestamp()) if listing.published_at else 0,
+    )
+
+
+def doc_id(kind: str, listing_id: int) -> str:
+    return document_id(kind, listing_id)
+
+
+def published_documents(session: Session, *, batch: int = 500) -> Iterator[dict[str, Any]]:
+    """Every published listing as a document, streamed in batches (for a full rebuild)."""
+    for model in KINDS.values():
+        last = 0
+        while True:
+            rows = session.exec(
+                select(model, Organization)
+                .join(Organization, Organization.id == model.organization_id)
+                .where(model.status == ListingStatus.PUBLISHED, model.id > last)
+                .order_by(model.id)
+                .limit(batch)
+            ).all()
+            if not rows:
+                break
+            for listing, org in rows:
+                yield listing_document(listing, org)
+            last = rows[-1][0].id
+
+
+def published_count(session: Session) -> int:
+    from sqlmodel import func
+
+    return sum(
+        session.exec(select(func.count()).select_from(m).where(m.status == ListingStatus.PUBLISHED)).one()
+        for m in KINDS.values()
+    )

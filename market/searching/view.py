@@ -1,0 +1,55 @@
+"""Template helpers for the search page: facet labels and links that add or remove one filter."""
+
+from __future__ import annotations
+
+from flask import request, url_for
+
+FACET_LABELS = {
+    "kind": "类型",
+    "field_top": "技术领域",
+    "field": "细分领域",
+    "maturity": "成熟度",
+    "modes": "转化 / 合作方式",
+    "region": "地区",
+    "is_challenge": "揭榜挂帅",
+}
+VALUE_LABELS = {
+    "kind": {"result": "科技成果", "need": "技术需求"},
+    "is_challenge": {"true": "是", "false": "否"},
+}
+#: facet -> query argument it filters on
+FACET_ARG = {"kind": "kind", "is_challenge": "challenge"}
+
+
+def facet_value_label(facet: str, value: str) -> str:
+    return VALUE_LABELS.get(facet, {}).get(str(value).lower(), str(value))
+
+
+def toggle_url(facet: str, value: str) -> tuple[str, bool]:
+    """(url, active): the current search with this facet value switched on or off."""
+    arg = FACET_ARG.get(facet, facet)
+    value = {"true": "1", "false": "0"}.get(str(value).lower(), str(value))
+    args = request.args.to_dict(flat=False)
+    args.pop("page", None)
+    current = args.get(arg, [])
+    active = value in current
+    if arg in ("kind", "challenge"):
+        args[arg] = [] if active else [value]
+    else:
+        args[arg] = [v for v in current if v != value] if active else [*current, value]
+    return url_for("search.page", **{k: v for k, v in args.items() if v}), active
+
+
+def page_url(page: int) -> str:
+    args = request.args.to_dict(flat=False)
+    args["page"] = [str(page)]
+    return url_for("search.page", **args)
+
+
+def register_view_helpers(app) -> None:
+    app.jinja_env.globals.update(
+        facet_labels=FACET_LABELS,
+        facet_value_label=facet_value_label,
+        facet_toggle=toggle_url,
+        search_page_url=page_url,
+    )

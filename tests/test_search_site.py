@@ -1,0 +1,227 @@
+"""The site's search: outbox → relay → engine, failures, the page and the API."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from market.outbox import relay
+from market.outbox.models import OutboxEntry
+from market.searching.engine import get_engine
+from market.searching.sync import drain_now
+from search import EngineUnavailable
+from tests.factories import NEED, RESULT, login, publish
+
+
+class FlakyEngine:
+    """Failure injection around the real engine: while `down`, every call raises EngineUnavailable."""
+
+    def __init__(self, real):
+        self.real = real
+        self.down = False
+
+    def __getattr__(self, name):
+        attr = getattr(self.real, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            if self.down:
+                raise EngineUnavailable("injected outage")
+            return attr(*args, **kwargs)
+
+        return call
+
+
+def titles(engine, text, **kw):
+    from search import SearchQuery
+
+    return [h.title_text for h in engine.query(SearchQuery(text=text, **kw)).hits]
+
+
+def pending(session):
+    session.expire_all()
+    return session.exec(select(OutboxEntry).where(OutboxEntry.processed_at.is_(None))).all()
+
+
+def test_publish_reaches_search_and_withdraw_removes(app, session, people):
+    result = publish(app, session, people)
+    engine = get_engine(app)
+    assert titles(engine, "电解液") == []  # nothing until the relay runs
+    stats = drain_now(app)
+    assert stats.processed >= 1 and pending(session) == []
+    assert titles(engine, "电解液") == [RESULT["title"]]
+    c = app.test_client()
+    login(c, people["uni"])
+    c.post(f"/results/{result.id}/withdraw")
+    drain_now(app)
+    assert titles(engine, "电解液") == []
+
+
+def test_edit_of_published_listing_updates_document(app, session, people):
+    result = publish(app, session, people)
+    drain_now(app)
+    c = app.test_client()
+    login(c, people["uni"])
+    resp = c.post(
+        f"/results/{result.id}/edit",
+        data=dict(RESULT, title="宽温域钠离子电池电解液", version=str(result.version)),
+    )
+    assert resp.status_code == 302
+    drain_now(app)
+    assert titles(get_engine(app), "钠离子") == ["宽温域钠离子电池电解液"]
+
+
+def test_engine_down_during_saves_loses_nothing(app, session, people):
+    flaky = FlakyEngine(get_engine(app))
+    app.extensions["search.engine"] = flaky
+    flaky.down = True
+    publish(app, session, people)  # the save itself succeeds
+    publish(app, session, people, "needs", NEED, owner="ent")
+    stats = drain_now(app)
+    assert stats.failed == 2 and stats.processed == 0
+    rows = pending(session)
+    assert len(rows) == 2 and all(r.attempts == 1 and "injected outage" in r.last_error for r in rows)
+    assert relay.backlog(session)["retrying"] == 2
+    # recovery: the back-off has passed
+    flaky.down = False
+    for r in rows:
+        r.next_attempt_at = r.created_at
+        session.add(r)
+    session.commit()
+    assert drain_now(app).processed == 2 and pending(session) == []
+    assert get_engine(app).count()["total"] == 2
+
+
+def test_relay_killed_mid_batch_loses_and_duplicates_nothing(app, session, people):
+    for i in range(4):
+        publish(app, session, people, data=dict(RESULT, title=f"宽温域锂离子电池电解液 第{i}代"))
+    handlers = app.extensions["outbox.handlers"]
+    calls = {"n": 0}
+
+    def dying(session_, kind, listing_id, listing, org):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt("killed")  # not an Exception: the process dies mid-batch
+        return None
+
+    with pytest.raises(KeyboardInterrupt):
+        relay.drain(app.extensions["db.sessionmaker"], [*handlers, dying], limit=10)
+    assert len(pending(session)) == 4  # nothing was marked done
+    drain_now(app)
+    assert pending(session) == []
+    engine = get_engine(app)
+    assert engine.count()["total"] == 4
+    assert sorted(titles(engine, "电解液", per_page=50)) == sorted(
+        f"宽温域锂离子电池电解液 第{i}代" for i in range(4)
+    )
+
+
+def test_drain_after_response(app, session, people):
+    app.config["RELAY_AFTER_COMMIT"] = True
+    c = app.test_client()
+    login(c, people["uni"])
+    c.post("/results/new", data=RESULT)
+    from market.listings.models import ResearchResult
+
+    result = session.exec(select(ResearchResult)).first()
+    c.post(f"/results/{result.id}/submit")
+    admin = app.test_client()
+    login(admin, people["admin"])
+    resp = admin.post(f"/admin/review/results/{result.id}", data={"decision": "approve"})
+    resp.close()  # the WSGI server closes the response after sending it; the drain runs then
+    assert titles(get_engine(app), "电解液") == [RESULT["title"]]
+
+
+def test_search_api_shape_and_facets(app, session, people, client):
+    publish(app, session, people)
+    publish(app, session, people, "needs", dict(NEED, is_challenge="y", reward_wan="100"), owner="ent")
+    drain_now(app)
+    body = client.get("/api/v1/search", query_string={"q": "电池"}).json
+    assert body["query"] == "电池" and body["total"] == 2 and body["page"] == 1
+    assert {h["kind"] for h in body["hits"]} == {"result", "need"}
+    hit = next(h for h in body["hits"] if h["kind"] == "result")
+    assert set(hit) >= {"kind", "id", "external_id", "title", "snippet", "field"}
+    assert "<mark>" in hit["snippet"] or "<mark>" in hit["title"]
+    assert body["facets"]["kind"] == {"result": 1, "need": 1}
+    only = client.get("/api/v1/search", query_string={"q": "电池", "kind": "need", "challenge": "1"}).json
+    assert only["total"] == 1 and only["hits"][0]["kind"] == "need"
+    assert "022-27400000" not in str(body)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"',
+        "AND",
+        "a OR b NOT c",
+        "*",
+        "-电池",
+        "(((",
+        "电池)",
+        "col:val",
+        "😀🔋",
+        "x" * 2000,
+        "NEAR(a b)",
+        "^电池",
+        "'; DROP TABLE x;--",
+    ],
+)
+def test_any_text_is_a_result_or_a_400(client, text):
+    resp = client.get("/api/v1/search", query_string={"q": text})
+    assert resp.status_code in (200, 400) and resp.is_json
+    if resp.status_code == 400:
+        assert resp.json["message"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"kind": "other"},
+        {"page": "x"},
+        {"per_page": "1000"},
+        {"sort": "random"},
+        {"challenge": "maybe"},
+        {"price_min": "abc"},
+    ],
+)
+def test_bad_parameters_are_400_json(client, args):
+    resp = client.get("/api/v1/search", query_string=args)
+    assert resp.status_code == 400 and resp.json["message"]
+
+
+def test_search_page_escapes_and_marks(app, session, people, client):
+    publish(app, session, people, data=dict(RESULT, title="<script>alert(1)</script>电池隔膜"))
+    drain_now(app)
+    page = client.get("/search", query_string={"q": "电池"}).data.decode()
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page and "<mark>" in page
+
+
+def test_search_page_empty_state_and_fallback(app, session, people, client):
+    page = client.get("/search", query_string={"q": "不存在的技术"}).data.decode()
+    assert "没有找到" in page
+    publish(app, session, people)
+    flaky = FlakyEngine(get_engine(app))
+    flaky.down = True
+    app.extensions["search.engine"] = flaky
+    resp = client.get("/search", query_string={"q": "电解液"})
+    page = resp.data.decode()
+    assert resp.status_code == 200 and "搜索服务暂时不可用" in page and RESULT["title"] in page
+    api = client.get("/api/v1/search", query_string={"q": "电解液"}).json
+    assert api["degraded"] is True and api["total"] == 1
+
+
+def test_cli_sync_reindex_status(app, session, people):
+    publish(app, session, people)
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["search", "status"]).output
+    assert "待同步：1" in out
+    assert "已同步 1" in runner.invoke(args=["search", "sync"]).output
+    result = runner.invoke(args=["search", "reindex"])
+    assert result.exit_code == 0 and "索引已重建" in result.output
+    assert "文档：共 1" in runner.invoke(args=["search", "status"]).output
+
+
+def test_healthz_reports_search(client):
+    body = client.get("/healthz").json
+    assert body["search"]["ok"] is True and body["search"]["engine"] == "fts5"
