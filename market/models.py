@@ -1,16 +1,20 @@
 """Imports every table model so that SQLModel.metadata is complete (Alembic, tests)."""
 
 from market.accounts.models import Organization, User
+from market.deals.models import Contract
 from market.listings.models import ContactReveal, Interest, ListingEvent, ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
+from market.notifications.models import Notification
 from market.outbox.models import OutboxEntry
 
 __all__ = [
     "ContactReveal",
+    "Contract",
     "Interest",
     "ListingEvent",
     "Match",
     "MatchEvent",
+    "Notification",
     "Organization",
     "OutboxEntry",
     "ResearchResult",

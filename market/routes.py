@@ -13,6 +13,7 @@ def register_blueprints(app: Flask) -> None:
     from market.listings.routes import bp as listings_bp
     from market.main.routes import bp as main_bp
     from market.searching.routes import bp as search_bp
+    from market.stats.routes import bp as stats_bp
 
-    for bp in (main_bp, accounts_bp, listings_bp, admin_bp, api_bp, imports_bp, search_bp):
+    for bp in (main_bp, accounts_bp, listings_bp, admin_bp, api_bp, imports_bp, search_bp, stats_bp):
         app.register_blueprint(bp)

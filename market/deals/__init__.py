@@ -1,0 +1,1 @@
+"""技术合同: contracts signed through matches."""

@@ -1,0 +1,1 @@
+"""In-site notifications, with an optional e-mail hook."""

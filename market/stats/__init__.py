@@ -1,0 +1,1 @@
+"""Statistics: contracts, 技术交易额, the conversion funnel, agents."""
