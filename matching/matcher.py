@@ -1,0 +1,372 @@
+"""The matcher (供需对接): fitted text features + hybrid scoring over in-memory results and needs.
+
+Candidates come from text similarity alone (the best ``k × candidate_factor`` by cosine, chunked top-k);
+they are then re-scored with the hybrid score (`matching.scoring`), so the final top k is by hybrid
+score and every match carries its reasons. New or edited listings are transformed with the fitted
+vocabulary (no refit); a periodic full `fit` refreshes the vocabulary and IDF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import joblib
+import numpy as np
+import scipy.sparse as sp
+
+from matching.records import NeedRecord, ResultRecord
+from matching.scoring import Attributes, FieldCodes, Weights, combine, components, encode
+from matching.scoring import explain as explain_reasons
+from matching.text import TextConfig, TextModel, doc_of
+from matching.topk import topk_rows
+
+#: bumped whenever the saved layout changes; `Matcher.load` refuses other versions
+FORMAT_VERSION = 1
+_FORMAT_NAME = "techmarket-matcher"
+
+Kind = Literal["result", "need"]
+
+
+class ModelFormatError(ValueError):
+    """A saved model that is not a matcher of this format version."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """One recommended (need, result) pair with its score in [0, 1] and the reasons behind it."""
+
+    need_id: str
+    result_id: str
+    score: float
+    reasons: dict = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready form."""
+        return {
+            "need_id": self.need_id,
+            "result_id": self.result_id,
+            "score": round(self.score, 6),
+            "reasons": self.reasons,
+        }
+
+
+@dataclass
+class _Side:
+    """The listings of one kind with their text rows and encoded attributes, row-aligned."""
+
+    records: list = field(default_factory=list)
+    rows: sp.csr_matrix = field(default_factory=lambda: sp.csr_matrix((0, 0), dtype=np.float32))
+    attrs: Attributes | None = None
+    index: dict[str, int] = field(default_factory=dict)
+    _transposed: sp.csr_matrix | None = None
+    _id_rank: np.ndarray | None = None
+
+    def reset_caches(self) -> None:
+        self.index = {rec.id: i for i, rec in enumerate(self.records)}
+        self._transposed = None
+        self._id_rank = None
+
+    @property
+    def transposed(self) -> sp.csr_matrix:
+        """``rows.T`` in CSR, cached: the right operand of every top-k product."""
+        if self._transposed is None:
+            self._transposed = self.rows.T.tocsr()
+        return self._transposed
+
+    @property
+    def id_rank(self) -> np.ndarray:
+        """Each row's position in id order: the tie-breaker that makes rankings independent of input order."""
+        if self._id_rank is None:
+            order = sorted(range(len(self.records)), key=lambda i: self.records[i].id)
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            self._id_rank = rank
+        return self._id_rank
+
+    def row(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        start, end = self.rows.indptr[i], self.rows.indptr[i + 1]
+        return self.rows.indices[start:end], self.rows.data[start:end]
+
+
+class Matcher:
+    """Recommends results for needs and needs for results.
+
+    >>> m = Matcher().fit(results, needs)
+    >>> m.matches_for_need("N1", k=10)      # -> list[Match], best first
+    """
+
+    def __init__(
+        self,
+        weights: Weights | None = None,
+        text: TextConfig | None = None,
+        *,
+        candidate_factor: int = 5,
+        n_jobs: int = 1,
+        chunk_size: int | None = None,
+        key_terms: int = 5,
+    ) -> None:
+        self.weights = weights or Weights()
+        self.text = TextModel(text)
+        self.candidate_factor = max(1, int(candidate_factor))
+        self.n_jobs = n_jobs
+        self.chunk_size = chunk_size
+        self.key_terms = key_terms
+        self._codes = FieldCodes()
+        self._results = _Side()
+        self._needs = _Side()
+        self._fitted = False
+
+    # -- building ------------------------------------------------------------------------------------
+
+    def fit(self, results: Iterable[ResultRecord], needs: Iterable[NeedRecord]) -> Matcher:
+        """Fit one vocabulary on results and needs together and index both; returns self."""
+        results, needs = _unique(results), _unique(needs)
+        rows = self.text.fit_transform([doc_of(r) for r in [*results, *needs]])
+        self._results = self._side(results, rows[: len(results)])
+        self._needs = self._side(needs, rows[len(results) :])
+        self._fitted = True
+        return self
+
+    def _side(self, records: list, rows: sp.csr_matrix) -> _Side:
+        side = _Side(records=list(records), rows=rows.tocsr(), attrs=encode(records, self._codes))
+        side.reset_caches()
+        return side
+
+    def _require_fit(self) -> None:
+        if not self._fitted:
+            raise RuntimeError("the matcher is not fitted: call fit() or load() first")
+
+    @property
+    def results(self) -> Sequence[ResultRecord]:
+        """The indexed results, in row order."""
+        return tuple(self._results.records)
+
+    @property
+    def needs(self) -> Sequence[NeedRecord]:
+        """The indexed needs, in row order."""
+        return tuple(self._needs.records)
+
+    def add_result(self, record: ResultRecord) -> None:
+        """Index a new or edited result with the fitted vocabulary (replaces one with the same id)."""
+        self._add(self._results, record)
+
+    def add_need(self, record: NeedRecord) -> None:
+        """Index a new or edited need with the fitted vocabulary (replaces one with the same id)."""
+        self._add(self._needs, record)
+
+    def _add(self, side: _Side, record: ResultRecord | NeedRecord) -> None:
+        self._require_fit()
+        row = self.text.transform([doc_of(record)])
+        attrs = encode([record], self._codes)
+        if record.id in side.index:
+            i = side.index[record.id]
+            side.records[i] = record
+            side.rows = sp.vstack([side.rows[:i], row, side.rows[i + 1 :]], format="csr")
+            side.attrs = _set_row(side.attrs, i, attrs)
+        else:
+            side.records.append(record)
+            side.rows = sp.vstack([side.rows, row], format="csr")
+            side.attrs = Attributes.concat([side.attrs, attrs]) if side.attrs is not None else attrs
+        side.rows.sort_indices()
+        side.reset_caches()
+
+    def remove_result(self, result_id: str) -> bool:
+        """Stop matching a result (withdrawn, closed); False if it was not indexed."""
+        return self._remove(self._results, result_id)
+
+    def remove_need(self, need_id: str) -> bool:
+        """Stop matching a need; False if it was not indexed."""
+        return self._remove(self._needs, need_id)
+
+    def remove(self, kind: Kind, listing_id: str) -> bool:
+        """`remove_result` or `remove_need` by kind."""
+        return self._remove(self._results if kind == "result" else self._needs, listing_id)
+
+    def _remove(self, side: _Side, listing_id: str) -> bool:
+        i = side.index.get(listing_id)
+        if i is None:
+            return False
+        keep = np.ones(len(side.records), dtype=bool)
+        keep[i] = False
+        side.records.pop(i)
+        side.rows = side.rows[keep]
+        side.attrs = side.attrs.take(np.flatnonzero(keep)) if side.attrs is not None else None
+        side.reset_caches()
+        return True
+
+    # -- ranking -------------------------------------------------------------------------------------
+
+    def rank(self, k: int = 50, *, need_ids: Iterable[str] | None = None, explain: bool = True) -> dict:
+        """Best `k` results for every need (or the given needs): ``{need_id: [Match, …]}``."""
+        self._require_fit()
+        rows = self._rows(self._needs, need_ids)
+        return self._rank(self._needs, self._results, rows, k, explain=explain, query_is_need=True)
+
+    def rank_results(
+        self, k: int = 50, *, result_ids: Iterable[str] | None = None, explain: bool = True
+    ) -> dict:
+        """Best `k` needs for every result (or the given results): ``{result_id: [Match, …]}``."""
+        self._require_fit()
+        rows = self._rows(self._results, result_ids)
+        return self._rank(self._results, self._needs, rows, k, explain=explain, query_is_need=False)
+
+    def matches_for_need(self, need_id: str, k: int = 50) -> list[Match]:
+        """Best `k` results for an indexed need."""
+        return self.rank(k, need_ids=[need_id])[need_id]
+
+    def matches_for_result(self, result_id: str, k: int = 50) -> list[Match]:
+        """Best `k` needs for an indexed result."""
+        return self.rank_results(k, result_ids=[result_id])[result_id]
+
+    def score_new_result(self, record: ResultRecord, k: int = 50) -> list[Match]:
+        """Best `k` indexed needs for a result that is not indexed (nothing is refitted or added)."""
+        self._require_fit()
+        query = _Side(records=[record], rows=self.text.transform([doc_of(record)]))
+        query.attrs = encode([record], self._codes)
+        query.reset_caches()
+        return self._rank(query, self._needs, np.array([0]), k, explain=True, query_is_need=False)[record.id]
+
+    def score_new_need(self, record: NeedRecord, k: int = 50) -> list[Match]:
+        """Best `k` indexed results for a need that is not indexed (nothing is refitted or added)."""
+        self._require_fit()
+        query = _Side(records=[record], rows=self.text.transform([doc_of(record)]))
+        query.attrs = encode([record], self._codes)
+        query.reset_caches()
+        return self._rank(query, self._results, np.array([0]), k, explain=True, query_is_need=True)[record.id]
+
+    def score_pair(self, need_id: str, result_id: str) -> Match:
+        """The hybrid score and reasons of one indexed pair, whether or not it is in anyone's top k."""
+        self._require_fit()
+        n, r = self._needs.index[need_id], self._results.index[result_id]
+        cosine = float(self._needs.rows[n].multiply(self._results.rows[r]).sum())
+        values = components(np.array([cosine]), self._needs.attrs.take([n]), self._results.attrs.take([r]))
+        return self._match(self._needs, n, self._results, r, values[0], explain=True)
+
+    def _rows(self, side: _Side, ids: Iterable[str] | None) -> np.ndarray:
+        if ids is None:
+            return np.arange(len(side.records))
+        rows = []
+        for listing_id in ids:
+            if listing_id not in side.index:
+                raise KeyError(listing_id)
+            rows.append(side.index[listing_id])
+        return np.array(rows, dtype=np.int64)
+
+    def candidates(
+        self, query: _Side, target: _Side, rows: np.ndarray, k: int, *, query_is_need: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Text candidates of some query rows: target rows ``(n, c)`` and component values ``(n, c, 6)``.
+
+        Empty places hold row -1 and nan values.
+        """
+        c = min(len(target.records), max(k, k * self.candidate_factor))
+        if len(rows) == 0 or c == 0:
+            return np.full((len(rows), c), -1, dtype=np.int64), np.full((len(rows), c, 6), np.nan)
+        idx, cos = topk_rows(
+            query.rows[rows],
+            target.rows,
+            c,
+            chunk_size=self.chunk_size,
+            n_jobs=self.n_jobs,
+            items_t=target.transposed,
+        )
+        flat_q = np.repeat(rows, c)
+        flat_t = idx.ravel()
+        valid = flat_t >= 0
+        values = np.full((flat_t.size, 6), np.nan)
+        if valid.any():
+            q_attrs = query.attrs.take(flat_q[valid])
+            t_attrs = target.attrs.take(flat_t[valid])
+            if query_is_need:
+                values[valid] = components(cos.ravel()[valid], q_attrs, t_attrs)
+            else:
+                values[valid] = components(cos.ravel()[valid], t_attrs, q_attrs)
+        return idx, values.reshape(len(rows), c, 6)
+
+    def _rank(
+        self, query: _Side, target: _Side, rows: np.ndarray, k: int, *, explain: bool, query_is_need: bool
+    ) -> dict:
+        out: dict[str, list[Match]] = {}
+        # Bounded batches keep the (rows × candidates × 6) value arrays small on big rebuilds.
+        step = 2048
+        for start in range(0, len(rows), step):
+            batch = rows[start : start + step]
+            idx, values = self.candidates(query, target, batch, k, query_is_need=query_is_need)
+            scores = np.where(idx >= 0, combine(values, self.weights), -1.0)
+            tie = np.where(idx >= 0, target.id_rank[np.maximum(idx, 0)], np.iinfo(np.int64).max)
+            order = np.lexsort((tie, -scores), axis=-1)[:, :k]
+            for b, q in enumerate(batch):
+                matches = []
+                for j in order[b]:
+                    t = int(idx[b, j])
+                    if t < 0:
+                        break
+                    if query_is_need:
+                        matches.append(self._match(query, int(q), target, t, values[b, j], explain=explain))
+                    else:
+                        matches.append(self._match(target, t, query, int(q), values[b, j], explain=explain))
+                out[query.records[q].id] = matches
+        return out
+
+    def _match(
+        self, needs: _Side, n: int, results: _Side, r: int, values: np.ndarray, *, explain: bool
+    ) -> Match:
+        score = float(combine(values[None, :], self.weights)[0])
+        reasons = {}
+        if explain:
+            terms = self.text.shared_words(*needs.row(n), *results.row(r), limit=self.key_terms)
+            reasons = explain_reasons(values, self.weights, terms)
+        return Match(needs.records[n].id, results.records[r].id, score, reasons)
+
+    # -- persistence ---------------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write the fitted matcher to `path` (joblib pickle with a format version)."""
+        self._require_fit()
+        joblib.dump({"format": _FORMAT_NAME, "version": FORMAT_VERSION, "matcher": self}, path, compress=3)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Matcher:
+        """Read a matcher written by `save`. Pickle runs code: load only files this platform wrote."""
+        payload = joblib.load(path)
+        if not isinstance(payload, dict) or payload.get("format") != _FORMAT_NAME:
+            raise ModelFormatError(f"{path} is not a saved matcher")
+        if payload.get("version") != FORMAT_VERSION:
+            raise ModelFormatError(
+                f"{path} has matcher format {payload.get('version')}, this code reads {FORMAT_VERSION}"
+            )
+        matcher = payload["matcher"]
+        if not isinstance(matcher, cls):
+            raise ModelFormatError(f"{path} does not hold a {cls.__name__}")
+        return matcher
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for name in ("_results", "_needs"):
+            side: _Side = state[name]
+            state[name] = _Side(records=side.records, rows=side.rows, attrs=side.attrs)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._results.reset_caches()
+        self._needs.reset_caches()
+
+
+def _unique(records: Iterable) -> list:
+    """Records in order with later duplicates of an id replacing earlier ones."""
+    by_id: dict[str, object] = {}
+    for rec in records:
+        by_id[rec.id] = rec
+    return list(by_id.values())
+
+
+def _set_row(attrs: Attributes, i: int, new: Attributes) -> Attributes:
+    for name in Attributes.__dataclass_fields__:
+        column = getattr(attrs, name).copy()
+        column[i] = getattr(new, name)[0]
+        setattr(attrs, name, column)
+    return attrs

@@ -1,0 +1,248 @@
+"""Text features: TF-IDF over the shared analyzer's words plus character n-grams, one vocabulary.
+
+Each listing has three fields — title, keywords, body — counted separately and combined as
+``Σ weight_f · (1 + ln tf_f)`` before IDF, so a term in the title counts more than the same term in the
+body while all fields still share one vocabulary (a need's body term matches a result's title term).
+Two blocks are stacked: words (jieba with the domain dictionary and synonym folding, via
+`vocab.analyzer`) and character 2–3-grams on normalised text, which still match when segmentation
+differs or the text is not segmented at all. Rows are L2-normalised, so a row product is a cosine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+from sklearn.preprocessing import normalize as l2_normalize
+
+from matching.records import NeedRecord, ResultRecord
+from vocab.analyzer import canonical, default_analyzer, normalize
+
+#: (title, keywords, body) of one listing
+Doc = tuple[str, tuple[str, ...], str]
+
+_NON_WORD = re.compile(r"[^\w]+")
+_NUMBERISH = re.compile(r"^[\d.]+%?$")
+_HAS_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    """How text becomes vectors. Changing any of these needs a refit (unlike `Weights`)."""
+
+    # Title > keywords > body, but only mildly: an enterprise's need title is often colloquial
+    # (送货飞机挂10公斤货飞不远) and a strong title weight lets a few words drown the description.
+    title_weight: float = 1.6
+    keywords_weight: float = 1.3
+    body_weight: float = 1.0
+    #: share of the cosine carried by the word block; the rest is character n-grams
+    word_share: float = 0.5
+    # Single characters are morphemes in Chinese (鱼, 油, 氢, 膜): unigrams catch lay wording that no
+    # segmentation links to the technical term; 2- and 3-grams catch words jieba cut differently.
+    char_ngram_min: int = 1
+    char_ngram_max: int = 3
+    #: a character n-gram must occur in this many documents to be kept (once = it cannot match anything)
+    char_min_df: int = 2
+    #: terms in more than this share of documents carry almost no IDF weight but make the similarity
+    #: matrix dense; dropped, but only in corpora large enough for the share to mean something
+    max_df: float = 0.25
+    max_df_min_docs: int = 200
+
+    def __post_init__(self) -> None:
+        if min(self.title_weight, self.keywords_weight, self.body_weight) < 0:
+            raise ValueError("field weights must be non-negative")
+        if not 0.0 <= self.word_share <= 1.0:
+            raise ValueError("word_share must lie in [0, 1]")
+        if not 1 <= self.char_ngram_min <= self.char_ngram_max:
+            raise ValueError("bad character n-gram range")
+
+
+def doc_of(record: ResultRecord | NeedRecord) -> Doc:
+    """The (title, keywords, body) triple of a listing."""
+    return record.title, tuple(record.keywords), record.body
+
+
+def word_tokens(text: str) -> list[str]:
+    """Content words of `text` from the shared analyzer; single characters and bare numbers dropped."""
+    return [
+        tok
+        for tok in default_analyzer().tokens(text)
+        if (len(tok) >= 2 or not _HAS_CJK.search(tok)) and not _NUMBERISH.match(tok) and len(tok) <= 30
+    ]
+
+
+def keyword_tokens(keywords: Iterable[str]) -> list[str]:
+    """Each keyword whole (normalised, synonym-folded) plus its words, so keywords match body text too."""
+    out: list[str] = []
+    for keyword in keywords:
+        words = word_tokens(keyword)
+        whole = canonical(normalize(keyword))
+        if len(whole) >= 2 and whole not in words and len(whole) <= 30:
+            out.append(whole)
+        out.extend(words)
+    return out
+
+
+def char_text(text: str) -> str:
+    """Text for the n-gram block: normalised, punctuation turned into word breaks."""
+    return _NON_WORD.sub(" ", normalize(text)).strip()
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    # Module level (not a lambda) so fitted vectorizers pickle.
+    return tokens
+
+
+class _FieldBlock:
+    """One block (words or character n-grams): per-field counts, field weights, IDF, L2 norm."""
+
+    def __init__(self, kind: str, config: TextConfig) -> None:
+        self.kind = kind
+        self.config = config
+        self.vectorizer: CountVectorizer | None = None
+        self.idf: TfidfTransformer | None = None
+        self.vocabulary: np.ndarray = np.array([], dtype=object)
+        if kind == "char":
+            self._ngrams = CountVectorizer(
+                analyzer="char_wb",
+                lowercase=False,
+                ngram_range=(config.char_ngram_min, config.char_ngram_max),
+            ).build_analyzer()
+
+    @property
+    def width(self) -> int:
+        return len(self.vocabulary)
+
+    def _fields(self, doc: Doc) -> tuple[list[str], list[str], list[str]]:
+        title, keywords, body = doc
+        if self.kind == "word":
+            return word_tokens(title), keyword_tokens(keywords), word_tokens(body)
+        grams = self._ngrams
+        return grams(char_text(title)), grams(char_text(" ".join(keywords))), grams(char_text(body))
+
+    def _interleaved(self, docs: Iterable[Doc]) -> Iterator[list[str]]:
+        for doc in docs:
+            yield from self._fields(doc)
+
+    def _weighted(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Σ_f w_f (1 + ln tf_f) from the interleaved (title, keywords, body) count rows."""
+        counts = counts.astype(np.float32)
+        counts.data = 1.0 + np.log(counts.data)
+        cfg = self.config
+        title, keywords, body = counts[0::3], counts[1::3], counts[2::3]
+        return (cfg.title_weight * title + cfg.keywords_weight * keywords + cfg.body_weight * body).tocsr()
+
+    def fit_transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
+        vectorizer = CountVectorizer(analyzer=_identity, dtype=np.int32)
+        try:
+            counts = vectorizer.fit_transform(self._interleaved(docs)).tocsr()
+        except ValueError:  # no terms at all (every text empty)
+            self.vectorizer = None
+            self.vocabulary = np.array([], dtype=object)
+            return sp.csr_matrix((len(docs), 0), dtype=np.float32)
+        weighted = self._weighted(counts)
+        weighted.eliminate_zeros()
+        df = np.diff(weighted.tocsc().indptr)
+        keep = df >= (self.config.char_min_df if self.kind == "char" else 1)
+        if len(docs) >= self.config.max_df_min_docs:
+            keep &= df <= self.config.max_df * len(docs)
+        if not keep.any():
+            self.vectorizer = None
+            self.vocabulary = np.array([], dtype=object)
+            return sp.csr_matrix((len(docs), 0), dtype=np.float32)
+        old_names = vectorizer.get_feature_names_out()
+        self.vocabulary = old_names[keep]
+        vectorizer.vocabulary_ = {term: i for i, term in enumerate(self.vocabulary)}
+        self.vectorizer = vectorizer
+        weighted = weighted[:, np.flatnonzero(keep)]
+        self.idf = TfidfTransformer(norm="l2", smooth_idf=True).fit(weighted)
+        return self.idf.transform(weighted).astype(np.float32).tocsr()
+
+    def transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
+        if self.vectorizer is None or self.idf is None:
+            return sp.csr_matrix((len(docs), 0), dtype=np.float32)
+        counts = self.vectorizer.transform(self._interleaved(docs)).tocsr()
+        return self.idf.transform(self._weighted(counts)).astype(np.float32).tocsr()
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_ngrams", None)  # a closure; rebuilt on load
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.kind == "char":
+            self._ngrams = CountVectorizer(
+                analyzer="char_wb",
+                lowercase=False,
+                ngram_range=(self.config.char_ngram_min, self.config.char_ngram_max),
+            ).build_analyzer()
+
+
+class TextModel:
+    """Fitted text features: ``transform(docs)`` gives L2-normalised rows whose products are cosines.
+
+    Columns ``[0, word_width)`` are words (human-readable, used for key terms); the rest are n-grams.
+    """
+
+    def __init__(self, config: TextConfig | None = None) -> None:
+        self.config = config or TextConfig()
+        self.words = _FieldBlock("word", self.config)
+        self.chars = _FieldBlock("char", self.config)
+
+    @property
+    def word_width(self) -> int:
+        """Number of word columns (the first columns of every row)."""
+        return self.words.width
+
+    @property
+    def width(self) -> int:
+        return self.words.width + self.chars.width
+
+    def _combine(self, words: sp.csr_matrix, chars: sp.csr_matrix) -> sp.csr_matrix:
+        share = self.config.word_share
+        stacked = sp.hstack([np.sqrt(share) * words, np.sqrt(1.0 - share) * chars], format="csr")
+        stacked = l2_normalize(stacked, norm="l2", copy=False).astype(np.float32)
+        stacked.sort_indices()
+        return stacked
+
+    def fit_transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
+        """Fit the vocabulary and IDF on `docs` (results and needs together) and return their rows."""
+        docs = list(docs)
+        return self._combine(self.words.fit_transform(docs), self.chars.fit_transform(docs))
+
+    def transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
+        """Rows for new documents with the fitted vocabulary (no refit)."""
+        docs = list(docs)
+        return self._combine(self.words.transform(docs), self.chars.transform(docs))
+
+    def key_terms(self, a: sp.csr_matrix, b: sp.csr_matrix, limit: int = 5) -> list[str]:
+        """Words shared by two single-row matrices, strongest first (by product of their weights)."""
+        return self.shared_words(a.indices, a.data, b.indices, b.data, limit)
+
+    def shared_words(
+        self, a_idx: np.ndarray, a_val: np.ndarray, b_idx: np.ndarray, b_val: np.ndarray, limit: int = 5
+    ) -> list[str]:
+        """`key_terms` on the (sorted) column indices and values of two rows."""
+        width = self.word_width
+        a_end = int(np.searchsorted(a_idx, width))
+        b_end = int(np.searchsorted(b_idx, width))
+        common, ia, ib = np.intersect1d(a_idx[:a_end], b_idx[:b_end], assume_unique=True, return_indices=True)
+        if common.size == 0:
+            return []
+        weight = a_val[ia] * b_val[ib]
+        order = np.argsort(-weight, kind="stable")
+        terms: list[str] = []
+        for i in order:
+            term = str(self.words.vocabulary[common[i]])
+            # A keyword kept whole often contains a shorter shared word; show the longer one only once.
+            if any(term in t or t in term for t in terms):
+                continue
+            terms.append(term)
+            if len(terms) >= limit:
+                break
+        return terms
