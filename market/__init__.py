@@ -22,6 +22,8 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     from market.errors import register_errors
     from market.extensions import register_extensions
     from market.main.context import register_context
+    from market.matches.service import register_match_events
+    from market.notifications.service import register_notifications
     from market.routes import register_blueprints
     from market.searching.engine import register_search
     from market.searching.sync import register_sync
@@ -36,6 +38,8 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     register_search(app)
     register_sync(app)
     register_view_helpers(app)
+    register_notifications(app)
+    register_match_events()
     register_context(app)
     register_cli(app)
     return app

@@ -19,7 +19,6 @@ NAV: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("admin.organizations", "机构认证", ("admin",)),
     ("stats.dashboard", "统计", ("admin",)),
     ("stats.public", "交易概况", None),
-    ("notifications.index", "通知", ("university", "enterprise", "agent", "admin")),
 ]
 
 

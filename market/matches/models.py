@@ -34,6 +34,8 @@ class Match(SQLModel, table=True):
     introduced_by_id: int | None = Field(default=None, foreign_key="users.id")
     introduced_at: datetime | None = Field(default=None, sa_type=_TS)
     decline_reason: str | None = Field(default=None, max_length=20)
+    #: a side expressed interest: agents see the match first
+    raised_at: datetime | None = Field(default=None, sa_type=_TS)
     result_feedback: str | None = Field(default=None, max_length=20)
     need_feedback: str | None = Field(default=None, max_length=20)
     created_at: datetime = Field(default_factory=utcnow, sa_type=_TS)

@@ -1,0 +1,263 @@
+"""Agents' workspace (queue, board, match page, actions, contract) and owners' matches for a listing."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from market.accounts.permissions import role_required
+from market.db import db
+from market.deals import service as deals
+from market.errors import ConflictError, DomainError, apply_to_form
+from market.listings import permissions as listing_perm
+from market.listings.routes import kind_of
+from market.matches import permissions as perm
+from market.matches import queries, service
+from market.matches.forms import ActionForm, ContractForm, DeclineForm, FeedbackForm, NoteForm
+from vocab.taxonomy import FIELDS, Region, Role, values
+
+bp = Blueprint("matches", __name__)
+
+
+@bp.route("/matches")
+@role_required(Role.AGENT, Role.ADMIN)
+def queue():
+    filters = queries.QueueFilters.parse(request.args)
+    rows, total = queries.queue(db(), filters)
+    return render_template(
+        "matches/queue.html",
+        rows=rows,
+        total=total,
+        filters=filters,
+        fields=FIELDS,
+        regions=values(Region),
+        form=ActionForm(),
+    )
+
+
+@bp.route("/matches/board")
+@role_required(Role.AGENT)
+def board():
+    return render_template("matches/board.html", columns=queries.board(db(), current_user.id))
+
+
+@bp.route("/matches/<int:match_id>")
+@login_required
+def detail(match_id: int):
+    session = db()
+    row = perm.load_match(session, match_id, current_user)
+    contract = None
+    if row.match.status == "已签约":
+        from sqlmodel import select
+
+        from market.deals.models import Contract
+
+        contract = session.exec(select(Contract).where(Contract.match_id == row.match.id)).first()
+    return render_template(
+        "matches/detail.html",
+        row=row,
+        perm=perm,
+        timeline=queries.timeline(session, match_id),
+        form=ActionForm(),
+        decline_form=DeclineForm(),
+        note_form=NoteForm(),
+        feedback_form=FeedbackForm(),
+        contract=contract,
+    )
+
+
+ACTIONS = {
+    "claim": lambda s, row, form: service.claim(s, actor=current_user, match=row.match),
+    "release": lambda s, row, form: service.release(
+        s, actor=current_user, match=row.match, note=form.note.data
+    ),
+    "introduce": lambda s, row, form: service.introduce(
+        s, actor=current_user, match=row.match, note=form.note.data
+    ),
+    "negotiate": lambda s, row, form: service.negotiate(
+        s, actor=current_user, match=row.match, note=form.note.data
+    ),
+}
+DONE = {
+    "claim": "已认领，请尽快联系双方",
+    "release": "已释放，匹配回到待认领队列",
+    "introduce": "已对接，双方现在可以看到对方的联系方式",
+    "negotiate": "已进入洽谈",
+}
+
+
+@bp.route("/matches/<int:match_id>/<any(claim, release, introduce, negotiate):action>", methods=["POST"])
+@role_required(Role.AGENT, Role.ADMIN)
+def act(match_id: int, action: str):
+    session = db()
+    row = perm.load_match(session, match_id, current_user)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        ACTIONS[action](session, row, form)
+    except DomainError as exc:
+        session.rollback()
+        if exc.status == 403:
+            abort(403)
+        flash(exc.message, "warning" if isinstance(exc, ConflictError) else "danger")
+        return redirect(request.form.get("back") or url_for("matches.detail", match_id=match_id)), 303
+    session.commit()
+    flash(DONE[action], "success")
+    return redirect(url_for("matches.detail", match_id=match_id))
+
+
+@bp.route("/matches/<int:match_id>/decline", methods=["POST"])
+@role_required(Role.AGENT, Role.ADMIN)
+def decline(match_id: int):
+    session = db()
+    row = perm.load_match(session, match_id, current_user)
+    form = DeclineForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        service.decline(
+            session, actor=current_user, match=row.match, reason=form.reason.data, note=form.note.data
+        )
+    except DomainError as exc:
+        session.rollback()
+        if exc.status == 403:
+            abort(403)
+        flash(exc.message, "danger")
+    else:
+        session.commit()
+        flash("已记录为未成交", "success")
+    return redirect(url_for("matches.detail", match_id=match_id))
+
+
+@bp.route("/matches/<int:match_id>/note", methods=["POST"])
+@role_required(Role.AGENT, Role.ADMIN)
+def note(match_id: int):
+    session = db()
+    row = perm.load_match(session, match_id, current_user)
+    form = NoteForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        service.add_note(session, actor=current_user, match=row.match, note=form.note.data)
+    except DomainError as exc:
+        session.rollback()
+        if exc.status == 403:
+            abort(403)
+        flash(exc.message, "danger")
+    else:
+        session.commit()
+    return redirect(url_for("matches.detail", match_id=match_id))
+
+
+@bp.route("/matches/<int:match_id>/sign", methods=["GET", "POST"])
+@role_required(Role.AGENT, Role.ADMIN)
+def sign(match_id: int):
+    session = db()
+    row = perm.load_match(session, match_id, current_user, need=perm.holds)
+    form = ContractForm()
+    status = 200
+    if form.validate_on_submit():
+        upload = form.pdf.data
+        data = upload.read() if upload else None
+        try:
+            contract = deals.record_contract(
+                session,
+                actor=current_user,
+                match=row.match,
+                contract_type=form.contract_type.data,
+                amount_wan=form.amount_wan.data,
+                tech_amount_wan=form.tech_amount_wan.data,
+                signed_on=form.signed_on.data,
+                pdf=data or None,
+                pdf_name=getattr(upload, "filename", None),
+                close_listings=form.close_listings.data,
+            )
+        except DomainError as exc:
+            session.rollback()
+            if exc.status == 403:
+                abort(403)
+            apply_to_form(form, exc)
+            status = 400
+        else:
+            session.commit()
+            flash("技术合同已登记，匹配已标记为已签约", "success")
+            return redirect(url_for("deals.detail", contract_id=contract.id))
+    elif request.method == "POST":
+        status = 400
+    return render_template("matches/sign.html", row=row, form=form), status
+
+
+@bp.route("/matches/<int:match_id>/feedback", methods=["POST"])
+@login_required
+def feedback(match_id: int):
+    session = db()
+    row = perm.load_match(session, match_id, current_user, need=perm.can_feedback)
+    form = FeedbackForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        service.give_feedback(
+            session,
+            actor=current_user,
+            match=row.match,
+            verdict=form.verdict.data,
+            reason=form.reason.data or None,
+        )
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message, "danger")
+    else:
+        session.commit()
+        flash("反馈已记录，谢谢！技术经纪人会参考您的意见", "success")
+    return redirect(request.form.get("back") or url_for("matches.detail", match_id=match_id))
+
+
+@bp.route("/<kinds>/<int:listing_id>/matches")
+@login_required
+def for_listing(kinds: str, listing_id: int):
+    session = db()
+    listing = listing_perm.load_listing(session, kind_of(kinds), listing_id, current_user)
+    if not perm.can_view_listing_matches(current_user, listing):
+        abort(404)
+    rows = queries.for_listing(session, listing.kind, listing.id)
+    return render_template(
+        "matches/for_listing.html",
+        listing=listing,
+        rows=rows,
+        kinds=kinds,
+        feedback_form=FeedbackForm(),
+        perm=perm,
+    )
+
+
+def match_json(row: queries.Row) -> dict:
+    return {
+        "id": row.match.id,
+        "score": round(row.match.score, 4),
+        "status": row.match.status,
+        "result": {
+            "id": row.result.id,
+            "external_id": row.result.external_id,
+            "title": row.result.title,
+            "organization": row.result_org.name,
+        },
+        "need": {
+            "id": row.need.id,
+            "external_id": row.need.external_id,
+            "title": row.need.title,
+            "organization": row.need_org.name,
+        },
+        "reasons": row.match.reasons,
+    }
+
+
+@bp.route("/api/v1/<kinds>/<int:listing_id>/matches")
+def api_for_listing(kinds: str, listing_id: int):
+    """A listing's matches: its owners see them, agents and admins all, everyone else 404."""
+    session = db()
+    listing = listing_perm.load_listing(session, kind_of(kinds), listing_id, current_user)
+    if not perm.can_view_listing_matches(current_user, listing):
+        abort(404)
+    rows = queries.for_listing(session, listing.kind, listing.id)
+    return jsonify({"kind": listing.kind, "id": listing.id, "matches": [match_json(r) for r in rows]})
