@@ -102,13 +102,6 @@ class QueryTerm:
         return len(self.surfaces) == 1 and len(self.surfaces[0]) == 1 and is_cjk(self.surfaces[0])
 
 
-def _clean_surface(s: str) -> str | None:
-    """A surface form fit for substring search: one letter/digit run, folded."""
-    folded = fold(s)
-    runs = _RUN.findall(folded)
-    return folded if len(runs) == 1 and runs[0] == folded else None
-
-
 def query_terms(text: str, analyzer: ChineseAnalyzer | None = None) -> list[QueryTerm]:
     """Terms of a user query, at most `MAX_TERMS`, never containing query syntax.
 
@@ -178,12 +171,10 @@ def query_terms(text: str, analyzer: ChineseAnalyzer | None = None) -> list[Quer
 
 
 def _word_term(token: str, variants: dict[str, tuple[str, ...]]) -> QueryTerm:
+    # Every spelling that folds onto the word is searched as a substring, so the bigram columns
+    # alone find what the analyser's synonym folding finds (3D打印 for 增材制造, A.I. for AI).
     forms = variants.get(token, (token,))
-    surfaces = tuple(dict.fromkeys(s for s in (_clean_surface(f) for f in forms) if s))
-    if not surfaces:
-        # e.g. "30%": search its letter/digit runs
-        surfaces = tuple(dict.fromkeys(_RUN.findall(fold(token))))
-    return QueryTerm(word=token, surfaces=surfaces)
+    return QueryTerm(word=token, surfaces=tuple(dict.fromkeys(fold(f) for f in forms if gram_tokens(f))))
 
 
 def highlight_spans(text: str, terms: Iterable[QueryTerm]) -> list[tuple[int, int]]:

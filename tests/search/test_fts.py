@@ -1,0 +1,206 @@
+"""FTS5-specific behaviour: files, several processes on one file, threads, rebuild under load."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import search.fts as fts_module
+from search import make_engine
+from search.base import SearchQuery
+from search.fts import FtsEngine, expression
+from search.meili import MeiliEngine
+from search.text import query_terms
+from tests.search.fixtures import fixture_docs
+
+DOCS = fixture_docs()
+
+
+@pytest.fixture
+def path(tmp_path) -> str:
+    return str(tmp_path / "index.sqlite3")
+
+
+def ids(engine: FtsEngine, **kwargs) -> set[str]:
+    return {h.id for h in engine.query(SearchQuery(per_page=100, **kwargs)).hits}
+
+
+def test_make_engine_picks_by_target(path: str) -> None:
+    assert isinstance(make_engine(path), FtsEngine)
+    assert isinstance(make_engine(f"sqlite:///{path}"), FtsEngine)
+    assert isinstance(make_engine(":memory:"), FtsEngine)
+    assert isinstance(make_engine("http://127.0.0.1:7700", api_key="k"), MeiliEngine)
+    assert isinstance(make_engine("HTTPS://search.example.org"), MeiliEngine)
+
+
+def test_index_survives_reopening(path: str) -> None:
+    engine = FtsEngine(path)
+    engine.upsert(DOCS)
+    engine.close()
+    again = FtsEngine(path)
+    assert again.count()["total"] == len(DOCS)
+    assert "result-5" in ids(again, text="膜电极")
+
+
+def test_a_second_process_sees_every_kind_of_write(path: str) -> None:
+    """Two engines on one file stand for the web app and the relay: the reader's in-memory columns
+    follow upserts, deletes, clear and rebuild through the change log."""
+    writer, reader = FtsEngine(path), FtsEngine(path)
+    writer.upsert(DOCS)
+    assert reader.query(SearchQuery(facets=("region",))).facets["region"] == {
+        "天津": 42,
+        "河北": 12,
+        "北京": 6,
+    }
+    moved = dict(DOCS[2], region="北京")  # a 河北 listing moves to 北京
+    writer.upsert([moved])
+    facets = reader.query(SearchQuery(facets=("region",))).facets["region"]
+    assert facets == {"天津": 42, "河北": 11, "北京": 7}
+    assert DOCS[2]["id"] in ids(reader, filters={"region": ["北京"]})
+    writer.delete([DOCS[2]["id"]])
+    assert reader.query(SearchQuery(facets=("region",))).facets["region"] == {
+        "天津": 42,
+        "河北": 11,
+        "北京": 6,
+    }
+    writer.rebuild(DOCS[:5])
+    assert reader.query(SearchQuery()).total == 5
+    writer.clear()
+    assert reader.query(SearchQuery()).total == 0
+
+
+def test_a_reader_far_behind_reloads(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fts_module, "_CHANGES_KEPT", 3)
+    writer, reader = FtsEngine(path), FtsEngine(path)
+    writer.upsert(DOCS[:10])
+    assert reader.query(SearchQuery()).total == 10
+    for doc in DOCS[10:20]:  # more single writes than the log keeps
+        writer.upsert([doc])
+    assert reader.query(SearchQuery()).total == 20
+    assert {d["id"] for d in DOCS[:20]} == ids(reader)
+
+
+def test_new_facet_values_from_another_process(path: str) -> None:
+    writer, reader = FtsEngine(path), FtsEngine(path)
+    writer.upsert(DOCS[:3])
+    reader.query(SearchQuery())  # caches the codes it knows
+    writer.upsert([dict(DOCS[3], region="其他", modes=["技术许可", "新型转化方式"])])
+    result = reader.query(SearchQuery(filters={"modes": ["新型转化方式"]}))
+    assert [h.id for h in result.hits] == [DOCS[3]["id"]]
+    assert result.facets["region"] == {"其他": 1}
+    assert result.facets["modes"] == {"技术许可": 1, "新型转化方式": 1}
+
+
+def test_concurrent_queries_while_writing(path: str) -> None:
+    engine = FtsEngine(path, pool_size=4)
+    engine.upsert(DOCS[:30])
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            while not stop.is_set():
+                result = engine.query(SearchQuery(text="电池", per_page=5))
+                assert result.total >= len(result.hits)
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for doc in DOCS[30:]:
+        engine.upsert([doc])
+    stop.set()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert engine.count()["total"] == len(DOCS)
+
+
+def test_in_memory_engine_is_shared_by_threads() -> None:
+    engine = FtsEngine(":memory:")
+    engine.upsert(DOCS)
+    results: list[int] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(engine.query(SearchQuery(text="氢能")).total))
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(results)) == 1 and results[0] > 0
+
+
+def test_queries_keep_working_during_a_rebuild(path: str) -> None:
+    engine = FtsEngine(path)
+    engine.upsert(DOCS)
+
+    def slow_docs():
+        for doc in DOCS:
+            time.sleep(0.002)
+            yield doc
+
+    errors: list[BaseException] = []
+    totals: list[int] = []
+
+    def read() -> None:
+        try:
+            for _ in range(30):
+                totals.append(engine.query(SearchQuery(text="储能")).total)
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    engine.rebuild(slow_docs())
+    reader.join()
+    assert errors == [] and totals and min(totals) > 0
+
+
+def test_rebuild_with_worker_processes(path: str) -> None:
+    engine = FtsEngine(path)
+    report = engine.rebuild(DOCS, workers=2)
+    assert report["indexed"] == len(DOCS)
+    assert "result-1" in ids(engine, text="高镍")
+
+
+def test_single_character_and_long_queries(path: str) -> None:
+    engine = FtsEngine(path)
+    engine.upsert(DOCS)
+    found = ids(engine, text="氢")
+    assert found == {
+        d["id"] for d in DOCS if "氢" in d["title"] + d["body"] + "".join(d["keywords"]) + (d["field"] or "")
+    }
+    started = time.perf_counter()
+    engine.query(SearchQuery(text="锂电池储能系统热管理" * 200))
+    assert time.perf_counter() - started < 2.0
+
+
+def test_match_expression_quotes_everything() -> None:
+    text = expression(query_terms('电池" OR title_w:x NEAR(a) *'))
+    assert '""' not in text.replace('""', "")  # user quotes never leave a phrase
+    assert "NEAR(" not in text and "title_w:x" not in text
+    assert '"电池"' in text
+
+
+def test_unknown_filter_values_match_nothing(path: str) -> None:
+    engine = FtsEngine(path)
+    engine.upsert(DOCS)
+    result = engine.query(SearchQuery(filters={"field": ["没有这个领域"]}))
+    assert result.total == 0 and result.hits == []
+
+
+def test_health_reports_documents(path: str) -> None:
+    engine = FtsEngine(path)
+    engine.upsert(DOCS[:4])
+    assert engine.health() == {
+        "status": "ok",
+        "engine": "fts5",
+        "path": path,
+        "documents": 4,
+        "sqlite": engine.health()["sqlite"],
+    }
+    assert engine.task_status(None) == "succeeded"
