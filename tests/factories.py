@@ -129,3 +129,60 @@ def _models():
     from market.listings.models import ResearchResult, TechNeed
 
     return ResearchResult, TechNeed
+
+
+def make_listing(session: Session, *, kind: str, org, status: str = "已发布", **kw):
+    """A listing row created directly (published by default)."""
+    from market.db import utcnow
+    from market.listings.models import ResearchResult, TechNeed
+
+    if kind == "result":
+        fields = dict(
+            title="宽温域锂离子电池电解液",
+            summary="可在零下四十度工作的电解液配方",
+            field="储能",
+            maturity="中试",
+            transfer_modes=["技术许可"],
+            price_negotiable=False,
+            price_wan=100.0,
+            contact_name="王老师",
+            contact_phone="022-27400000",
+            contact_email="wang@tju.edu.cn",
+        )
+        model = ResearchResult
+    else:
+        fields = dict(
+            title="电池包冬季续航衰减严重",
+            description="物流车电池包冬天续航下降，需要改善低温性能",
+            field="新能源汽车",
+            cooperation_modes=["合作开发"],
+            budget_min_wan=50.0,
+            budget_max_wan=150.0,
+            no_secret_confirmed=True,
+            contact_name="赵经理",
+            contact_phone="13800001111",
+            contact_email="zhao@haihe.example.cn",
+        )
+        model = TechNeed
+    fields.update(kw)
+    listing = model(
+        organization_id=org.id, status=status, published_at=utcnow() if status == "已发布" else None, **fields
+    )
+    session.add(listing)
+    session.flush()
+    return listing
+
+
+def make_match(session: Session, *, result, need, score: float = 0.8, **kw):
+    from market.matches.models import Match
+
+    match = Match(
+        result_id=result.id,
+        need_id=need.id,
+        score=score,
+        reasons={"components": {"text": {"value": 0.7, "weight": 0.5}}, "terms": ["电池"]},
+        **kw,
+    )
+    session.add(match)
+    session.flush()
+    return match

@@ -235,3 +235,58 @@ def test_need_showcase_challenge_and_budget_overlap(app, session, people):
     assert "氢燃料电池低温冷启动" in page and "电池包冬季续航衰减严重" not in page
     page = c.get("/needs", query_string={"price_min": "100", "price_max": "200"}).data.decode()
     assert "电池包冬季续航衰减严重" in page and "氢燃料电池低温冷启动" not in page
+
+
+def test_stale_save_racing_past_the_check_on_postgres(engine):
+    """Two sessions on PostgreSQL read version 1; both pass the form check; the second save is refused."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("needs two real sessions on PostgreSQL (TEST_DATABASE_URL)")
+    import sqlalchemy as sa
+    from sqlmodel import Session
+
+    from market.errors import ConflictError
+    from market.listings import service
+    from tests.factories import make_listing, make_org
+
+    with Session(engine) as s:
+        org = make_org(s, name="并发测试大学", kind="高校")
+        listing = make_listing(s, kind="result", org=org)
+        s.commit()
+        ids = (org.id, listing.id)
+    try:
+        a, b = Session(engine), Session(engine)
+        la, lb = a.get(ResearchResult, ids[1]), b.get(ResearchResult, ids[1])
+        data = dict(RESULT, transfer_modes=["技术许可"])
+        service.update_listing(
+            a,
+            actor=None,
+            listing=la,
+            data=dict(data, title="甲的修改版本"),
+            expected_version=1,
+            check_permission=False,
+        )
+        a.commit()
+        with pytest.raises(ConflictError):
+            service.update_listing(
+                b,
+                actor=None,
+                listing=lb,
+                data=dict(data, title="乙的修改版本"),
+                expected_version=1,
+                check_permission=False,
+            )
+        b.rollback()
+        with Session(engine) as s:
+            assert s.get(ResearchResult, ids[1]).title == "甲的修改版本"
+        a.close()
+        b.close()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("DELETE FROM listing_events WHERE listing_id = :i AND kind = 'result'"), {"i": ids[1]}
+            )
+            conn.execute(
+                sa.text("DELETE FROM outbox WHERE listing_id = :i AND kind = 'result'"), {"i": ids[1]}
+            )
+            conn.execute(sa.text("DELETE FROM research_results WHERE id = :i"), {"i": ids[1]})
+            conn.execute(sa.text("DELETE FROM organizations WHERE id = :i"), {"i": ids[0]})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
 from market.accounts.models import Organization, User
@@ -101,7 +102,12 @@ def update_listing(
     checked = data if isinstance(data, ResultIn | NeedIn) else validate_listing(listing.kind, data)
     _apply(listing, checked, field_inferred=field_inferred)
     session.add(listing)
-    session.flush()  # the version column makes a concurrent save fail here (StaleDataError)
+    try:
+        session.flush()  # the version column makes a save that raced past the check fail here
+    except StaleDataError:
+        raise ConflictError(
+            ("version", STALE_MESSAGE.format(current="更新的版本", yours=expected_version))
+        ) from None
     record_event(session, listing=listing, actor=actor, action="edit", from_status=listing.status)
     if listing.status == S.PUBLISHED:
         enqueue_listing(session, kind=listing.kind, listing_id=listing.id)
