@@ -241,7 +241,7 @@ def components(text: np.ndarray, need: Attributes, results: Attributes) -> np.nd
     # price vs budget: within (or below) 1; above the maximum (max / price)²; 面议 or no budget missing
     price, b_min, b_max = results.high, need.low, need.high
     has_budget = ~np.isnan(b_max) | ~np.isnan(b_min)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         over = np.where(price > 0, (b_max / price) ** 2, 1.0)
         fit = np.where(np.isnan(b_max) | (price <= b_max), 1.0, np.clip(over, 0.0, 1.0))
     out[:, 4] = np.where(has_budget & ~np.isnan(price), fit, np.nan)

@@ -11,7 +11,7 @@ differs or the text is not segmented at all. Rows are L2-normalised, so a row pr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +28,77 @@ Doc = tuple[str, tuple[str, ...], str]
 _NON_WORD = re.compile(r"[^\w]+")
 _NUMBERISH = re.compile(r"^[\d.]+%?$")
 _HAS_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+#: everyday words that any two listings share; kept as features (IDF weighs them down) but never shown
+#: as a reason
+DISPLAY_STOPWORDS = frozenset(
+    (
+        "成本",
+        "效率",
+        "问题",
+        "希望",
+        "目前",
+        "只有",
+        "每年",
+        "每天",
+        "小时",
+        "分钟",
+        "条件",
+        "往往",
+        "直接",
+        "常见",
+        "关键",
+        "满足",
+        "发现",
+        "支持",
+        "提供",
+        "实现",
+        "完成",
+        "达到",
+        "超过",
+        "包括",
+        "利用",
+        "使用",
+        "情况",
+        "过程",
+        "工作",
+        "能力",
+        "时间",
+        "数据",
+        "设备",
+        "产品",
+        "服务",
+        "平台",
+        "管理",
+        "人员",
+        "要求",
+        "方案",
+        "效果",
+        "生产",
+        "质量",
+        "水平",
+        "国内",
+        "国际",
+        "领先",
+        "成果",
+        "我们",
+        "公司",
+        "企业",
+        "工程",
+        "行业",
+        "市场",
+        "领域",
+        "核心",
+        "一次",
+        "一套",
+        "同时",
+        "以及",
+        "并且",
+        "不能",
+        "无法",
+        "需要",
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -97,6 +168,18 @@ def _identity(tokens: list[str]) -> list[str]:
     return tokens
 
 
+def _char_ngrams(config: TextConfig) -> Callable[[str], list[str]]:
+    """scikit-learn's ``char_wb`` n-grams without the bare padding space every text shares."""
+    grams = CountVectorizer(
+        analyzer="char_wb", lowercase=False, ngram_range=(config.char_ngram_min, config.char_ngram_max)
+    ).build_analyzer()
+
+    def analyze(text: str) -> list[str]:
+        return [g for g in grams(text) if not g.isspace()]
+
+    return analyze
+
+
 class _FieldBlock:
     """One block (words or character n-grams): per-field counts, field weights, IDF, L2 norm."""
 
@@ -107,11 +190,7 @@ class _FieldBlock:
         self.idf: TfidfTransformer | None = None
         self.vocabulary: np.ndarray = np.array([], dtype=object)
         if kind == "char":
-            self._ngrams = CountVectorizer(
-                analyzer="char_wb",
-                lowercase=False,
-                ngram_range=(config.char_ngram_min, config.char_ngram_max),
-            ).build_analyzer()
+            self._ngrams = _char_ngrams(config)
 
     @property
     def width(self) -> int:
@@ -176,11 +255,7 @@ class _FieldBlock:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         if self.kind == "char":
-            self._ngrams = CountVectorizer(
-                analyzer="char_wb",
-                lowercase=False,
-                ngram_range=(self.config.char_ngram_min, self.config.char_ngram_max),
-            ).build_analyzer()
+            self._ngrams = _char_ngrams(self.config)
 
 
 class TextModel:
@@ -239,8 +314,16 @@ class TextModel:
         terms: list[str] = []
         for i in order:
             term = str(self.words.vocabulary[common[i]])
-            # A keyword kept whole often contains a shorter shared word; show the longer one only once.
-            if any(term in t or t in term for t in terms):
+            if term in DISPLAY_STOPWORDS:
+                continue
+            # A keyword kept whole contains shorter shared words (高盐废水 ⊃ 高盐, 废水): show the longest
+            # once, in the place of the strongest.
+            inside = [j for j, t in enumerate(terms) if t in term]
+            if inside:
+                terms[inside[0]] = term
+                terms = [t for j, t in enumerate(terms) if j not in inside[1:]]
+                continue
+            if any(term in t for t in terms):
                 continue
             terms.append(term)
             if len(terms) >= limit:

@@ -43,9 +43,12 @@ def _row_topk(scores: sp.csr_matrix, k: int, min_score: float) -> tuple[np.ndarr
             if not keep.all():
                 d, i = d[keep], i[keep]
         if d.size > k:
-            part = np.argpartition(-d, k - 1)[:k]
+            # Everything scoring at least the k-th value, so that ties at the boundary are settled by
+            # item index below rather than by whatever argpartition happened to pick.
+            kth = d[np.argpartition(-d, k - 1)[k - 1]]
+            part = np.flatnonzero(d >= kth)
             d, i = d[part], i[part]
-        order = np.lexsort((i, -d))
+        order = np.lexsort((i, -d))[:k]
         m = order.size
         idx[row, :m] = i[order]
         val[row, :m] = d[order]
