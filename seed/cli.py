@@ -28,9 +28,9 @@ def demo(if_empty: bool) -> None:
         )
         for problem in report.problems:
             click.echo(f"  ! {problem}", err=True)
-        from market.signals import demo_loaded
+        from market.rebuild import rebuild_all
 
-        demo_loaded.send(session)
+        rebuild_all()
     click.echo(f"\n演示账号（密码均为 {loader.DEMO_PASSWORD}）：")
     for spec in loader.DEMO_USERS:
         click.echo(f"  {spec['role']:<10} {spec['email']:<24} {spec['name']}")

@@ -150,6 +150,22 @@ def drain(
     return total
 
 
+def mark_done_up_to(session: Session, last_id: int) -> int:
+    """Mark pending entries up to `last_id` done (after a full rebuild already covered them)."""
+    from sqlmodel import update
+
+    result = session.exec(
+        update(OutboxEntry)
+        .where(OutboxEntry.processed_at.is_(None), OutboxEntry.id <= last_id)
+        .values(processed_at=utcnow(), task_uid=None)
+    )
+    return result.rowcount or 0
+
+
+def last_entry_id(session: Session) -> int:
+    return session.exec(select(func.max(OutboxEntry.id))).one() or 0
+
+
 def backlog(session: Session) -> dict[str, int]:
     """Pending entries: due now, waiting on an engine task, and backing off after failures."""
     now = utcnow()

@@ -38,13 +38,18 @@ def sync_command(forever: bool, batch: int) -> None:
         raise SystemExit(1)
 
 
-@search_cli.command("reindex")
-def reindex_command() -> None:
-    """Rebuild the index from the database (a new index swapped in when complete)."""
+def reindex_with_progress(echo=click.echo) -> None:
+    """Rebuild the index from the database with a progress bar."""
     session = db()
     with click.progressbar(length=published_count(session), label="重建索引") as bar:
         result = sync.reindex(session, progress=bar.update)
-    click.echo(f"索引已重建：{json.dumps(result, ensure_ascii=False, default=str)}")
+    echo(f"索引已重建：{json.dumps(result, ensure_ascii=False, default=str)}")
+
+
+@search_cli.command("reindex")
+def reindex_command() -> None:
+    """Rebuild the index from the database (a new index swapped in when complete)."""
+    reindex_with_progress()
 
 
 @search_cli.command("status")

@@ -48,6 +48,11 @@ def register_sync(app: Flask) -> None:
     """Search consumes listing changes; a request that wrote to the outbox drains it after responding."""
     relay.register_handler(app, search_handler(app))
 
+    from market.rebuild import register_rebuild_step
+    from market.searching.cli import reindex_with_progress
+
+    register_rebuild_step(app, reindex_with_progress)
+
     @app.after_request
     def _drain_after_response(response):
         session = g.get("db_session")
