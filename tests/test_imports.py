@@ -449,6 +449,27 @@ def test_infer_field(title, keywords, body, expected):
     assert infer_field(title, keywords, body) == expected
 
 
+def test_infer_field_on_the_seed_listings():
+    """Quality guard on the 492 seed listings, whose fields are known: mostly right, rarely wrong."""
+    import json
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parent.parent / "seed" / "data"
+    outcomes = {"exact": 0, "none": 0, "wrong": 0}
+    for name, body in (
+        ("results.jsonl", ("summary", "problem", "advantage")),
+        ("needs.jsonl", ("description",)),
+    ):
+        for line in (data / name).read_text(encoding="utf-8").splitlines():
+            item = json.loads(line)
+            text = "\n".join(str(item.get(k) or "") for k in (*body, "requirements", "target_metrics"))
+            guess = infer_field(item["title"], item.get("keywords") or [], text)
+            outcomes["none" if guess is None else "exact" if guess == item["field"] else "wrong"] += 1
+    total = sum(outcomes.values())
+    assert total > 400
+    assert outcomes["exact"] / total > 0.45 and outcomes["wrong"] / total < 0.25, outcomes
+
+
 def test_field_inference_marks_field_inferred(session):
     rows = [
         result_row(1, 技术领域=""),
