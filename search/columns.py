@@ -51,13 +51,26 @@ class Columns:
     def __len__(self) -> int:
         return len(self.rowid)
 
+    #: rowid -> position (-1: absent), when rowids are dense enough for a lookup table
+    lookup: np.ndarray | None = None
+
     def positions(self, rowids: np.ndarray) -> np.ndarray:
         """Positions of `rowids` in the snapshot (rowids it does not hold are dropped)."""
         if not len(self.rowid) or not len(rowids):
             return np.empty(0, dtype=np.int64)
+        if self.lookup is not None:
+            inside = rowids[rowids < len(self.lookup)]
+            pos = self.lookup[inside]
+            return pos[pos >= 0].astype(np.int64)
         pos = np.searchsorted(self.rowid, rowids)
         pos[pos >= len(self.rowid)] = 0
         return pos[self.rowid[pos] == rowids]
+
+    def flags(self, rowids: np.ndarray) -> np.ndarray:
+        """A boolean per snapshot position: is its rowid among `rowids`?"""
+        out = np.zeros(len(self.rowid), dtype=bool)
+        out[self.positions(rowids)] = True
+        return out
 
 
 def _build(seq: int, table: np.ndarray) -> Columns:
@@ -68,6 +81,12 @@ def _build(seq: int, table: np.ndarray) -> Columns:
     ints = table[:8].astype(np.int64)
     prices = table[8:10].copy()
     prices[prices < 0] = np.nan
+    lookup = None
+    top = int(ints[0][-1]) + 1 if len(ints[0]) else 0
+    if top <= max(1 << 20, 16 * len(ints[0])):
+        # Listing ids are dense in practice: a table lookup beats a binary search per rowid.
+        lookup = np.full(top, -1, dtype=np.int32)
+        lookup[ints[0]] = np.arange(len(ints[0]), dtype=np.int32)
     return Columns(
         seq=seq,
         rowid=ints[0],
@@ -81,6 +100,7 @@ def _build(seq: int, table: np.ndarray) -> Columns:
         price_low=prices[0],
         price_high=prices[1],
         published_at=table[10].astype(np.int64),
+        lookup=lookup,
     )
 
 

@@ -138,18 +138,21 @@ _LEVEL_WORD_COLS = {
 
 
 def _substring_alts(term: QueryTerm, cols: str) -> list[str]:
+    prefix = f"{cols} : " if cols else ""
     alts = []
     for surface in term.surfaces:
         if term.single_char:
-            alts.append(f"{cols} : {_quote(surface)} *")
+            alts.append(f"{prefix}{_quote(surface)} *")
         else:
-            alts.append(f"{cols} : {_quote(phrase_grams(surface))}")
+            alts.append(f"{prefix}{_quote(phrase_grams(surface))}")
     return alts
 
 
 def _term_expression(term: QueryTerm, level: str) -> str:
     if level == "any":
-        alts = _substring_alts(term, "{title_g text_g}")
+        # No column filter: faster, and a word column only adds synonym matches, which "any"
+        # spells out as substrings anyway.
+        alts = _substring_alts(term, "")
     elif level == "title":
         alts = _substring_alts(term, "{title_g}")
     elif term.word:
@@ -168,6 +171,37 @@ def expression(terms: list[QueryTerm], level: str = "any", mode: str = "and") ->
     "word" as a whole analyser word in the title, in title/keywords/fields, or anywhere.
     """
     return f" {mode.upper()} ".join(_term_expression(t, level) for t in terms)
+
+
+def _nonzero(counts: np.ndarray) -> list[tuple[int, int]]:
+    """(index, count) of the non-zero buckets of a bincount, as Python ints."""
+    index = np.flatnonzero(counts)
+    return list(zip(index.tolist(), counts[index].tolist(), strict=True))
+
+
+def _bit_counts(masks: np.ndarray) -> dict[int, int]:
+    """How many masks have each bit set (mode bitmasks: few distinct values in practice)."""
+    if not len(masks):
+        return {}
+    used = int(np.bitwise_or.reduce(masks))
+    per_bit: dict[int, int] = {}
+    if used < 1 << 12:
+        # Count each distinct mask once, then split it into bits.
+        for mask, n in _nonzero(np.bincount(masks, minlength=used + 1)):
+            bit = 0
+            while mask >> bit:
+                if (mask >> bit) & 1:
+                    per_bit[bit] = per_bit.get(bit, 0) + n
+                bit += 1
+        return per_bit
+    for bit in range(used.bit_length()):
+        if (used >> bit) & 1:
+            per_bit[bit] = int(np.count_nonzero((masks >> bit) & 1))
+    return per_bit
+
+
+#: ranking levels and their weights (a higher level outweighs all lower ones together)
+_LEVELS = (("title_word", 8), ("title", 4), ("keyword_word", 2), ("word", 1))
 
 
 def _top(primary: np.ndarray, published: np.ndarray, rowid: np.ndarray, k: int) -> np.ndarray:
@@ -546,27 +580,21 @@ class FtsEngine(SearchEngine):
         for facet in names:
             counts: dict[str, int] = {}
             if facet == "kind":
-                for code, n in enumerate(np.bincount(cols.kind[pos], minlength=2)):
-                    if n:
-                        counts[_KIND_NAME[code]] = int(n)
+                for code, n in _nonzero(np.bincount(cols.kind[pos], minlength=2)):
+                    counts[_KIND_NAME[code]] = n
             elif facet == "is_challenge":
-                for code, n in enumerate(np.bincount(cols.is_challenge[pos], minlength=2)):
-                    if n:
-                        counts["true" if code else "false"] = int(n)
+                for code, n in _nonzero(np.bincount(cols.is_challenge[pos], minlength=2)):
+                    counts["true" if code else "false"] = n
             elif facet == "modes":
-                masks = cols.modes[pos]
-                used = int(np.bitwise_or.reduce(masks)) if len(masks) else 0
-                bit = 0
-                while used >> bit:
-                    if (used >> bit) & 1:
-                        counts[self._name(conn, "modes", bit)] = int(np.count_nonzero((masks >> bit) & 1))
-                    bit += 1
+                per_bit = _bit_counts(cols.modes[pos])
+                counts = {self._name(conn, "modes", bit): n for bit, n in per_bit.items()}
             else:
-                values = getattr(cols, facet)[pos]
-                values = values[values >= 0]
-                for code, n in enumerate(np.bincount(values) if len(values) else []):
-                    if n:
-                        counts[self._name(conn, facet, code)] = int(n)
+                # +1 shifts "no value" (-1) into bucket 0, which is then skipped
+                shifted = getattr(cols, facet)[pos] + 1
+                if len(shifted):
+                    for code, n in _nonzero(np.bincount(shifted)):
+                        if code:
+                            counts[self._name(conn, facet, code - 1)] = n
             out[facet] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
         return out
 
@@ -598,13 +626,16 @@ class FtsEngine(SearchEngine):
         """Location score of each matched document: whole word in the title > in the title >
         whole word in keywords or fields > whole word anywhere > substring elsewhere (0)."""
         score = np.zeros(len(pos), dtype=np.int64)
-        rowids = cols.rowid[pos]
-        for level, weight in (("title_word", 8), ("title", 4), ("keyword_word", 2), ("word", 1)):
-            hits = self._rowids(conn, expression(terms, level, mode))
-            if len(hits):
-                idx = np.searchsorted(hits, rowids)
-                idx[idx >= len(hits)] = 0
-                score += weight * (hits[idx] == rowids)
+        if len(pos) < 2:
+            return score
+        # The OR fallback (no document has every word) ranks by the title and whole words only.
+        levels = _LEVELS if mode == "and" else (("title", 4), ("word", 1))
+        seen: dict[str, np.ndarray] = {}
+        for level, weight in levels:
+            text = expression(terms, level, mode)
+            if text not in seen:  # terms without a whole word repeat the title / any expression
+                seen[text] = cols.flags(self._rowids(conn, text))[pos]
+            score += weight * seen[text]
         return score
 
     def _page(

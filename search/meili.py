@@ -186,11 +186,25 @@ class MeiliEngine(SearchEngine):
 
     # -- writes (each returns a task uid) ------------------------------------------------------
 
+    def _ensure_index(self, uid: str) -> int | None:
+        """Enqueue the creation of index `uid` when it does not exist; returns that task uid."""
+        try:
+            self.client.get_raw_index(uid)
+            return None
+        except MeilisearchApiError as exc:
+            if exc.code != "index_not_found":
+                raise EngineUnavailable(f"meilisearch: {exc.message}") from exc
+        except MeilisearchError as exc:
+            raise EngineUnavailable(f"meilisearch unreachable: {exc}") from exc
+        return self._call(self.client.create_index, uid, {"primaryKey": "id"}).task_uid
+
     def apply_settings(self, index_uid: str | None = None) -> int:
-        """Create the index (if missing) and enqueue the settings; returns the settings task uid."""
+        """Create the index if missing and enqueue the settings; returns the settings task uid.
+
+        An index runs its tasks in order, so documents sent afterwards are indexed with these settings.
+        """
         uid = index_uid or self.index_uid
-        # Creating an existing index fails as a task, harmlessly; settings follow in order.
-        self._call(self.client.create_index, uid, {"primaryKey": "id"})
+        self._ensure_index(uid)
         task = self._call(self.client.index(uid).update_settings, index_settings())
         return task.task_uid
 
@@ -238,7 +252,13 @@ class MeiliEngine(SearchEngine):
     ) -> dict[str, Any]:
         """Fill a new index, wait for it, swap it with the live one and delete the old one."""
         started = time.perf_counter()
-        tmp = f"{self.index_uid}_rebuild_{int(time.time() * 1000)}"
+        prefix = f"{self.index_uid}_rebuild_"
+        # Leftovers of an interrupted rebuild only take space.
+        listed = self._call(self.client.get_raw_indexes, {"limit": 1000})
+        for raw in listed.get("results", []) if isinstance(listed, dict) else listed:
+            if str(raw.get("uid", "")).startswith(prefix):
+                self._call(self.client.delete_index, raw["uid"])
+        tmp = f"{prefix}{int(time.time() * 1000)}"
         self.wait(self.apply_settings(tmp), timeout_s)
         count, last = 0, None
         batch: list[Mapping[str, Any]] = []
@@ -254,9 +274,7 @@ class MeiliEngine(SearchEngine):
         # Tasks of one index run in order: the last one finishing means all did.
         self.wait(last, timeout_s)
         # The live index must exist for a swap; a first rebuild creates it empty.
-        self.wait(
-            self._call(self.client.create_index, self.index_uid, {"primaryKey": "id"}).task_uid, timeout_s
-        )
+        self.wait(self._ensure_index(self.index_uid), timeout_s)
         swap = self._call(self.client.swap_indexes, [{"indexes": [self.index_uid, tmp]}])
         self.wait(swap.task_uid, timeout_s)
         self._call(self.client.delete_index, tmp)  # now holds the old documents

@@ -38,6 +38,10 @@ def fold(text: str) -> str:
     """Length-preserving normalisation (full width to half width, lower case)."""
     if text.isascii():
         return text.lower()
+    whole = unicodedata.normalize("NFKC", text).lower()
+    if len(whole) == len(text):
+        # The usual case (full-width punctuation and letters map one to one): no per-char work.
+        return whole
     return "".join(fold_char(c) for c in text)
 
 

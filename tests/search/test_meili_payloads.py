@@ -23,6 +23,7 @@ from search.meili import POST, PRE, MeiliEngine, filter_expression, index_settin
 from tests.search.fixtures import fixture_docs
 from vocab.analyzer import SYNONYMS
 
+STAMP = "2024-05-01T00:00:00.000000Z"
 TASK = {
     "taskUid": 41,
     "indexUid": "listings",
@@ -73,6 +74,7 @@ class RecordingFakeMeili(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.requests: list[tuple[str, str, Any]] = []
+        self.indexes: set[str] = set()
         self.keys: list[dict[str, Any]] = []
         self.search_response: dict[str, Any] = SEARCH_RESPONSE
         self.fail_with: tuple[int, dict[str, Any]] | None = None
@@ -108,8 +110,33 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.fail_with is not None:
             self._answer(*self.server.fail_with)
             return
+        index = re.fullmatch(r"/indexes/([^/]+)", path)
         if path == "/health":
             self._answer(200, {"status": "available"})
+        elif method == "GET" and path == "/indexes":
+            results = [{"uid": uid, "primaryKey": "id"} for uid in sorted(self.server.indexes)]
+            self._answer(200, {"results": results, "offset": 0, "limit": 1000, "total": len(results)})
+        elif method == "GET" and index:
+            if index.group(1) in self.server.indexes:
+                self._answer(
+                    200, {"uid": index.group(1), "primaryKey": "id", "createdAt": STAMP, "updatedAt": STAMP}
+                )
+            else:
+                self._answer(
+                    404,
+                    {
+                        "message": "not found",
+                        "code": "index_not_found",
+                        "type": "invalid_request",
+                        "link": "x",
+                    },
+                )
+        elif method == "POST" and path == "/indexes":
+            self.server.indexes.add(body["uid"])
+            self._answer(202, TASK)
+        elif method == "DELETE" and index:
+            self.server.indexes.discard(index.group(1))
+            self._answer(202, TASK)
         elif method == "GET" and (m := re.fullmatch(r"/tasks/(\d+)", path)):
             self._answer(200, {**TASK, "uid": int(m.group(1)), "status": "succeeded"})
         elif method == "POST" and path.endswith("/search"):
@@ -163,9 +190,11 @@ def meili(fake: RecordingFakeMeili) -> MeiliEngine:
 
 def test_settings_payload(meili: MeiliEngine, fake: RecordingFakeMeili) -> None:
     assert meili.apply_settings() == 41
+    assert meili.apply_settings() == 41  # the second time the index exists: settings only
     (created,) = fake.bodies("POST", "/indexes")
     assert created == {"uid": "listings", "primaryKey": "id"}
-    (settings,) = fake.bodies("PATCH", "/indexes/listings/settings")
+    settings, again = fake.bodies("PATCH", "/indexes/listings/settings")
+    assert settings == again
     assert settings == index_settings()
     assert settings["searchableAttributes"][0] == "title"
     assert settings["searchableAttributes"].index("keywords") < settings["searchableAttributes"].index("body")
@@ -189,7 +218,11 @@ def test_settings_payload(meili: MeiliEngine, fake: RecordingFakeMeili) -> None:
     assert not any(a.startswith("contact") for a in settings["displayedAttributes"])
     # index creation is enqueued before the settings, the settings before any document
     order = [(m, p) for m, p, _ in fake.requests]
-    assert order == [("POST", "/indexes"), ("PATCH", "/indexes/listings/settings")]
+    assert order[:3] == [
+        ("GET", "/indexes/listings"),
+        ("POST", "/indexes"),
+        ("PATCH", "/indexes/listings/settings"),
+    ]
 
 
 def test_synonyms_go_both_ways(meili: MeiliEngine) -> None:
@@ -288,6 +321,7 @@ def test_results_are_html_safe(meili: MeiliEngine) -> None:
 
 
 def test_rebuild_builds_new_index_then_swaps(meili: MeiliEngine, fake: RecordingFakeMeili) -> None:
+    fake.indexes.update({"listings", "listings_rebuild_1"})  # the live index and an old leftover
     report = meili.rebuild(iter(fixture_docs()), batch_size=25)
     assert report["indexed"] == 60
     created = fake.bodies("POST", "/indexes")
@@ -300,6 +334,15 @@ def test_rebuild_builds_new_index_then_swaps(meili: MeiliEngine, fake: Recording
     paths = [(m, p) for m, p, _ in fake.requests]
     assert paths.index(("POST", "/swap-indexes")) < paths.index(("DELETE", f"/indexes/{tmp}"))
     assert not fake.bodies("POST", "/indexes/listings/documents"), "the live index is never written directly"
+    assert ("DELETE", "/indexes/listings_rebuild_1") in paths  # the leftover is cleaned up
+    assert [c["uid"] for c in created] == [tmp]  # the live index existed: not created again
+    assert fake.indexes == {"listings"}
+
+
+def test_first_rebuild_creates_the_live_index(meili: MeiliEngine, fake: RecordingFakeMeili) -> None:
+    meili.rebuild(iter(fixture_docs()[:3]))
+    created = [c["uid"] for c in fake.bodies("POST", "/indexes")]
+    assert created[1] == "listings" and created[0].startswith("listings_rebuild_")
 
 
 def test_search_only_key(meili: MeiliEngine, fake: RecordingFakeMeili) -> None:
