@@ -35,3 +35,19 @@ def register_extensions(app) -> None:
     bootstrap.init_app(app)
     limiter.init_app(app)
     login_manager.user_loader(lambda session_id: load_user(db(), session_id))
+    login_manager.request_loader(_user_from_bearer_token)
+
+
+def _user_from_bearer_token(req):
+    """API clients authenticate with `Authorization: Bearer <token>` (no cookie, so no CSRF)."""
+    from flask import g
+
+    from market.accounts.tokens import user_for_token
+    from market.db import db
+
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    user = user_for_token(db(), header[7:].strip())
+    g.token_auth = user is not None
+    return user

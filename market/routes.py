@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
+
+MAX_DB_ID = 2**31 - 1  # PostgreSQL integer primary keys
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:…>` that never matches a number the database cannot hold (404, not a 500)."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_DB_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedIntConverter
     from market.accounts.routes import bp as accounts_bp
     from market.admin.routes import bp as admin_bp
     from market.api.routes import bp as api_bp

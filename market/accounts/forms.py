@@ -72,3 +72,12 @@ class ChangePasswordForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     submit = SubmitField("退出登录")
+
+
+class TokenForm(FlaskForm):
+    name = StringField(
+        "令牌名称",
+        validators=[DataRequired(_REQUIRED), Length(max=60, message="不能超过 60 个字")],
+        description="用于合作平台（例如北京、河北技术市场）通过 API 同步成果或需求",
+    )
+    submit = SubmitField("创建 API 令牌")

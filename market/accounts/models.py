@@ -78,3 +78,20 @@ class User(SQLModel, table=True):
     @property
     def is_agent(self) -> bool:
         return self.role == Role.AGENT
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal API token for partner platforms; only its SHA-256 is stored (shown once on creation)."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    name: str = Field(max_length=60)
+    token_hash: str = Field(max_length=64)
+    prefix: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    last_used_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+    __table_args__ = (sa.UniqueConstraint("token_hash"),)

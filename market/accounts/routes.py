@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from market.accounts import service
-from market.accounts.forms import ChangePasswordForm, LoginForm, RegisterForm
+from market.accounts import service, tokens
+from market.accounts.forms import ChangePasswordForm, LoginForm, LogoutForm, RegisterForm, TokenForm
+from market.accounts.models import Organization
 from market.db import db
 from market.errors import DomainError, apply_to_form
 from market.extensions import account_key, limiter
@@ -111,6 +112,52 @@ def account():
             login_user(user)  # this browser stays signed in with the new nonce; others are out
             flash("密码已修改，其他设备上的登录已失效", "success")
             return redirect(url_for("accounts.account"))
-    org = session.get(service.Organization, user.organization_id) if user.organization_id else None
     status = 400 if request.method == "POST" else 200
-    return render_template("accounts/account.html", form=form, user=user, org=org), status
+    return _account_page(session, user, form=form), status
+
+
+def _account_page(session, user, *, form=None, token_form=None, new_token: str | None = None):
+    org = session.get(Organization, user.organization_id) if user.organization_id else None
+    return render_template(
+        "accounts/account.html",
+        form=form or ChangePasswordForm(),
+        user=user,
+        org=org,
+        token_form=token_form or TokenForm(),
+        tokens=tokens.active_tokens(session, user.id),
+        new_token=new_token,
+        revoke_form=LogoutForm(),
+    )
+
+
+@bp.route("/account/tokens", methods=["POST"])
+@login_required
+def create_token():
+    session = db()
+    user = session.merge(current_user._get_current_object())
+    form = TokenForm()
+    if form.validate_on_submit():
+        try:
+            raw, _ = tokens.create_token(session, user=user, name=form.name.data)
+        except DomainError as exc:
+            apply_to_form(form, exc)
+        else:
+            session.commit()
+            # Shown this once, never stored in plain text.
+            return _account_page(session, user, new_token=raw)
+    return _account_page(session, user, token_form=form), 400
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    session = db()
+    if not LogoutForm().validate_on_submit():
+        abort(400)
+    try:
+        tokens.revoke_token(session, user=current_user, token_id=token_id)
+    except DomainError:
+        abort(404)
+    session.commit()
+    flash("令牌已撤销，使用它的请求将被拒绝", "success")
+    return redirect(url_for("accounts.account"))

@@ -1,27 +1,61 @@
-"""Read API for published listings: /api/v1/results, /api/v1/needs."""
+"""JSON API /api/v1: published listings for everyone; writes for partner platforms with an API token."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, g, jsonify, render_template, request
 from flask_login import current_user
 
 from market.accounts.models import Organization
+from market.api.openapi import openapi_document
 from market.db import db
+from market.errors import DomainError
 from market.extensions import csrf
 from market.listings import permissions as perm
-from market.listings import queries
+from market.listings import queries, service
 from market.listings.schemas_out import listing_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)  # token-authenticated JSON; session cookies are SameSite=Lax and forms keep CSRF
+# Writes authenticate with a bearer token only (see token_user), never a cookie, so CSRF cannot apply.
+csrf.exempt(bp)
 
 PLURAL = {"results": "result", "needs": "need"}
+WRITABLE_FIELDS = ("submit", "version")
 
 
 def _kind(kinds: str) -> str:
     if kinds not in PLURAL:
         abort(404)
     return PLURAL[kinds]
+
+
+class ApiError(DomainError):
+    """An API-level refusal with an HTTP status."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__((None, reason))
+        self.status = status
+
+
+def token_user():
+    """The user of the request's bearer token; writes accept nothing else."""
+    # current_user first: flask-login runs the bearer-token loader lazily, which sets g.token_auth.
+    if not current_user.is_authenticated or not g.get("token_auth"):
+        raise ApiError(
+            401, "需要有效的 API 令牌：请求头 Authorization: Bearer <令牌>（在“我的账号”页面创建）"
+        )
+    return current_user._get_current_object()
+
+
+def json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "请求体必须是 JSON 对象（Content-Type: application/json）")
+    return body
+
+
+def _listing_response(listing, status: int = 200):
+    org = db().get(Organization, listing.organization_id)
+    return jsonify(listing_json(listing, org)), status
 
 
 @bp.route("/<kinds>")
@@ -43,6 +77,62 @@ def listings(kinds: str):
 @bp.route("/<kinds>/<int:listing_id>")
 def listing(kinds: str, listing_id: int):
     """One listing; drafts, pending and withdrawn listings are 404 to everyone but owners and admins."""
+    item = perm.load_listing(db(), _kind(kinds), listing_id, current_user)
+    return _listing_response(item)
+
+
+@bp.route("/<kinds>", methods=["POST"])
+def create(kinds: str):
+    """Create a draft for the token's organisation; `"submit": true` also submits it for review."""
+    kind = _kind(kinds)
+    user = token_user()
+    body = json_body()
+    if not perm.can_create(user, kind):
+        raise ApiError(403, "该令牌的账号不能发布此类内容（科技成果由成果方发布，技术需求由需求方发布）")
     session = db()
-    item = perm.load_listing(session, _kind(kinds), listing_id, current_user)
-    return jsonify(listing_json(item, session.get(Organization, item.organization_id)))
+    data = {k: v for k, v in body.items() if k not in WRITABLE_FIELDS}
+    item = service.create_listing(session, actor=user, kind=kind, data=data)
+    if body.get("submit") is True:
+        service.submit(session, actor=user, listing=item)
+    session.commit()
+    return _listing_response(item, 201)
+
+
+@bp.route("/<kinds>/<int:listing_id>", methods=["PUT"])
+def update(kinds: str, listing_id: int):
+    """Replace a listing's fields; `version` (from the last read) is required and stale versions get 409."""
+    user = token_user()
+    body = json_body()
+    session = db()
+    item = perm.load_listing(session, _kind(kinds), listing_id, user, need=perm.can_edit)
+    version = body.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise DomainError(("version", "请提供整数 version（上次读取时的版本号），用于防止覆盖他人的修改"))
+    data = {k: v for k, v in body.items() if k not in WRITABLE_FIELDS}
+    service.update_listing(session, actor=user, listing=item, data=data, expected_version=version)
+    if body.get("submit") is True:
+        service.submit(session, actor=user, listing=item)
+    session.commit()
+    return _listing_response(item)
+
+
+@bp.route("/<kinds>/<int:listing_id>/submit", methods=["POST"])
+def submit(kinds: str, listing_id: int):
+    """Submit a draft or withdrawn listing for review."""
+    user = token_user()
+    session = db()
+    item = perm.load_listing(session, _kind(kinds), listing_id, user, need=perm.can_submit)
+    service.submit(session, actor=user, listing=item)
+    session.commit()
+    return _listing_response(item)
+
+
+@bp.route("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+@bp.route("/docs")
+def docs():
+    """Readable API documentation rendered from the OpenAPI document."""
+    return render_template("api/docs.html", spec=openapi_document())

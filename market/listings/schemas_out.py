@@ -7,7 +7,7 @@ from typing import Any
 from market.accounts.models import Organization
 from market.listings.models import Listing
 
-_COMMON = ("id", "external_id", "title", "field", "keywords", "status")
+_COMMON = ("id", "external_id", "title", "field", "keywords", "status", "version")
 _RESULT = (
     "summary",
     "problem",
