@@ -208,6 +208,8 @@ class Hit:
     title: str
     snippet: str
     field: str | None
+    #: relevance as the engine sees it (FTS5: location tier 0–15; Meilisearch: 0–1); only
+    #: comparable within one result list
     score: float
     #: the other stored document attributes (org_name, field_top, maturity, modes, region,
     #: is_challenge, price_low, price_high, published_at, keywords), as plain values

@@ -32,6 +32,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -98,26 +99,36 @@ def rowid_of(kind: str, db_id: int) -> int:
     return db_id * 2 + _KIND_CODE[kind]
 
 
+@lru_cache(maxsize=50_000)
+def _short_words(text: str, vocabulary_size: int) -> str:
+    """Words of a short, often repeated text (a keyword, a field, an organisation), memoised.
+
+    The analyser's vocabulary size is part of the key: when words are added, entries go stale.
+    """
+    return " ".join(default_analyzer().tokens(text))
+
+
 def analyse(doc: Mapping[str, Any]) -> Analysed:
     """Clean a document and compute its FTS column texts (the expensive, parallelisable part)."""
     doc = clean_document(doc)
     analyzer = default_analyzer()
+    size = len(analyzer.words)
 
     def words(text: str) -> str:
         # Precise mode: a whole word is a strong signal; sub-words are covered by the bigrams.
         return " ".join(analyzer.tokens(text))
 
-    kw_text = " ".join([*doc["keywords"], doc["field"] or "", doc["field_top"] or ""])
-    rest = "\n".join(
-        [*doc["keywords"], doc["field"] or "", doc["field_top"] or "", doc["org_name"], doc["body"]]
-    )
+    def short(texts: list[str]) -> str:
+        return " ".join(_short_words(t, size) for t in texts if t)
+
+    labels = [*doc["keywords"], doc["field"] or "", doc["field_top"] or ""]
     columns = (
         words(doc["title"]),
-        words(kw_text),
+        short(labels),
         words(doc["body"]),
-        words(doc["org_name"]),
+        short([doc["org_name"]]),
         grams(doc["title"]),
-        grams(rest),
+        grams("\n".join([*labels, doc["org_name"], doc["body"]])),
     )
     return doc, columns
 
