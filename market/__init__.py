@@ -22,6 +22,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     from market.errors import register_errors
     from market.extensions import register_extensions
     from market.main.context import register_context
+    from market.matches.engine import register_matching
     from market.matches.service import register_match_events
     from market.notifications.service import register_notifications
     from market.routes import register_blueprints
@@ -40,6 +41,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     register_view_helpers(app)
     register_notifications(app)
     register_match_events()
+    register_matching(app)
     register_context(app)
     register_cli(app)
     return app

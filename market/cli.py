@@ -89,8 +89,9 @@ def verify_org(name: str) -> None:
 
 def register_cli(app: Flask) -> None:
     from market.imports.cli import import_cli
+    from market.matches.cli import match_cli
     from market.searching.cli import search_cli
     from seed.cli import seed_cli
 
-    for group in (db_cli, users_cli, import_cli, seed_cli, search_cli):
+    for group in (db_cli, users_cli, import_cli, seed_cli, search_cli, match_cli):
         app.cli.add_command(group)

@@ -1,0 +1,40 @@
+"""`flask match rebuild | export-labels`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from market.db import db
+from market.matches import engine, labels
+from market.searching.documents import published_count
+
+match_cli = AppGroup("match", help="供需匹配")
+
+
+@match_cli.command("rebuild")
+def rebuild_command() -> None:
+    """Refit the matcher and recompute every match (agents' states are kept)."""
+    session = db()
+    with click.progressbar(length=published_count(session), label="计算匹配") as bar:
+        stats = engine.rebuild(session, current_app._get_current_object(), progress=bar.update)
+    session.commit()
+    click.echo(f"匹配已重算：成果 {stats['results']}，需求 {stats['needs']}，匹配 {stats['pairs']} 对")
+
+
+@match_cli.command("export-labels")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--listings",
+    "listings_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="同时导出 results.jsonl / needs.jsonl，供 python -m matching evaluate 使用",
+)
+def export_labels(out: Path, listings_dir: Path | None) -> None:
+    """Write agents' and owners' decisions as {"need_id", "result_id", "grade"} lines."""
+    count = labels.export(db(), out, listings_dir)
+    click.echo(f"已导出 {count} 条标注到 {out}")
