@@ -213,6 +213,8 @@ def _bit_counts(masks: np.ndarray) -> dict[int, int]:
 
 #: ranking levels and their weights (a higher level outweighs all lower ones together)
 _LEVELS = (("title_word", 8), ("title", 4), ("keyword_word", 2), ("word", 1))
+#: up to this many matches, ranking reads their analysed columns instead of asking FTS5 per level
+_PY_SCORE_LIMIT = 1000
 
 
 def _top(primary: np.ndarray, published: np.ndarray, rowid: np.ndarray, k: int) -> np.ndarray:
@@ -634,20 +636,55 @@ class FtsEngine(SearchEngine):
     def _scores(
         self, conn: sqlite3.Connection, cols: Columns, pos: np.ndarray, terms: list[QueryTerm], mode: str
     ) -> np.ndarray:
-        """Location score of each matched document: whole word in the title > in the title >
-        whole word in keywords or fields > whole word anywhere > substring elsewhere (0)."""
-        score = np.zeros(len(pos), dtype=np.int64)
+        """Location score of each matched document: whole word in the title (8) > in the title (4)
+        > whole word in keywords or fields (2) > whole word anywhere (1) > substring elsewhere (0).
+
+        Few matches: read their analysed columns and score in Python. Many: ask FTS5 for the set of
+        each level (cheaper than touching thousands of rows), and mark the matches in it.
+        """
         if len(pos) < 2:
-            return score
-        # The OR fallback (no document has every word) ranks by the title and whole words only.
-        levels = _LEVELS if mode == "and" else (("title", 4), ("word", 1))
+            return np.zeros(len(pos), dtype=np.int64)
+        if len(pos) <= _PY_SCORE_LIMIT:
+            return self._scores_in_python(conn, cols, pos, terms, mode)
+        score = np.zeros(len(pos), dtype=np.int64)
         seen: dict[str, np.ndarray] = {}
-        for level, weight in levels:
+        for level, weight in _LEVELS:
             text = expression(terms, level, mode)
             if text not in seen:  # terms without a whole word repeat the title / any expression
                 seen[text] = cols.flags(self._rowids(conn, text))[pos]
             score += weight * seen[text]
         return score
+
+    def _scores_in_python(
+        self, conn: sqlite3.Connection, cols: Columns, pos: np.ndarray, terms: list[QueryTerm], mode: str
+    ) -> np.ndarray:
+        rowids = cols.rowid[pos].tolist()
+        marks = ", ".join("?" * len(rowids))
+        sql = f"SELECT rowid, title_w, kw_w, body_w, org_w, title_g, text_g FROM fts WHERE rowid IN ({marks})"
+        rows = {r[0]: r[1:] for r in conn.execute(sql, rowids)}
+        combine = all if mode == "and" else any
+        phrases = [
+            [" " + phrase_grams(s) + ("" if t.single_char else " ") for s in t.surfaces] for t in terms
+        ]
+        out = np.zeros(len(rowids), dtype=np.int64)
+        for i, rid in enumerate(rowids):
+            if rid not in rows:
+                continue
+            title_w, kw_w, body_w, org_w, title_g, text_g = rows[rid]
+            title_words = set(title_w.split())
+            label_words = title_words | set(kw_w.split())
+            all_words = label_words | set(body_w.split()) | set(org_w.split())
+            title_g, text_g = f" {title_g} ", f" {text_g} "
+            in_title = [any(p in title_g for p in ps) for ps in phrases]
+            anywhere = [t or any(p in text_g for p in ps) for t, ps in zip(in_title, phrases, strict=True)]
+            levels = (
+                (8, [t.word in title_words if t.word else it for t, it in zip(terms, in_title, strict=True)]),
+                (4, in_title),
+                (2, [t.word in label_words if t.word else it for t, it in zip(terms, in_title, strict=True)]),
+                (1, [t.word in all_words if t.word else a for t, a in zip(terms, anywhere, strict=True)]),
+            )
+            out[i] = sum(weight for weight, hits in levels if combine(hits))
+        return out
 
     def _page(
         self,

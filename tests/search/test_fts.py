@@ -204,3 +204,14 @@ def test_health_reports_documents(path: str) -> None:
         "sqlite": engine.health()["sqlite"],
     }
     assert engine.task_status(None) == "succeeded"
+
+
+@pytest.mark.parametrize("text", ["电池", "锂电池 储能", "AI", "锂硫电池", "检测 系统", "氢能 燃料电池", "电", "钙钛矿 小麦"])
+def test_both_ranking_paths_agree(path: str, text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Few matches are scored in Python, many through FTS5 level sets: the order must not differ."""
+    engine = FtsEngine(path)
+    engine.upsert(DOCS)
+    in_python = [(h.id, h.score) for h in engine.query(SearchQuery(text=text, per_page=100)).hits]
+    monkeypatch.setattr(fts_module, "_PY_SCORE_LIMIT", 0)
+    through_sets = [(h.id, h.score) for h in engine.query(SearchQuery(text=text, per_page=100)).hits]
+    assert in_python == through_sets
