@@ -70,6 +70,15 @@ def _run(kind: str, file: Path, org_name: str | None, publish: bool, report_path
             bar.__exit__(None, None, None)
     session.commit()
     _print(report, publish)
+    if publish:
+        # Published rows go to search and matching now rather than waiting for the worker.
+        from market.searching.sync import drain_now
+
+        stats = drain_now(current_app._get_current_object())
+        click.echo(
+            f"已同步到搜索与匹配：{stats.processed}"
+            + (f"，失败 {stats.failed}（worker 将重试）" if stats.failed else "")
+        )
     if report_path is not None:
         report_path.write_bytes(write_csv(report.table(), REPORT_HEADER))
         click.echo(f"逐行结果已写入 {report_path}")

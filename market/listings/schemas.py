@@ -133,6 +133,13 @@ class ListingIn(SQLModel):
             raise ValueError("每个关键词不超过 30 个字")
         return items
 
+    @field_validator("contact_name")
+    @classmethod
+    def _contact_name(cls, value: str | None) -> str | None:
+        if value is not None and len(value) > 60:
+            raise ValueError("联系人不能超过 60 个字")
+        return value
+
     @field_validator("contact_phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:

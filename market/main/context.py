@@ -13,6 +13,7 @@ NAV: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("listings.needs", "企业技术需求库", None),
     ("search.page", "搜索", None),
     ("listings.mine", "我的发布", ("university", "enterprise")),
+    ("imports.upload", "批量导入", ("university", "enterprise")),
     ("matches.queue", "待认领对接", ("agent", "admin")),
     ("matches.board", "我的对接", ("agent",)),
     ("admin.review", "审核", ("admin",)),
@@ -37,9 +38,4 @@ def role_label(role: str) -> str:
 
 
 def register_context(app: Flask) -> None:
-    app.jinja_env.globals.update(nav_links=nav_links, role_label=role_label, nav_endpoints=nav_endpoints)
-
-
-def nav_endpoints() -> set[str]:
-    """Endpoints registered on this app (templates link to optional features only when present)."""
-    return set(current_app.view_functions)
+    app.jinja_env.globals.update(nav_links=nav_links, role_label=role_label)
