@@ -5,8 +5,9 @@ Layout (all in one file):
 * `docs`    narrow row per document: facet attributes as small integer codes (`modes` as a bitmask),
             prices and publication time;
 * `stored`  the clean document as JSON, read only for the page of hits shown;
-* `fts`     FTS5 over analyzer words (title, keywords + fields, body, organisation) and character
-            bigrams (title; keywords, fields, organisation and body), so 电池 finds 锂电池 and 蓄电池;
+* `fts_w`   FTS5 over analyser words (title, keywords + fields, body, organisation);
+* `fts_g`   FTS5 over character bigrams of all the text, so 电池 finds 锂电池 and 蓄电池;
+* `fts_t`   FTS5 over the title's bigrams (the "in the title" ranking level);
 * `facet_values` the code of each facet value; codes never change for the life of the file, so any
             process can cache them and reload only on a miss;
 * `changes` a log of changed rowids, so every process patches its in-memory columns (`search.columns`).
@@ -52,9 +53,15 @@ from vocab.analyzer import default_analyzer
 
 log = logging.getLogger(__name__)
 
-#: FTS columns: analyser words of title, keywords + fields, body, organisation; bigrams of the
-#: title and of everything else
-FTS_COLUMNS: tuple[str, ...] = ("title_w", "kw_w", "body_w", "org_w", "title_g", "text_g")
+#: FTS5 tables and their columns. Words and bigrams live in separate tables so that a word query
+#: never walks the (long) doclist of the same characters as a bigram, and the title's bigrams have
+#: a small table of their own for the "in the title" level.
+FTS_TABLES: dict[str, tuple[str, ...]] = {
+    "fts_w": ("title_w", "kw_w", "body_w", "org_w"),  # analyser words: title, keywords+fields, ...
+    "fts_g": ("g",),  # bigrams of everything (title, keywords, fields, organisation, body)
+    "fts_t": ("g",),  # bigrams of the title
+}
+_TABLES = ("docs", "stored", *FTS_TABLES)
 _KIND_CODE = {"result": 0, "need": 1}
 _KIND_NAME = {v: k for k, v in _KIND_CODE.items()}
 _MAX_MODE_BITS = 62
@@ -66,7 +73,6 @@ Analysed = tuple[dict[str, Any], tuple[str, ...]]
 
 
 def _schema(suffix: str = "") -> list[str]:
-    cols = ", ".join(FTS_COLUMNS)
     return [
         f"""CREATE TABLE IF NOT EXISTS docs{suffix} (
             rowid INTEGER PRIMARY KEY,
@@ -83,8 +89,11 @@ def _schema(suffix: str = "") -> list[str]:
             published_at INTEGER NOT NULL)""",
         f"CREATE TABLE IF NOT EXISTS stored{suffix} (rowid INTEGER PRIMARY KEY, doc TEXT NOT NULL)",
         # unicode61 only splits on the spaces we put between pre-analysed tokens.
-        f"""CREATE VIRTUAL TABLE IF NOT EXISTS fts{suffix} USING fts5({cols},
-            tokenize = 'unicode61 remove_diacritics 0')""",
+        *(
+            f"""CREATE VIRTUAL TABLE IF NOT EXISTS {table}{suffix} USING fts5({", ".join(cols)},
+                tokenize = 'unicode61 remove_diacritics 0')"""
+            for table, cols in FTS_TABLES.items()
+        ),
     ]
 
 
@@ -122,13 +131,14 @@ def analyse(doc: Mapping[str, Any]) -> Analysed:
         return " ".join(_short_words(t, size) for t in texts if t)
 
     labels = [*doc["keywords"], doc["field"] or "", doc["field_top"] or ""]
+    title_grams = grams(doc["title"])
     columns = (
         words(doc["title"]),
         short(labels),
         words(doc["body"]),
         short([doc["org_name"]]),
-        grams(doc["title"]),
-        grams("\n".join([*labels, doc["org_name"], doc["body"]])),
+        title_grams + " " + grams("\n".join([*labels, doc["org_name"], doc["body"]])),
+        title_grams,
     )
     return doc, columns
 
@@ -141,47 +151,46 @@ def _quote(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
 
-_LEVEL_WORD_COLS = {
-    "title_word": "{title_w}",
-    "keyword_word": "{title_w kw_w}",
-    "word": "{title_w kw_w body_w org_w}",
-}
-
-
-def _substring_alts(term: QueryTerm, cols: str) -> list[str]:
-    prefix = f"{cols} : " if cols else ""
-    alts = []
-    for surface in term.surfaces:
-        if term.single_char:
-            alts.append(f"{prefix}{_quote(surface)} *")
-        else:
-            alts.append(f"{prefix}{_quote(phrase_grams(surface))}")
-    return alts
-
-
-def _term_expression(term: QueryTerm, level: str) -> str:
-    if level == "any":
-        # No column filter: faster, and a word column only adds synonym matches, which "any"
-        # spells out as substrings anyway.
-        alts = _substring_alts(term, "")
-    elif level == "title":
-        alts = _substring_alts(term, "{title_g}")
-    elif term.word:
-        alts = [f"{_LEVEL_WORD_COLS[level]} : {_quote(term.word)}"]
+def _phrases(term: QueryTerm) -> str:
+    """The term as bigram phrases, any of which matches (one per spelling)."""
+    if term.single_char:
+        alts = [f"{_quote(s)} *" for s in term.surfaces]
     else:
-        # a glued substring term has no "whole word": its title / anywhere match stands in
-        alts = _substring_alts(term, "{title_g text_g}" if level == "word" else "{title_g}")
+        alts = [_quote(phrase_grams(s)) for s in term.surfaces]
     return "(" + " OR ".join(alts) + ")"
 
 
-def expression(terms: list[QueryTerm], level: str = "any", mode: str = "and") -> str:
-    """An FTS5 MATCH expression built only from quoted analysed tokens (never user syntax).
+def expression(terms: list[QueryTerm], mode: str = "and") -> str:
+    """The MATCH expression over bigrams (`fts_g` / `fts_t`) that finds every term as a substring.
 
-    `level` "any" matches a term anywhere as a substring (every synonym spelt out, so the bigram
-    columns alone give full recall); "title" in the title; "title_word", "keyword_word" and
-    "word" as a whole analyser word in the title, in title/keywords/fields, or anywhere.
+    Built only from quoted analysed tokens, never from user syntax. Every synonym is spelt out, so
+    the bigrams alone find what the analyser's synonym folding finds.
     """
-    return f" {mode.upper()} ".join(_term_expression(t, level) for t in terms)
+    return f" {mode.upper()} ".join(_phrases(t) for t in terms)
+
+
+_LEVEL_WORD_COLS = {"title_word": "{title_w} : ", "keyword_word": "{title_w kw_w} : ", "word": ""}
+
+
+def level_queries(terms: list[QueryTerm], level: str) -> list[tuple[str, str]]:
+    """(table, MATCH expression) pairs whose rowid sets, intersected, are the documents where every
+    term matches at `level`: "title" (in the title), "title_word", "keyword_word", "word" (as a
+    whole analyser word in the title / title, keywords, fields / anywhere).
+
+    A glued substring term has no whole word: its title match stands in at the title levels, and
+    at "word" it is already satisfied by every match.
+    """
+    if level == "title":
+        return [("fts_t", expression(terms))]
+    words = [t for t in terms if t.word]
+    others = [t for t in terms if not t.word]
+    parts: list[tuple[str, str]] = []
+    if words:
+        cols = _LEVEL_WORD_COLS[level]
+        parts.append(("fts_w", " AND ".join(f"{cols}{_quote(t.word or '')}" for t in words)))
+    if others and level != "word":
+        parts.append(("fts_t", expression(others)))
+    return parts
 
 
 def _nonzero(counts: np.ndarray) -> list[tuple[int, int]]:
@@ -214,7 +223,7 @@ def _bit_counts(masks: np.ndarray) -> dict[int, int]:
 #: ranking levels and their weights (a higher level outweighs all lower ones together)
 _LEVELS = (("title_word", 8), ("title", 4), ("keyword_word", 2), ("word", 1))
 #: up to this many matches, ranking reads their analysed columns instead of asking FTS5 per level
-_PY_SCORE_LIMIT = 1000
+_PY_SCORE_LIMIT = 600
 
 
 def _top(primary: np.ndarray, published: np.ndarray, rowid: np.ndarray, k: int) -> np.ndarray:
@@ -250,6 +259,7 @@ class FtsEngine(SearchEngine):
         self._names: dict[str, dict[int, str]] = {}
         self._codes_lock = threading.Lock()
         self._snapshot: Columns | None = None
+        self._browse_facets: tuple[Any, dict[str, dict[str, int]]] = (None, {})
         self._snapshot_lock = threading.Lock()
         self.apply_settings()
 
@@ -414,13 +424,16 @@ class FtsEngine(SearchEngine):
             )
             stored_rows.append((rid, json.dumps(doc, ensure_ascii=False)))
             fts_rows.append((rid, *columns))
-        # FTS5 refuses a second row with the same rowid, so replace = delete + insert.
-        conn.executemany(f"DELETE FROM fts{sfx} WHERE rowid = ?", [(r[0],) for r in doc_rows])
         conn.executemany(f"INSERT OR REPLACE INTO docs{sfx} VALUES ({', '.join('?' * 12)})", doc_rows)
         conn.executemany(f"INSERT OR REPLACE INTO stored{sfx} VALUES (?, ?)", stored_rows)
-        cols = ", ".join(FTS_COLUMNS)
-        marks = ", ".join("?" * (len(FTS_COLUMNS) + 1))
-        conn.executemany(f"INSERT INTO fts{sfx} (rowid, {cols}) VALUES ({marks})", fts_rows)
+        start = 0
+        for table, cols in FTS_TABLES.items():
+            # FTS5 refuses a second row with the same rowid, so replace = delete + insert.
+            conn.executemany(f"DELETE FROM {table}{sfx} WHERE rowid = ?", [(r[0],) for r in doc_rows])
+            marks = ", ".join("?" * (len(cols) + 1))
+            values = [(r[0], *r[1 + start : 1 + start + len(cols)]) for r in fts_rows]
+            conn.executemany(f"INSERT INTO {table}{sfx} (rowid, {', '.join(cols)}) VALUES ({marks})", values)
+            start += len(cols)
 
     def upsert(self, docs: Iterable[Mapping[str, Any]]) -> None:
         """Insert or replace documents by id (applied synchronously; returns None)."""
@@ -443,7 +456,7 @@ class FtsEngine(SearchEngine):
         if not rowids:
             return None
         with self._write() as conn:
-            for table in ("fts", "docs", "stored"):
+            for table in _TABLES:
                 conn.executemany(f"DELETE FROM {table} WHERE rowid = ?", rowids)
             _log_changes(conn, [r for (r,) in rowids])
         return None
@@ -451,7 +464,7 @@ class FtsEngine(SearchEngine):
     def clear(self) -> None:
         """Delete every document (facet codes stay, they are stable for the file's life)."""
         with self._write() as conn:
-            for table in ("fts", "docs", "stored"):
+            for table in _TABLES:
                 conn.execute(f"DELETE FROM {table}")
             _log_changes(conn, [-1])
         return None
@@ -466,8 +479,8 @@ class FtsEngine(SearchEngine):
         started = time.perf_counter()
         with self._write_lock, self._conn() as conn:
             conn.execute("BEGIN IMMEDIATE")
-            for table in ("fts_new", "docs_new", "stored_new"):
-                conn.execute(f"DROP TABLE IF EXISTS {table}")
+            for table in _TABLES:
+                conn.execute(f"DROP TABLE IF EXISTS {table}_new")
             for stmt in _schema("_new"):
                 conn.execute(stmt)
             conn.execute("COMMIT")
@@ -484,10 +497,11 @@ class FtsEngine(SearchEngine):
                 count += len(rows)
             analysed = time.perf_counter()
             # Merge FTS segments once: fewer b-trees to visit per query.
-            conn.execute("INSERT INTO fts_new(fts_new) VALUES ('optimize')")
+            for table in FTS_TABLES:
+                conn.execute(f"INSERT INTO {table}_new({table}_new) VALUES ('optimize')")
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for table in ("fts", "docs", "stored"):
+                for table in _TABLES:
                     conn.execute(f"DROP TABLE {table}")
                     conn.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
                 for stmt in _INDEXES:
@@ -541,10 +555,10 @@ class FtsEngine(SearchEngine):
                     self._snapshot = fresh
         return fresh
 
-    def _rowids(self, conn: sqlite3.Connection, expression: str) -> np.ndarray:
+    def _rowids(self, conn: sqlite3.Connection, expression: str, table: str = "fts_g") -> np.ndarray:
         """Rowids matching a MATCH expression, ascending (one string from SQLite, parsed by numpy)."""
         (joined,) = conn.execute(
-            "SELECT group_concat(rowid) FROM fts WHERE fts MATCH ?", (expression,)
+            f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH ?", (expression,)
         ).fetchone()
         if not joined:
             return np.empty(0, dtype=np.int64)
@@ -619,71 +633,77 @@ class FtsEngine(SearchEngine):
                 cols = self._columns(conn)
                 if not terms:
                     return self._page(conn, cols, q, self._filter(conn, cols, q, None), terms, None)
-                mode = "and"
-                pos = self._filter(
-                    conn, cols, q, cols.positions(self._rowids(conn, expression(terms, "any", mode)))
-                )
-                if not len(pos) and len(terms) > 1:
-                    mode = "or"
-                    pos = self._filter(
-                        conn, cols, q, cols.positions(self._rowids(conn, expression(terms, "any", mode)))
-                    )
-                return self._page(conn, cols, q, pos, terms, mode)
+                pos = self._filter(conn, cols, q, cols.positions(self._rowids(conn, expression(terms))))
+                if len(pos) or len(terms) == 1:
+                    return self._page(conn, cols, q, pos, terms, "and")
+                # No document has every term: rank those with the most of them first (one set per
+                # term, counted in numpy, instead of an OR expression and per-level sets).
+                matched = np.zeros(len(cols), dtype=np.int64)
+                for term in terms:
+                    matched[cols.positions(self._rowids(conn, expression([term])))] += 1
+                pos = self._filter(conn, cols, q, np.flatnonzero(matched))
+                return self._page(conn, cols, q, pos, terms, "or", matched[pos])
         except sqlite3.OperationalError as exc:
             # The MATCH text is built from quoted tokens, so this is the file, not the user's input.
             raise EngineUnavailable(f"search index error: {exc}") from exc
 
     def _scores(
-        self, conn: sqlite3.Connection, cols: Columns, pos: np.ndarray, terms: list[QueryTerm], mode: str
+        self, conn: sqlite3.Connection, cols: Columns, pos: np.ndarray, terms: list[QueryTerm], k: int
     ) -> np.ndarray:
-        """Location score of each matched document: whole word in the title (8) > in the title (4)
-        > whole word in keywords or fields (2) > whole word anywhere (1) > substring elsewhere (0).
+        """Location score of each match (every term present): all terms whole words in the title
+        (8) > in the title (4) > whole words in title/keywords/fields (2) > whole words anywhere (1);
+        substrings elsewhere only: 0. A title word is also all the others, so it scores 15.
 
         Few matches: read their analysed columns and score in Python. Many: ask FTS5 for the set of
-        each level (cheaper than touching thousands of rows), and mark the matches in it.
+        each level (cheaper than touching thousands of rows); when the title-word set alone fills
+        the first `k` places, the other levels cannot change them and are skipped.
         """
         if len(pos) < 2:
             return np.zeros(len(pos), dtype=np.int64)
         if len(pos) <= _PY_SCORE_LIMIT:
-            return self._scores_in_python(conn, cols, pos, terms, mode)
+            return self._scores_in_python(conn, cols, pos, terms)
         score = np.zeros(len(pos), dtype=np.int64)
-        seen: dict[str, np.ndarray] = {}
+        seen: dict[tuple[str, str], np.ndarray] = {}
         for level, weight in _LEVELS:
-            text = expression(terms, level, mode)
-            if text not in seen:  # terms without a whole word repeat the title / any expression
-                seen[text] = cols.flags(self._rowids(conn, text))[pos]
-            score += weight * seen[text]
+            hit = np.ones(len(pos), dtype=bool)
+            for part in level_queries(terms, level):
+                if part not in seen:  # glued terms repeat the same title query at several levels
+                    seen[part] = cols.flags(self._rowids(conn, part[1], part[0]))[pos]
+                hit &= seen[part]
+            score += weight * hit
+            if level == "title_word" and int(np.count_nonzero(hit)) >= k:
+                return score * 15 // 8
         return score
 
     def _scores_in_python(
-        self, conn: sqlite3.Connection, cols: Columns, pos: np.ndarray, terms: list[QueryTerm], mode: str
+        self, conn: sqlite3.Connection, cols: Columns, pos: np.ndarray, terms: list[QueryTerm]
     ) -> np.ndarray:
         rowids = cols.rowid[pos].tolist()
         marks = ", ".join("?" * len(rowids))
-        sql = f"SELECT rowid, title_w, kw_w, body_w, org_w, title_g, text_g FROM fts WHERE rowid IN ({marks})"
+        sql = (
+            "SELECT w.rowid, w.title_w, w.kw_w, w.body_w || ' ' || w.org_w, t.g FROM fts_w w "
+            f"JOIN fts_t t ON t.rowid = w.rowid WHERE w.rowid IN ({marks})"
+        )
         rows = {r[0]: r[1:] for r in conn.execute(sql, rowids)}
-        combine = all if mode == "and" else any
+        # Space-padded token strings: a word is " w ", a phrase " a b ", a prefix " a".
+        words = [f" {t.word} " if t.word else None for t in terms]
         phrases = [
             [" " + phrase_grams(s) + ("" if t.single_char else " ") for s in t.surfaces] for t in terms
         ]
         out = np.zeros(len(rowids), dtype=np.int64)
         for i, rid in enumerate(rowids):
-            if rid not in rows:
+            row = rows.get(rid)
+            if row is None:
                 continue
-            title_w, kw_w, body_w, org_w, title_g, text_g = rows[rid]
-            title_words = set(title_w.split())
-            label_words = title_words | set(kw_w.split())
-            all_words = label_words | set(body_w.split()) | set(org_w.split())
-            title_g, text_g = f" {title_g} ", f" {text_g} "
+            title_w, kw_w, rest_w, title_g = (f" {c} " for c in row)
             in_title = [any(p in title_g for p in ps) for ps in phrases]
-            anywhere = [t or any(p in text_g for p in ps) for t, ps in zip(in_title, phrases, strict=True)]
-            levels = (
-                (8, [t.word in title_words if t.word else it for t, it in zip(terms, in_title, strict=True)]),
-                (4, in_title),
-                (2, [t.word in label_words if t.word else it for t, it in zip(terms, in_title, strict=True)]),
-                (1, [t.word in all_words if t.word else a for t, a in zip(terms, anywhere, strict=True)]),
-            )
-            out[i] = sum(weight for weight, hits in levels if combine(hits))
+            title_word = [w in title_w if w else t for w, t in zip(words, in_title, strict=True)]
+            label_word = [
+                tw or (w is not None and w in kw_w) for w, tw in zip(words, title_word, strict=True)
+            ]
+            # a glued substring term has no whole word: being matched at all stands in
+            anywhere = [lw or w is None or w in rest_w for w, lw in zip(words, label_word, strict=True)]
+            out[i] = 8 * all(title_word) + 4 * all(in_title) + 2 * all(label_word) + all(anywhere)
         return out
 
     def _page(
@@ -694,16 +714,31 @@ class FtsEngine(SearchEngine):
         pos: np.ndarray,
         terms: list[QueryTerm],
         mode: str | None,
+        or_score: np.ndarray | None = None,
     ) -> SearchResults:
         total = len(pos)
-        facets = self._facets(conn, cols, pos, q.facets)
+        unfiltered = mode is None and len(pos) == len(cols)
+        key = (cols.seq, q.facets)
+        if unfiltered and self._browse_facets[0] == key:
+            # The browse page (no words, no filters) is the most frequent query; its facets only
+            # change with the index.
+            facets = self._browse_facets[1]
+        else:
+            facets = self._facets(conn, cols, pos, q.facets)
+            if unfiltered:
+                self._browse_facets = (key, facets)
+        facets = {name: dict(counts) for name, counts in facets.items()}
         offset = (q.page - 1) * q.per_page
         hits: list[Hit] = []
         if total > offset:
             published = cols.published_at[pos]
             score = np.zeros(total, dtype=np.int64)
             if q.sort == "relevance" and mode is not None:
-                score = self._scores(conn, cols, pos, terms, mode)
+                score = (
+                    or_score
+                    if or_score is not None
+                    else self._scores(conn, cols, pos, terms, offset + q.per_page)
+                )
                 primary = (score << 34) | np.clip(published, 0, (1 << 34) - 1)
             elif q.sort in ("price_asc", "price_desc"):
                 price = cols.price_low[pos]
