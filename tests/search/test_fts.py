@@ -206,7 +206,9 @@ def test_health_reports_documents(path: str) -> None:
     assert engine.task_status(None) == "succeeded"
 
 
-@pytest.mark.parametrize("text", ["电池", "锂电池 储能", "AI", "锂硫电池", "检测 系统", "氢能 燃料电池", "电", "钙钛矿 小麦"])
+@pytest.mark.parametrize(
+    "text", ["电池", "锂电池 储能", "AI", "锂硫电池", "检测 系统", "氢能 燃料电池", "电", "钙钛矿 小麦"]
+)
 def test_both_ranking_paths_agree(path: str, text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Few matches are scored in Python, many through FTS5 level sets: the order must not differ."""
     engine = FtsEngine(path)
