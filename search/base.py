@@ -405,8 +405,12 @@ class SearchEngine(ABC):
         """{"status": "ok" | "down", "engine": name, ...}; never raises."""
 
     @abstractmethod
-    def rebuild(self, docs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-        """Build a fresh index from `docs` and swap it in; the old index keeps serving meanwhile."""
+    def rebuild(self, docs: Iterable[Mapping[str, Any]], *, workers: int = 1) -> dict[str, Any]:
+        """Build a fresh index from `docs` and swap it in; the old index keeps serving meanwhile.
+
+        `workers` > 1 lets an engine that analyses text itself (FTS5) use forked processes: for a
+        CLI command, never inside a web worker. Returns a report with at least "indexed".
+        """
 
     @abstractmethod
     def clear(self) -> int | None:

@@ -248,9 +248,17 @@ class MeiliEngine(SearchEngine):
         return task.status
 
     def rebuild(
-        self, docs: Iterable[Mapping[str, Any]], *, batch_size: int = 1000, timeout_s: float = 600.0
+        self,
+        docs: Iterable[Mapping[str, Any]],
+        *,
+        workers: int = 1,
+        batch_size: int = 1000,
+        timeout_s: float = 600.0,
     ) -> dict[str, Any]:
-        """Fill a new index, wait for it, swap it with the live one and delete the old one."""
+        """Fill a new index, wait for it, swap it with the live one and delete the old one.
+
+        `workers` is accepted for the common interface and ignored: the server analyses the text.
+        """
         started = time.perf_counter()
         prefix = f"{self.index_uid}_rebuild_"
         # Leftovers of an interrupted rebuild only take space.
