@@ -12,7 +12,16 @@ bp = Blueprint("main", __name__)
 
 @bp.route("/")
 def home():
-    return render_template("home.html")
+    """What the platform offers, with live numbers and the newest listings."""
+    from market.listings import queries
+
+    session = db()
+    latest = {
+        kind: queries.published_page(session, kind, queries.Filters(per_page=5))
+        for kind in ("result", "need")
+    }
+    challenges = queries.published_page(session, "need", queries.Filters(challenge=True, per_page=5))
+    return render_template("home.html", latest=latest, challenges=challenges)
 
 
 @bp.route("/healthz")
