@@ -27,13 +27,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import multiprocessing
 import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -45,203 +43,31 @@ from search.base import (
     SearchEngine,
     SearchQuery,
     SearchResults,
-    clean_document,
 )
 from search.columns import Columns, refresh
-from search.text import QueryTerm, grams, highlight, phrase_grams, query_terms, snippet
-from vocab.analyzer import default_analyzer
-
-log = logging.getLogger(__name__)
-
-#: FTS5 tables and their columns. Words and bigrams live in separate tables so that a word query
-#: never walks the (long) doclist of the same characters as a bigram, and the title's bigrams have
-#: a small table of their own for the "in the title" level.
-FTS_TABLES: dict[str, tuple[str, ...]] = {
-    "fts_w": ("title_w", "kw_w", "body_w", "org_w"),  # analyser words: title, keywords+fields, ...
-    "fts_g": ("g",),  # bigrams of everything (title, keywords, fields, organisation, body)
-    "fts_t": ("g",),  # bigrams of the title
-}
-_TABLES = ("docs", "stored", *FTS_TABLES)
-#: Words are single tokens with column filters: `detail=column` keeps their doclists small. Bigram
-#: tables need positions for phrases. No table keeps column sizes: nothing here uses BM25.
-_FTS_DETAIL = {"fts_w": ", detail = column", "fts_g": "", "fts_t": ""}
-_KIND_CODE = {"result": 0, "need": 1}
-_KIND_NAME = {v: k for k, v in _KIND_CODE.items()}
-_MAX_MODE_BITS = 62
-#: change-log entries kept; a process further behind reloads its columns
-_CHANGES_KEPT = 20_000
-_BATCH = 500
-#: a clean document and its FTS column texts
-Analysed = tuple[dict[str, Any], tuple[str, ...]]
-
-
-def _schema(suffix: str = "") -> list[str]:
-    return [
-        f"""CREATE TABLE IF NOT EXISTS docs{suffix} (
-            rowid INTEGER PRIMARY KEY,
-            id TEXT NOT NULL UNIQUE,
-            kind INTEGER NOT NULL,
-            field_top INTEGER,
-            field INTEGER,
-            maturity INTEGER,
-            region INTEGER,
-            is_challenge INTEGER NOT NULL,
-            modes INTEGER NOT NULL,
-            price_low REAL,
-            price_high REAL,
-            published_at INTEGER NOT NULL)""",
-        f"CREATE TABLE IF NOT EXISTS stored{suffix} (rowid INTEGER PRIMARY KEY, doc TEXT NOT NULL)",
-        # unicode61 only splits on the spaces we put between pre-analysed tokens.
-        *(
-            f"""CREATE VIRTUAL TABLE IF NOT EXISTS {table}{suffix} USING fts5({", ".join(cols)},
-                tokenize = 'unicode61 remove_diacritics 0', columnsize = 0{_FTS_DETAIL[table]})"""
-            for table, cols in FTS_TABLES.items()
-        ),
-    ]
-
-
-_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS docs_published ON docs (published_at)",
-    "CREATE INDEX IF NOT EXISTS docs_price ON docs (price_low)",
+from search.fts_index import (
+    _BATCH,
+    _INDEXES,
+    _KIND_CODE,
+    _KIND_NAME,
+    _MAX_MODE_BITS,
+    _TABLES,
+    FTS_TABLES,
+    _analysed_chunks,
+    _log_changes,
+    _schema,
+    analyse,
+    rowid_of,
 )
+from search.fts_query import _LEVELS, _bit_counts, _nonzero, _top, expression, level_queries
+from search.text import QueryTerm, highlight, phrase_grams, query_terms, snippet
 
+__all__ = ["FTS_TABLES", "FtsEngine", "analyse", "expression", "level_queries", "rowid_of"]
 
-def rowid_of(kind: str, db_id: int) -> int:
-    """The SQLite rowid of a listing's document."""
-    return db_id * 2 + _KIND_CODE[kind]
-
-
-@lru_cache(maxsize=50_000)
-def _short_words(text: str, vocabulary_size: int) -> str:
-    """Words of a short, often repeated text (a keyword, a field, an organisation), memoised.
-
-    The analyser's vocabulary size is part of the key: when words are added, entries go stale.
-    """
-    return " ".join(default_analyzer().tokens(text))
-
-
-def analyse(doc: Mapping[str, Any]) -> Analysed:
-    """Clean a document and compute its FTS column texts (the expensive, parallelisable part)."""
-    doc = clean_document(doc)
-    analyzer = default_analyzer()
-    size = len(analyzer.words)
-
-    def words(text: str) -> str:
-        # Precise mode: a whole word is a strong signal; sub-words are covered by the bigrams.
-        return " ".join(analyzer.tokens(text))
-
-    def short(texts: list[str]) -> str:
-        return " ".join(_short_words(t, size) for t in texts if t)
-
-    labels = [*doc["keywords"], doc["field"] or "", doc["field_top"] or ""]
-    title_grams = grams(doc["title"])
-    columns = (
-        words(doc["title"]),
-        short(labels),
-        words(doc["body"]),
-        short([doc["org_name"]]),
-        title_grams + " " + grams("\n".join([*labels, doc["org_name"], doc["body"]])),
-        title_grams,
-    )
-    return doc, columns
-
-
-def _analyse_batch(docs: list[Mapping[str, Any]]) -> list[Analysed]:
-    return [analyse(d) for d in docs]
-
-
-def _quote(token: str) -> str:
-    return '"' + token.replace('"', '""') + '"'
-
-
-def _phrases(term: QueryTerm) -> str:
-    """The term as bigram phrases, any of which matches (one per spelling)."""
-    if term.single_char:
-        alts = [f"{_quote(s)} *" for s in term.surfaces]
-    else:
-        alts = [_quote(phrase_grams(s)) for s in term.surfaces]
-    return "(" + " OR ".join(alts) + ")"
-
-
-def expression(terms: list[QueryTerm], mode: str = "and") -> str:
-    """The MATCH expression over bigrams (`fts_g` / `fts_t`) that finds every term as a substring.
-
-    Built only from quoted analysed tokens, never from user syntax. Every synonym is spelt out, so
-    the bigrams alone find what the analyser's synonym folding finds.
-    """
-    return f" {mode.upper()} ".join(_phrases(t) for t in terms)
-
-
-_LEVEL_WORD_COLS = {"title_word": "{title_w} : ", "keyword_word": "{title_w kw_w} : ", "word": ""}
-
-
-def level_queries(terms: list[QueryTerm], level: str) -> list[tuple[str, str]]:
-    """(table, MATCH expression) pairs whose rowid sets, intersected, are the documents where every
-    term matches at `level`: "title" (in the title), "title_word", "keyword_word", "word" (as a
-    whole analyser word in the title / title, keywords, fields / anywhere).
-
-    A glued substring term has no whole word: its title match stands in at the title levels, and
-    at "word" it is already satisfied by every match.
-    """
-    if level == "title":
-        return [("fts_t", expression(terms))]
-    words = [t for t in terms if t.word]
-    others = [t for t in terms if not t.word]
-    parts: list[tuple[str, str]] = []
-    if words:
-        cols = _LEVEL_WORD_COLS[level]
-        parts.append(("fts_w", " AND ".join(f"{cols}{_quote(t.word or '')}" for t in words)))
-    if others and level != "word":
-        parts.append(("fts_t", expression(others)))
-    return parts
-
-
-def _nonzero(counts: np.ndarray) -> list[tuple[int, int]]:
-    """(index, count) of the non-zero buckets of a bincount, as Python ints."""
-    index = np.flatnonzero(counts)
-    return list(zip(index.tolist(), counts[index].tolist(), strict=True))
-
-
-def _bit_counts(masks: np.ndarray) -> dict[int, int]:
-    """How many masks have each bit set (mode bitmasks: few distinct values in practice)."""
-    if not len(masks):
-        return {}
-    used = int(np.bitwise_or.reduce(masks))
-    per_bit: dict[int, int] = {}
-    if used < 1 << 12:
-        # Count each distinct mask once, then split it into bits.
-        for mask, n in _nonzero(np.bincount(masks, minlength=used + 1)):
-            bit = 0
-            while mask >> bit:
-                if (mask >> bit) & 1:
-                    per_bit[bit] = per_bit.get(bit, 0) + n
-                bit += 1
-        return per_bit
-    for bit in range(used.bit_length()):
-        if (used >> bit) & 1:
-            per_bit[bit] = int(np.count_nonzero((masks >> bit) & 1))
-    return per_bit
-
-
-#: ranking levels and their weights (a higher level outweighs all lower ones together)
-_LEVELS = (("title_word", 8), ("title", 4), ("keyword_word", 2), ("word", 1))
 #: up to this many matches, ranking reads their analysed columns instead of asking FTS5 per level
 _PY_SCORE_LIMIT = 600
 
-
-def _top(primary: np.ndarray, published: np.ndarray, rowid: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the `k` best by (primary desc, published desc, rowid asc), in order.
-
-    A partition first keeps the full sort to about `k` candidates however many documents match.
-    """
-    n = len(primary)
-    if n > 2 * k:
-        kth = np.partition(primary, n - k)[n - k]
-        candidates = np.nonzero(primary >= kth)[0]
-    else:
-        candidates = np.arange(n)
-    order = np.lexsort((rowid[candidates], -published[candidates], -primary[candidates]))
-    return candidates[order][:k]
+log = logging.getLogger(__name__)
 
 
 class FtsEngine(SearchEngine):
@@ -783,34 +609,3 @@ class FtsEngine(SearchEngine):
             score=round(float(score), 6),
             fields=extra,
         )
-
-
-def _log_changes(conn: sqlite3.Connection, rowids: list[int]) -> None:
-    """Record changed rowids (-1: everything) for the other processes' in-memory columns."""
-    conn.executemany("INSERT INTO changes (rowid) VALUES (?)", [(r,) for r in rowids])
-    conn.execute("DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?", (_CHANGES_KEPT,))
-
-
-def _chunks(docs: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
-    chunk: list[Mapping[str, Any]] = []
-    for doc in docs:
-        chunk.append(doc)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _analysed_chunks(
-    docs: Iterable[Mapping[str, Any]], workers: int
-) -> Iterator[list[tuple[dict[str, Any], tuple[str, ...]]]]:
-    """Analysed documents in chunks; in forked worker processes when `workers` > 1."""
-    if workers <= 1:
-        for chunk in _chunks(docs, _BATCH * 4):
-            yield _analyse_batch(chunk)
-        return
-    default_analyzer().tokens("预热")  # load the dictionary once, before forking
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(workers) as pool:
-        yield from pool.imap(_analyse_batch, _chunks(docs, _BATCH), chunksize=1)

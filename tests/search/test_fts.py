@@ -8,6 +8,7 @@ import time
 import pytest
 
 import search.fts as fts_module
+import search.fts_index as fts_index
 from search import make_engine
 from search.base import SearchQuery
 from search.fts import FtsEngine, expression
@@ -72,7 +73,7 @@ def test_a_second_process_sees_every_kind_of_write(path: str) -> None:
 
 
 def test_a_reader_far_behind_reloads(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fts_module, "_CHANGES_KEPT", 3)
+    monkeypatch.setattr(fts_index, "_CHANGES_KEPT", 3)
     writer, reader = FtsEngine(path), FtsEngine(path)
     writer.upsert(DOCS[:10])
     assert reader.query(SearchQuery()).total == 10
