@@ -59,6 +59,8 @@ class _Side:
 
     records: list = field(default_factory=list)
     rows: sp.csr_matrix = field(default_factory=lambda: sp.csr_matrix((0, 0), dtype=np.float32))
+    #: the rows pruned for candidate generation (`TextModel.index_rows`)
+    index_rows: sp.csr_matrix = field(default_factory=lambda: sp.csr_matrix((0, 0), dtype=np.float32))
     attrs: Attributes | None = None
     index: dict[str, int] = field(default_factory=dict)
     _transposed: sp.csr_matrix | None = None
@@ -71,9 +73,9 @@ class _Side:
 
     @property
     def transposed(self) -> sp.csr_matrix:
-        """``rows.T`` in CSR, cached: the right operand of every top-k product."""
+        """``index_rows.T`` in CSR, cached: the right operand of every top-k product."""
         if self._transposed is None:
-            self._transposed = self.rows.T.tocsr()
+            self._transposed = self.index_rows.T.tocsr()
         return self._transposed
 
     @property
@@ -124,14 +126,20 @@ class Matcher:
     def fit(self, results: Iterable[ResultRecord], needs: Iterable[NeedRecord]) -> Matcher:
         """Fit one vocabulary on results and needs together and index both; returns self."""
         results, needs = _unique(results), _unique(needs)
-        rows = self.text.fit_transform([doc_of(r) for r in [*results, *needs]])
+        rows = self.text.fit_transform([doc_of(r) for r in [*results, *needs]], n_jobs=self.n_jobs)
         self._results = self._side(results, rows[: len(results)])
         self._needs = self._side(needs, rows[len(results) :])
         self._fitted = True
         return self
 
     def _side(self, records: list, rows: sp.csr_matrix) -> _Side:
-        side = _Side(records=list(records), rows=rows.tocsr(), attrs=encode(records, self._codes))
+        rows = rows.tocsr()
+        side = _Side(
+            records=list(records),
+            rows=rows,
+            index_rows=self.text.index_rows(rows),
+            attrs=encode(records, self._codes),
+        )
         side.reset_caches()
         return side
 
@@ -160,17 +168,23 @@ class Matcher:
     def _add(self, side: _Side, record: ResultRecord | NeedRecord) -> None:
         self._require_fit()
         row = self.text.transform([doc_of(record)])
+        index_row = self.text.index_rows(row)
         attrs = encode([record], self._codes)
         if record.id in side.index:
             i = side.index[record.id]
             side.records[i] = record
             side.rows = sp.vstack([side.rows[:i], row, side.rows[i + 1 :]], format="csr")
+            side.index_rows = sp.vstack(
+                [side.index_rows[:i], index_row, side.index_rows[i + 1 :]], format="csr"
+            )
             side.attrs = _set_row(side.attrs, i, attrs)
         else:
             side.records.append(record)
             side.rows = sp.vstack([side.rows, row], format="csr")
+            side.index_rows = sp.vstack([side.index_rows, index_row], format="csr")
             side.attrs = Attributes.concat([side.attrs, attrs]) if side.attrs is not None else attrs
         side.rows.sort_indices()
+        side.index_rows.sort_indices()
         side.reset_caches()
 
     def remove_result(self, result_id: str) -> bool:
@@ -193,6 +207,7 @@ class Matcher:
         keep[i] = False
         side.records.pop(i)
         side.rows = side.rows[keep]
+        side.index_rows = side.index_rows[keep]
         side.attrs = side.attrs.take(np.flatnonzero(keep)) if side.attrs is not None else None
         side.reset_caches()
         return True
@@ -224,17 +239,13 @@ class Matcher:
     def score_new_result(self, record: ResultRecord, k: int = 50) -> list[Match]:
         """Best `k` indexed needs for a result that is not indexed (nothing is refitted or added)."""
         self._require_fit()
-        query = _Side(records=[record], rows=self.text.transform([doc_of(record)]))
-        query.attrs = encode([record], self._codes)
-        query.reset_caches()
+        query = self._side([record], self.text.transform([doc_of(record)]))
         return self._rank(query, self._needs, np.array([0]), k, explain=True, query_is_need=False)[record.id]
 
     def score_new_need(self, record: NeedRecord, k: int = 50) -> list[Match]:
         """Best `k` indexed results for a need that is not indexed (nothing is refitted or added)."""
         self._require_fit()
-        query = _Side(records=[record], rows=self.text.transform([doc_of(record)]))
-        query.attrs = encode([record], self._codes)
-        query.reset_caches()
+        query = self._side([record], self.text.transform([doc_of(record)]))
         return self._rank(query, self._results, np.array([0]), k, explain=True, query_is_need=True)[record.id]
 
     def score_pair(self, need_id: str, result_id: str) -> Match:
@@ -243,7 +254,8 @@ class Matcher:
         n, r = self._needs.index[need_id], self._results.index[result_id]
         cosine = float(self._needs.rows[n].multiply(self._results.rows[r]).sum())
         values = components(np.array([cosine]), self._needs.attrs.take([n]), self._results.attrs.take([r]))
-        return self._match(self._needs, n, self._results, r, values[0], explain=True)
+        score = float(combine(values, self.weights)[0])
+        return self._match(self._needs, n, self._results, r, values[0], score, explain=True)
 
     def _rows(self, side: _Side, ids: Iterable[str] | None) -> np.ndarray:
         if ids is None:
@@ -265,14 +277,16 @@ class Matcher:
         c = min(len(target.records), max(k, k * self.candidate_factor))
         if len(rows) == 0 or c == 0:
             return np.full((len(rows), c), -1, dtype=np.int64), np.full((len(rows), c, 6), np.nan)
-        idx, cos = topk_rows(
-            query.rows[rows],
-            target.rows,
+        idx, _ = topk_rows(
+            query.index_rows[rows],
+            target.index_rows,
             c,
             chunk_size=self.chunk_size,
             n_jobs=self.n_jobs,
             items_t=target.transposed,
         )
+        # The index only nominates; the text component is the cosine of the full vectors.
+        cos = exact_cosines(query.rows[rows], target.rows, idx)
         flat_q = np.repeat(rows, c)
         flat_t = idx.ravel()
         valid = flat_t >= 0
@@ -304,17 +318,14 @@ class Matcher:
                     t = int(idx[b, j])
                     if t < 0:
                         break
-                    if query_is_need:
-                        matches.append(self._match(query, int(q), target, t, values[b, j], explain=explain))
-                    else:
-                        matches.append(self._match(target, t, query, int(q), values[b, j], explain=explain))
+                    pair = (query, int(q), target, t) if query_is_need else (target, t, query, int(q))
+                    matches.append(self._match(*pair, values[b, j], float(scores[b, j]), explain=explain))
                 out[query.records[q].id] = matches
         return out
 
     def _match(
-        self, needs: _Side, n: int, results: _Side, r: int, values: np.ndarray, *, explain: bool
+        self, needs: _Side, n: int, results: _Side, r: int, values: np.ndarray, score: float, *, explain: bool
     ) -> Match:
-        score = float(combine(values[None, :], self.weights)[0])
         reasons = {}
         if explain:
             terms = self.text.shared_words(*needs.row(n), *results.row(r), limit=self.key_terms)
@@ -347,13 +358,32 @@ class Matcher:
         state = self.__dict__.copy()
         for name in ("_results", "_needs"):
             side: _Side = state[name]
-            state[name] = _Side(records=side.records, rows=side.rows, attrs=side.attrs)
+            state[name] = _Side(
+                records=side.records, rows=side.rows, index_rows=side.index_rows, attrs=side.attrs
+            )
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._results.reset_caches()
         self._needs.reset_caches()
+
+
+def exact_cosines(queries: sp.csr_matrix, items: sp.csr_matrix, idx: np.ndarray) -> np.ndarray:
+    """``queries[i] · items[idx[i, j]]`` for every candidate (0 where idx is -1), in bounded batches."""
+    out = np.zeros(idx.shape, dtype=np.float64)
+    step = 256
+    for start in range(0, idx.shape[0], step):
+        block = idx[start : start + step]
+        wanted = np.unique(block[block >= 0])
+        if wanted.size == 0:
+            continue
+        # Only the nominated items: a (batch × distinct candidates) dense block stays small.
+        dots = (queries[start : start + step] @ items[wanted].T).toarray()
+        position = np.searchsorted(wanted, np.maximum(block, 0))
+        picked = np.take_along_axis(dots, position, axis=1)
+        out[start : start + step] = np.where(block >= 0, picked, 0.0)
+    return out
 
 
 def _unique(records: Iterable) -> list:

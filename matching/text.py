@@ -10,6 +10,7 @@ differs or the text is not segmented at all. Rows are L2-normalised, so a row pr
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -122,6 +123,18 @@ class TextConfig:
     #: matrix dense; dropped, but only in corpora large enough for the share to mean something
     max_df: float = 0.25
     max_df_min_docs: int = 200
+    #: candidate generation uses only each listing's strongest features (None: all). The weak tail —
+    #: common characters and words with low IDF — barely moves a cosine but makes nearly every pair
+    #: overlap, which turns the similarity matrix dense at scale. Candidates are re-scored with the full
+    #: vectors, so this trades a little candidate recall for a sparse, fast index.
+    index_features: int | None = 100
+    #: single characters help the exact cosine (lay wording) but nearly every pair shares some, so they
+    #: stay out of the candidate index unless asked for
+    index_unigrams: bool = False
+    #: nor do terms found in more than this share of documents (平台, 效率, 安全 …) — once the corpus is big
+    #: enough for that share to exceed `index_df_floor` documents
+    index_max_df: float = 0.02
+    index_df_floor: int = 50
 
     def __post_init__(self) -> None:
         if min(self.title_weight, self.keywords_weight, self.body_weight) < 0:
@@ -189,6 +202,8 @@ class _FieldBlock:
         self.vectorizer: CountVectorizer | None = None
         self.idf: TfidfTransformer | None = None
         self.vocabulary: np.ndarray = np.array([], dtype=object)
+        #: document frequency of each kept term in the fitted corpus
+        self.df: np.ndarray = np.array([], dtype=np.int64)
         if kind == "char":
             self._ngrams = _char_ngrams(config)
 
@@ -203,7 +218,11 @@ class _FieldBlock:
         grams = self._ngrams
         return grams(char_text(title)), grams(char_text(" ".join(keywords))), grams(char_text(body))
 
-    def _interleaved(self, docs: Iterable[Doc]) -> Iterator[list[str]]:
+    def _interleaved(self, docs: Iterable[Doc], prepared: Sequence | None = None) -> Iterator[list[str]]:
+        if prepared is not None:
+            for fields in prepared:
+                yield from fields
+            return
         for doc in docs:
             yield from self._fields(doc)
 
@@ -215,10 +234,10 @@ class _FieldBlock:
         title, keywords, body = counts[0::3], counts[1::3], counts[2::3]
         return (cfg.title_weight * title + cfg.keywords_weight * keywords + cfg.body_weight * body).tocsr()
 
-    def fit_transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
+    def fit_transform(self, docs: Sequence[Doc], prepared: Sequence | None = None) -> sp.csr_matrix:
         vectorizer = CountVectorizer(analyzer=_identity, dtype=np.int32)
         try:
-            counts = vectorizer.fit_transform(self._interleaved(docs)).tocsr()
+            counts = vectorizer.fit_transform(self._interleaved(docs, prepared)).tocsr()
         except ValueError:  # no terms at all (every text empty)
             self.vectorizer = None
             self.vocabulary = np.array([], dtype=object)
@@ -235,16 +254,17 @@ class _FieldBlock:
             return sp.csr_matrix((len(docs), 0), dtype=np.float32)
         old_names = vectorizer.get_feature_names_out()
         self.vocabulary = old_names[keep]
+        self.df = df[keep]
         vectorizer.vocabulary_ = {term: i for i, term in enumerate(self.vocabulary)}
         self.vectorizer = vectorizer
         weighted = weighted[:, np.flatnonzero(keep)]
         self.idf = TfidfTransformer(norm="l2", smooth_idf=True).fit(weighted)
         return self.idf.transform(weighted).astype(np.float32).tocsr()
 
-    def transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
+    def transform(self, docs: Sequence[Doc], prepared: Sequence | None = None) -> sp.csr_matrix:
         if self.vectorizer is None or self.idf is None:
             return sp.csr_matrix((len(docs), 0), dtype=np.float32)
-        counts = self.vectorizer.transform(self._interleaved(docs)).tocsr()
+        counts = self.vectorizer.transform(self._interleaved(docs, prepared)).tocsr()
         return self.idf.transform(self._weighted(counts)).astype(np.float32).tocsr()
 
     def __getstate__(self) -> dict:
@@ -258,6 +278,50 @@ class _FieldBlock:
             self._ngrams = _char_ngrams(self.config)
 
 
+def _word_fields_batch(docs: Sequence[Doc], words: Sequence[str]) -> list[tuple[list, list, list]]:
+    """Worker: word tokens of each doc's fields, with the parent's analyzer dictionary."""
+    default_analyzer().add_words(words)
+    return [(word_tokens(t), keyword_tokens(k), word_tokens(b)) for t, k, b in docs]
+
+
+#: below this many documents, segmenting in worker processes costs more than it saves
+PARALLEL_MIN_DOCS = 4000
+
+
+def word_fields(docs: Sequence[Doc], n_jobs: int = 1) -> list[tuple[list, list, list]] | None:
+    """Word tokens of many docs segmented in worker processes (jieba holds the GIL); None if not worth it."""
+    cores = os.cpu_count() or 1
+    jobs = cores if n_jobs < 0 else min(n_jobs, cores)
+    if jobs <= 1 or len(docs) < PARALLEL_MIN_DOCS:
+        return None
+    from joblib import Parallel, delayed
+
+    analyzer = default_analyzer()
+    analyzer.tokens("")  # make sure the dictionary is built, so the workers get the same words
+    words = sorted(analyzer.words)
+    batches = [docs[i : i + 2000] for i in range(0, len(docs), 2000)]
+    parts = Parallel(n_jobs=jobs, backend="loky")(delayed(_word_fields_batch)(b, words) for b in batches)
+    return [fields for part in parts for fields in part]
+
+
+def _strongest(rows: sp.csr_matrix, limit: int) -> sp.csr_matrix:
+    """Each row's `limit` largest entries (ties by column), the rest dropped."""
+    rows = rows.tocsr()
+    lengths = np.diff(rows.indptr)
+    if lengths.max(initial=0) <= limit:
+        return rows
+    keep = np.ones(rows.nnz, dtype=bool)
+    for row in np.flatnonzero(lengths > limit):
+        start, end = rows.indptr[row], rows.indptr[row + 1]
+        data = rows.data[start:end]
+        order = np.lexsort((rows.indices[start:end], -data))
+        keep[start + order[limit:]] = False
+    counts = np.add.reduceat(keep, rows.indptr[:-1]) if rows.shape[0] else np.array([], dtype=np.int64)
+    counts = np.where(lengths > 0, counts, 0)
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    return sp.csr_matrix((rows.data[keep], rows.indices[keep], indptr), shape=rows.shape)
+
+
 class TextModel:
     """Fitted text features: ``transform(docs)`` gives L2-normalised rows whose products are cosines.
 
@@ -268,6 +332,8 @@ class TextModel:
         self.config = config or TextConfig()
         self.words = _FieldBlock("word", self.config)
         self.chars = _FieldBlock("char", self.config)
+        self.n_docs = 0
+        self._allowed: np.ndarray | None = None
 
     @property
     def word_width(self) -> int:
@@ -285,15 +351,50 @@ class TextModel:
         stacked.sort_indices()
         return stacked
 
-    def fit_transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
-        """Fit the vocabulary and IDF on `docs` (results and needs together) and return their rows."""
-        docs = list(docs)
-        return self._combine(self.words.fit_transform(docs), self.chars.fit_transform(docs))
+    def _index_columns(self) -> np.ndarray:
+        """Columns allowed in the candidate index (see `TextConfig.index_*`); cached per fit."""
+        if self._allowed is not None and self._allowed.size == self.width:
+            return self._allowed
+        cfg = self.config
+        df = np.concatenate([self.words.df, self.chars.df])
+        allowed = df <= max(cfg.index_max_df * self.n_docs, cfg.index_df_floor)
+        if not cfg.index_unigrams:
+            unigram = np.array([len(g) == 1 for g in self.chars.vocabulary], dtype=bool)
+            allowed[self.word_width :] &= ~unigram
+        self._allowed = allowed
+        return allowed
 
-    def transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
+    def index_rows(self, rows: sp.csr_matrix) -> sp.csr_matrix:
+        """The candidate-generation form of some rows: the strongest features only, re-normalised."""
+        limit = self.config.index_features
+        allowed = self._index_columns()
+        rows = rows.tocsr()
+        if not allowed.all():
+            rows = rows.copy()
+            rows.data[~allowed[rows.indices]] = 0.0
+            rows.eliminate_zeros()
+        if limit:
+            rows = _strongest(rows, limit)
+        pruned = l2_normalize(rows, norm="l2", copy=False).astype(np.float32)
+        pruned.sort_indices()
+        return pruned
+
+    def fit_transform(self, docs: Sequence[Doc], *, n_jobs: int = 1) -> sp.csr_matrix:
+        """Fit the vocabulary and IDF on `docs` (results and needs together) and return their rows.
+
+        `n_jobs` > 1 (or -1) segments large corpora in worker processes.
+        """
+        docs = list(docs)
+        self.n_docs = len(docs)
+        self._allowed = None
+        words = self.words.fit_transform(docs, word_fields(docs, n_jobs))
+        return self._combine(words, self.chars.fit_transform(docs))
+
+    def transform(self, docs: Sequence[Doc], *, n_jobs: int = 1) -> sp.csr_matrix:
         """Rows for new documents with the fitted vocabulary (no refit)."""
         docs = list(docs)
-        return self._combine(self.words.transform(docs), self.chars.transform(docs))
+        words = self.words.transform(docs, word_fields(docs, n_jobs))
+        return self._combine(words, self.chars.transform(docs))
 
     def key_terms(self, a: sp.csr_matrix, b: sp.csr_matrix, limit: int = 5) -> list[str]:
         """Words shared by two single-row matrices, strongest first (by product of their weights)."""
