@@ -64,6 +64,8 @@ from search.text import QueryTerm, highlight, phrase_grams, query_terms, snippet
 
 __all__ = ["FTS_TABLES", "FtsEngine", "analyse", "expression", "level_queries", "rowid_of"]
 
+#: layout version of the index file (PRAGMA user_version); bump it when tables change
+SCHEMA_VERSION = 3
 #: up to this many matches, ranking reads their analysed columns instead of asking FTS5 per level
 _PY_SCORE_LIMIT = 600
 
@@ -149,10 +151,23 @@ class FtsEngine(SearchEngine):
     # -- settings and facet codes -------------------------------------------------------------
 
     def apply_settings(self) -> None:
-        """Create the tables if missing (idempotent)."""
+        """Create the tables if missing (idempotent).
+
+        The index is derived data: a file written by another layout version is emptied (logged),
+        and the next rebuild (`flask search reindex`) fills it again.
+        """
         with self._write_lock, self._conn() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
+                (version,) = conn.execute("PRAGMA user_version").fetchone()
+                existing = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if version != SCHEMA_VERSION and existing:
+                    log.warning(
+                        "search index %s has layout %s, not %s: emptied", self.path, version, SCHEMA_VERSION
+                    )
+                    for table in ("fts", *_TABLES, "changes", "facet_values"):
+                        conn.execute(f"DROP TABLE IF EXISTS {table}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute(
                     """CREATE TABLE IF NOT EXISTS changes (
                         seq INTEGER PRIMARY KEY AUTOINCREMENT, rowid INTEGER NOT NULL)"""

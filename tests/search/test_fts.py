@@ -221,3 +221,18 @@ def test_both_ranking_paths_agree(path: str, text: str, monkeypatch: pytest.Monk
     assert in_python == through_sets
     # a small page may stop after the title-word level: the same first places
     assert [h.id for h in engine.query(SearchQuery(text=text, per_page=3)).hits] == first_three
+
+
+def test_a_file_of_another_layout_is_emptied(path: str) -> None:
+    import sqlite3
+
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE docs (rowid INTEGER PRIMARY KEY, id TEXT)")
+    old.execute("INSERT INTO docs VALUES (2, 'result-1')")
+    old.commit()
+    old.close()
+    engine = FtsEngine(path)
+    assert engine.count()["total"] == 0
+    engine.upsert(DOCS[:2])
+    assert engine.query(SearchQuery(text="高镍")).total == 1
+    assert FtsEngine(path).count()["total"] == 2  # reopening the current layout keeps the data
