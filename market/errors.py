@@ -76,8 +76,7 @@ def register_errors(app: Flask) -> None:
             if description and code in (400, 409, 413, 429):
                 body["detail"] = description
             return jsonify(body), code
-        template = f"errors/{code}.html" if code in (403, 404, 500) else "errors/generic.html"
-        return render_template(template, code=code, message=message, detail=description), code
+        return render_template("errors/error.html", code=code, message=message, detail=description), code
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -22,6 +22,7 @@ from market.db import utcnow
 from market.errors import DomainError
 from market.listings import service as listings
 from market.listings.models import KINDS
+from market.listings.schemas import SCHEMAS
 from vocab.taxonomy import Role
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -67,48 +68,6 @@ DEMO_USERS: list[dict[str, str]] = [
         "org": "滨海科技成果转化服务有限公司",
     },
 ]
-
-RESULT_KEYS = (
-    "title",
-    "summary",
-    "problem",
-    "advantage",
-    "field",
-    "keywords",
-    "maturity",
-    "trl",
-    "ip_type",
-    "patent_numbers",
-    "transfer_modes",
-    "price_negotiable",
-    "price_wan",
-    "appraised_wan",
-    "inventors",
-    "rights_note",
-    "contact_name",
-    "contact_phone",
-    "contact_email",
-    "external_id",
-)
-NEED_KEYS = (
-    "title",
-    "description",
-    "requirements",
-    "target_metrics",
-    "field",
-    "keywords",
-    "cooperation_modes",
-    "budget_min_wan",
-    "budget_max_wan",
-    "deadline",
-    "is_challenge",
-    "reward_wan",
-    "eligibility",
-    "contact_name",
-    "contact_phone",
-    "contact_email",
-    "external_id",
-)
 
 
 @dataclass
@@ -175,10 +134,7 @@ def load_demo(
 
     rng = random.Random(2026)
     now = utcnow()
-    for kind, filename, keys in (
-        ("result", "results.jsonl", RESULT_KEYS),
-        ("need", "needs.jsonl", NEED_KEYS),
-    ):
+    for kind, filename in (("result", "results.jsonl"), ("need", "needs.jsonl")):
         model = KINDS[kind]
         existing = set(session.exec(select(model.external_id).where(model.external_id.is_not(None))).all())
         for row in read_jsonl(data_dir / filename):
@@ -191,7 +147,7 @@ def load_demo(
             if org is None:
                 report.problems.append(f"{row['external_id']}: 未知机构 {row['organization']}")
                 continue
-            data = {k: row.get(k) for k in keys}
+            data = {k: row[k] for k in SCHEMAS[kind].model_fields if k in row}
             if kind == "need":
                 data["no_secret_confirmed"] = True
             try:

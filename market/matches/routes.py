@@ -66,88 +66,77 @@ def detail(match_id: int):
     )
 
 
+def _post(match_id: int, form_cls, run, done: str | None, *, need=perm.can_view):
+    """Load the match, check the form (CSRF), run a service call, commit, flash, go back.
+
+    A refusal by the rules is flashed in Chinese (403 when the user may not act at all).
+    """
+    session = db()
+    row = perm.load_match(session, match_id, current_user, need=need)
+    form = form_cls()
+    if not form.validate_on_submit():
+        abort(400)
+    back = request.form.get("back") or url_for("matches.detail", match_id=match_id)
+    try:
+        run(session, row.match, form)
+    except DomainError as exc:
+        session.rollback()
+        if exc.status == 403:
+            abort(403)
+        flash(exc.message, "warning" if isinstance(exc, ConflictError) else "danger")
+        return redirect(back), 303
+    session.commit()
+    if done:
+        flash(done, "success")
+    return redirect(back)
+
+
 ACTIONS = {
-    "claim": lambda s, row, form: service.claim(s, actor=current_user, match=row.match),
-    "release": lambda s, row, form: service.release(
-        s, actor=current_user, match=row.match, note=form.note.data
+    "claim": (lambda s, m, form: service.claim(s, actor=current_user, match=m), "已认领，请尽快联系双方"),
+    "release": (
+        lambda s, m, form: service.release(s, actor=current_user, match=m, note=form.note.data),
+        "已释放，匹配回到待认领队列",
     ),
-    "introduce": lambda s, row, form: service.introduce(
-        s, actor=current_user, match=row.match, note=form.note.data
+    "introduce": (
+        lambda s, m, form: service.introduce(s, actor=current_user, match=m, note=form.note.data),
+        "已对接，双方现在可以看到对方的联系方式",
     ),
-    "negotiate": lambda s, row, form: service.negotiate(
-        s, actor=current_user, match=row.match, note=form.note.data
+    "negotiate": (
+        lambda s, m, form: service.negotiate(s, actor=current_user, match=m, note=form.note.data),
+        "已进入洽谈",
     ),
-}
-DONE = {
-    "claim": "已认领，请尽快联系双方",
-    "release": "已释放，匹配回到待认领队列",
-    "introduce": "已对接，双方现在可以看到对方的联系方式",
-    "negotiate": "已进入洽谈",
 }
 
 
 @bp.route("/matches/<int:match_id>/<any(claim, release, introduce, negotiate):action>", methods=["POST"])
 @role_required(Role.AGENT, Role.ADMIN)
 def act(match_id: int, action: str):
-    session = db()
-    row = perm.load_match(session, match_id, current_user)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        ACTIONS[action](session, row, form)
-    except DomainError as exc:
-        session.rollback()
-        if exc.status == 403:
-            abort(403)
-        flash(exc.message, "warning" if isinstance(exc, ConflictError) else "danger")
-        return redirect(request.form.get("back") or url_for("matches.detail", match_id=match_id)), 303
-    session.commit()
-    flash(DONE[action], "success")
-    return redirect(url_for("matches.detail", match_id=match_id))
+    run, done = ACTIONS[action]
+    return _post(match_id, ActionForm, run, done)
 
 
 @bp.route("/matches/<int:match_id>/decline", methods=["POST"])
 @role_required(Role.AGENT, Role.ADMIN)
 def decline(match_id: int):
-    session = db()
-    row = perm.load_match(session, match_id, current_user)
-    form = DeclineForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        service.decline(
-            session, actor=current_user, match=row.match, reason=form.reason.data, note=form.note.data
-        )
-    except DomainError as exc:
-        session.rollback()
-        if exc.status == 403:
-            abort(403)
-        flash(exc.message, "danger")
-    else:
-        session.commit()
-        flash("已记录为未成交", "success")
-    return redirect(url_for("matches.detail", match_id=match_id))
+    return _post(
+        match_id,
+        DeclineForm,
+        lambda s, m, form: service.decline(
+            s, actor=current_user, match=m, reason=form.reason.data, note=form.note.data
+        ),
+        "已记录为未成交",
+    )
 
 
 @bp.route("/matches/<int:match_id>/note", methods=["POST"])
 @role_required(Role.AGENT, Role.ADMIN)
 def note(match_id: int):
-    session = db()
-    row = perm.load_match(session, match_id, current_user)
-    form = NoteForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        service.add_note(session, actor=current_user, match=row.match, note=form.note.data)
-    except DomainError as exc:
-        session.rollback()
-        if exc.status == 403:
-            abort(403)
-        flash(exc.message, "danger")
-    else:
-        session.commit()
-    return redirect(url_for("matches.detail", match_id=match_id))
+    return _post(
+        match_id,
+        NoteForm,
+        lambda s, m, form: service.add_note(s, actor=current_user, match=m, note=form.note.data),
+        None,
+    )
 
 
 @bp.route("/matches/<int:match_id>/sign", methods=["GET", "POST"])
@@ -191,26 +180,15 @@ def sign(match_id: int):
 @bp.route("/matches/<int:match_id>/feedback", methods=["POST"])
 @login_required
 def feedback(match_id: int):
-    session = db()
-    row = perm.load_match(session, match_id, current_user, need=perm.can_feedback)
-    form = FeedbackForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        service.give_feedback(
-            session,
-            actor=current_user,
-            match=row.match,
-            verdict=form.verdict.data,
-            reason=form.reason.data or None,
-        )
-    except DomainError as exc:
-        session.rollback()
-        flash(exc.message, "danger")
-    else:
-        session.commit()
-        flash("反馈已记录，谢谢！技术经纪人会参考您的意见", "success")
-    return redirect(request.form.get("back") or url_for("matches.detail", match_id=match_id))
+    return _post(
+        match_id,
+        FeedbackForm,
+        lambda s, m, form: service.give_feedback(
+            s, actor=current_user, match=m, verdict=form.verdict.data, reason=form.reason.data or None
+        ),
+        "反馈已记录，谢谢！技术经纪人会参考您的意见",
+        need=perm.can_feedback,
+    )
 
 
 @bp.route("/<kinds>/<int:listing_id>/matches")
