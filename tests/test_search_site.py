@@ -225,3 +225,43 @@ def test_cli_sync_reindex_status(app, session, people):
 def test_healthz_reports_search(client):
     body = client.get("/healthz").json
     assert body["search"]["ok"] is True and body["search"]["engine"] == "fts5"
+
+
+def test_changes_relayed_during_a_rebuild_are_replayed(app, session, people):
+    """A rebuild swaps in a new index; what the relay wrote to the old one meanwhile is queued again."""
+    from market.searching import sync
+
+    first = publish(app, session, people)
+    drain_now(app)
+    engine = get_engine(app)
+    real_rebuild = engine.rebuild
+    org_id, first_title = people["uni"].organization_id, first.title
+
+    def rebuild_while_a_listing_is_published(docs):
+        from market.accounts.models import Organization
+        from market.outbox.service import enqueue_listing
+        from tests.factories import make_listing
+
+        docs = list(docs)  # the rebuild has read the database...
+        with app.extensions["db.sessionmaker"]() as other:
+            org = other.get(Organization, org_id)
+            late = make_listing(other, kind="result", org=org, title="重建期间发布的钠离子电池正极材料")
+            enqueue_listing(other, kind="result", listing_id=late.id)
+            other.commit()
+        drain_now(app)  # ...and the relay sends the new listing to the old index
+        return real_rebuild(docs)
+
+    engine.rebuild = rebuild_while_a_listing_is_published
+    session.commit()  # release the test session's savepoint so the rebuild's own can nest cleanly
+    try:
+        with app.app_context():
+            from market.db import db
+
+            result = sync.reindex(db())
+    finally:
+        engine.rebuild = real_rebuild
+    assert result["requeued"] >= 1
+    assert titles(engine, "钠离子") == []  # lost with the old index...
+    drain_now(app)
+    assert titles(engine, "钠离子") == ["重建期间发布的钠离子电池正极材料"]  # ...and replayed
+    assert first_title in titles(engine, "电解液")

@@ -162,6 +162,18 @@ def mark_done_up_to(session: Session, last_id: int) -> int:
     return result.rowcount or 0
 
 
+def requeue_after(session: Session, last_id: int) -> int:
+    """Make entries written after `last_id` pending again (a rebuild swapped out the index they went to)."""
+    from sqlmodel import update
+
+    result = session.exec(
+        update(OutboxEntry)
+        .where(OutboxEntry.id > last_id, OutboxEntry.processed_at.is_not(None))
+        .values(processed_at=None, task_uid=None, next_attempt_at=utcnow())
+    )
+    return result.rowcount or 0
+
+
 def last_entry_id(session: Session) -> int:
     return session.exec(select(func.max(OutboxEntry.id))).one() or 0
 

@@ -76,8 +76,12 @@ def _safe_drain(app: Flask) -> None:
 
 
 def reindex(session: Session, *, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Rebuild the whole index from the database into a fresh index and swap it in."""
+    """Rebuild the whole index from the database into a fresh index and swap it in.
+
+    Changes relayed while the new index was being built went to the old one; they are queued again.
+    """
     engine = get_engine(current_app._get_current_object())
+    started_at = relay.last_entry_id(session)
 
     def docs():
         for doc in published_documents(session):
@@ -86,6 +90,9 @@ def reindex(session: Session, *, progress: Callable[[int], None] | None = None) 
             yield doc
 
     try:
-        return engine.rebuild(docs())
+        result = engine.rebuild(docs())
     except EngineUnavailable as exc:
         raise RuntimeError(f"搜索引擎不可用：{exc}") from exc
+    result["requeued"] = relay.requeue_after(session, started_at)
+    session.commit()
+    return result
