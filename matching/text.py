@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -111,8 +112,10 @@ class TextConfig:
     title_weight: float = 1.6
     keywords_weight: float = 1.3
     body_weight: float = 1.0
+    #: count a repeated term as 1 + ln(tf) within each field (a long body cannot shout one word)
+    sublinear_tf: bool = True
     #: share of the cosine carried by the word block; the rest is character n-grams
-    word_share: float = 0.5
+    word_share: float = 0.3
     # Single characters are morphemes in Chinese (鱼, 油, 氢, 膜): unigrams catch lay wording that no
     # segmentation links to the technical term; 2- and 3-grams catch words jieba cut differently.
     char_ngram_min: int = 1
@@ -163,12 +166,19 @@ def keyword_tokens(keywords: Iterable[str]) -> list[str]:
     """Each keyword whole (normalised, synonym-folded) plus its words, so keywords match body text too."""
     out: list[str] = []
     for keyword in keywords:
-        words = word_tokens(keyword)
-        whole = canonical(normalize(keyword))
-        if len(whole) >= 2 and whole not in words and len(whole) <= 30:
-            out.append(whole)
-        out.extend(words)
+        out.extend(_keyword_terms(keyword))
     return out
+
+
+@lru_cache(maxsize=1 << 16)
+def _keyword_terms(keyword: str) -> tuple[str, ...]:
+    # Keywords repeat across listings far more than titles or bodies do: segment each one once.
+    # (`TextModel.fit_transform` clears this, as the analyzer may have learnt words since.)
+    words = word_tokens(keyword)
+    whole = canonical(normalize(keyword))
+    if len(whole) >= 2 and whole not in words and len(whole) <= 30:
+        return (whole, *words)
+    return tuple(words)
 
 
 def char_text(text: str) -> str:
@@ -229,8 +239,9 @@ class _FieldBlock:
     def _weighted(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         """Σ_f w_f (1 + ln tf_f) from the interleaved (title, keywords, body) count rows."""
         counts = counts.astype(np.float32)
-        counts.data = 1.0 + np.log(counts.data)
         cfg = self.config
+        if cfg.sublinear_tf:
+            counts.data = 1.0 + np.log(counts.data)
         title, keywords, body = counts[0::3], counts[1::3], counts[2::3]
         return (cfg.title_weight * title + cfg.keywords_weight * keywords + cfg.body_weight * body).tocsr()
 
@@ -387,6 +398,7 @@ class TextModel:
         docs = list(docs)
         self.n_docs = len(docs)
         self._allowed = None
+        _keyword_terms.cache_clear()
         words = self.words.fit_transform(docs, word_fields(docs, n_jobs))
         return self._combine(words, self.chars.fit_transform(docs))
 
