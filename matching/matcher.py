@@ -8,7 +8,9 @@ vocabulary (no refit); a periodic full `fit` refreshes the vocabulary and IDF.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -93,8 +95,23 @@ class _Side:
         return self.rows.indices[start:end], self.rows.data[start:end]
 
 
+def _locked(method: Callable) -> Callable:
+    """Run a method under the matcher's lock (the web server calls from several threads)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Matcher, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class Matcher:
     """Recommends results for needs and needs for results.
+
+    Thread-safe: every public method holds one re-entrant lock, so a relay may add or remove listings
+    while request threads read (reads are short; a full `fit` blocks readers until it is done — build a
+    new matcher and swap the reference instead).
 
     >>> m = Matcher().fit(results, needs)
     >>> m.matches_for_need("N1", k=10)      # -> list[Match], best first
@@ -120,9 +137,11 @@ class Matcher:
         self._results = _Side()
         self._needs = _Side()
         self._fitted = False
+        self._lock = threading.RLock()
 
     # -- building ------------------------------------------------------------------------------------
 
+    @_locked
     def fit(self, results: Iterable[ResultRecord], needs: Iterable[NeedRecord]) -> Matcher:
         """Fit one vocabulary on results and needs together and index both; returns self."""
         results, needs = _unique(results), _unique(needs)
@@ -157,10 +176,12 @@ class Matcher:
         """The indexed needs, in row order."""
         return tuple(self._needs.records)
 
+    @_locked
     def add_result(self, record: ResultRecord) -> None:
         """Index a new or edited result with the fitted vocabulary (replaces one with the same id)."""
         self._add(self._results, record)
 
+    @_locked
     def add_need(self, record: NeedRecord) -> None:
         """Index a new or edited need with the fitted vocabulary (replaces one with the same id)."""
         self._add(self._needs, record)
@@ -187,14 +208,17 @@ class Matcher:
         side.index_rows.sort_indices()
         side.reset_caches()
 
+    @_locked
     def remove_result(self, result_id: str) -> bool:
         """Stop matching a result (withdrawn, closed); False if it was not indexed."""
         return self._remove(self._results, result_id)
 
+    @_locked
     def remove_need(self, need_id: str) -> bool:
         """Stop matching a need; False if it was not indexed."""
         return self._remove(self._needs, need_id)
 
+    @_locked
     def remove(self, kind: Kind, listing_id: str) -> bool:
         """`remove_result` or `remove_need` by kind."""
         return self._remove(self._results if kind == "result" else self._needs, listing_id)
@@ -214,12 +238,14 @@ class Matcher:
 
     # -- ranking -------------------------------------------------------------------------------------
 
+    @_locked
     def rank(self, k: int = 50, *, need_ids: Iterable[str] | None = None, explain: bool = True) -> dict:
         """Best `k` results for every need (or the given needs): ``{need_id: [Match, …]}``."""
         self._require_fit()
         rows = self._rows(self._needs, need_ids)
         return self._rank(self._needs, self._results, rows, k, explain=explain, query_is_need=True)
 
+    @_locked
     def rank_results(
         self, k: int = 50, *, result_ids: Iterable[str] | None = None, explain: bool = True
     ) -> dict:
@@ -236,18 +262,21 @@ class Matcher:
         """Best `k` needs for an indexed result."""
         return self.rank_results(k, result_ids=[result_id])[result_id]
 
+    @_locked
     def score_new_result(self, record: ResultRecord, k: int = 50) -> list[Match]:
         """Best `k` indexed needs for a result that is not indexed (nothing is refitted or added)."""
         self._require_fit()
         query = self._side([record], self.text.transform([doc_of(record)]))
         return self._rank(query, self._needs, np.array([0]), k, explain=True, query_is_need=False)[record.id]
 
+    @_locked
     def score_new_need(self, record: NeedRecord, k: int = 50) -> list[Match]:
         """Best `k` indexed results for a need that is not indexed (nothing is refitted or added)."""
         self._require_fit()
         query = self._side([record], self.text.transform([doc_of(record)]))
         return self._rank(query, self._results, np.array([0]), k, explain=True, query_is_need=True)[record.id]
 
+    @_locked
     def score_pair(self, need_id: str, result_id: str) -> Match:
         """The hybrid score and reasons of one indexed pair, whether or not it is in anyone's top k."""
         self._require_fit()
@@ -334,6 +363,7 @@ class Matcher:
 
     # -- persistence ---------------------------------------------------------------------------------
 
+    @_locked
     def save(self, path: str | Path) -> None:
         """Write the fitted matcher to `path` (joblib pickle with a format version)."""
         self._require_fit()
@@ -356,6 +386,7 @@ class Matcher:
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
+        del state["_lock"]
         for name in ("_results", "_needs"):
             side: _Side = state[name]
             state[name] = _Side(
@@ -365,6 +396,7 @@ class Matcher:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self._lock = threading.RLock()
         self._results.reset_caches()
         self._needs.reset_caches()
 

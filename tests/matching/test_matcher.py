@@ -243,3 +243,38 @@ def test_text_rows_are_unit_length(fitted: Matcher) -> None:
     rows = fitted.text.transform([doc_of(r) for r in RESULTS])
     norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
     assert np.allclose(norms, 1.0, atol=1e-5)
+
+
+def test_concurrent_reads_and_writes_do_not_break(fresh: Matcher) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            for i in range(15):
+                fresh.add_result(dataclasses.replace(RESULTS[0], id=f"R-copy-{i}"))
+                if i % 3 == 0:
+                    fresh.remove_result(f"R-copy-{i}")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def reader() -> None:
+        try:
+            for _ in range(15):
+                for matches in fresh.rank(k=3).values():
+                    assert all(0 <= m.score <= 1 for m in matches)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=writer),
+        threading.Thread(target=reader),
+        threading.Thread(target=reader),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(fresh.results) == len(RESULTS) + 10
