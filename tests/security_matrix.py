@@ -1,0 +1,493 @@
+"""The route × role table that tests/test_security.py walks.
+
+Every (endpoint, method) of the URL map needs at least one `Case` here, or
+`test_every_route_is_classified` fails: a new route is classified before it ships.
+
+A case's `url` and string `data` values are format strings over the ids of the `World` the tests build
+(a draft / pending / withdrawn / published result of the university, published needs of the enterprise,
+a match in each state, a signed contract with a PDF, an API token, an import report, a notification…).
+`expected` gives each role's status: an HTTP code, or LOGIN (302 to the login page). `effect` says
+whether the request's change happened; it must hold for the roles that succeed (2xx/3xx other than
+LOGIN) and must not hold for every refused role, so a refusal that still changed something fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, select
+
+from market.accounts.models import ApiToken, Organization, User
+from market.deals.models import Contract
+from market.listings.models import Interest, ResearchResult, TechNeed
+from market.matches.models import Match, MatchEvent
+from market.notifications.models import Notification
+from tests.factories import NEED, RESULT
+
+LOGIN = "login"
+ROLES = ("visitor", "uni", "ent", "agent", "admin", "other_uni")
+#: who each role is in the `people` fixture (the visitor is anonymous)
+ROLE_USER = {"uni": "uni", "ent": "ent", "agent": "agent", "admin": "admin", "other_uni": "other_uni"}
+
+
+def expect(default: int | str, **roles: int | str) -> dict[str, int | str]:
+    """Every role gets `default` unless named."""
+    unknown = set(roles) - set(ROLES)
+    assert not unknown, unknown
+    return {role: roles.get(role, default) for role in ROLES}
+
+
+def members(default: int | str, **roles: int | str) -> dict[str, int | str]:
+    """A page behind login: the visitor is sent to the login page."""
+    return expect(default, visitor=LOGIN, **roles)
+
+
+PUBLIC = expect(200)
+SIGNED_IN = members(200)
+ADMIN_ONLY = members(403, admin=200)
+
+Effect = Callable[[Session, "World", User | None], bool]
+
+
+@dataclass
+class World:
+    """Ids of the fixture objects the table's URLs point at."""
+
+    ids: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.ids[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@dataclass(frozen=True)
+class Case:
+    endpoint: str
+    method: str
+    url: str
+    expected: dict[str, int | str]
+    data: dict[str, Any] | None = None
+    json: dict[str, Any] | None = None
+    multipart: bool = False
+    effect: Effect | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.url}"
+
+    def render(self, world: World) -> tuple[str, dict[str, Any] | None]:
+        def fmt(value: Any) -> Any:
+            if isinstance(value, str):
+                return value.format_map(world.ids)
+            if isinstance(value, list):
+                return [fmt(v) for v in value]
+            return value
+
+        data = None if self.data is None else {k: fmt(v) for k, v in self.data.items()}
+        return self.url.format_map(world.ids), data
+
+
+# --- effects -------------------------------------------------------------------------------------------
+
+
+def _status(model, key: str, status: str) -> Effect:
+    return lambda s, w, _u: s.get(model, w.ids[key]).status == status
+
+
+def _match_status(key: str, status: str) -> Effect:
+    return lambda s, w, _u: s.get(Match, w.ids[key]).status == status
+
+
+def _created(model, title: str) -> Effect:
+    return lambda s, w, u: (
+        u is not None
+        and s.exec(select(model).where(model.created_by_id == u.id, model.title == title)).first() is not None
+    )
+
+
+def _tokens_of_user(s: Session, w: World, u: User | None) -> bool:
+    return u is not None and len(s.exec(select(ApiToken).where(ApiToken.user_id == u.id)).all()) > (
+        1 if w.ids["token_owner"] == u.id else 0
+    )
+
+
+def _token_revoked(s: Session, w: World, _u) -> bool:
+    return s.get(ApiToken, w.token).revoked_at is not None
+
+
+def _interest_by(s: Session, _w: World, u: User | None) -> bool:
+    return u is not None and s.exec(select(Interest).where(Interest.user_id == u.id)).first() is not None
+
+
+def _note_on(key: str) -> Effect:
+    return lambda s, w, _u: (
+        s.exec(
+            select(MatchEvent).where(MatchEvent.match_id == w.ids[key], MatchEvent.action == "note")
+        ).first()
+        is not None
+    )
+
+
+def _contract_for(key: str) -> Effect:
+    return lambda s, w, _u: (
+        s.exec(select(Contract).where(Contract.match_id == w.ids[key])).first() is not None
+    )
+
+
+def _feedback_on(key: str) -> Effect:
+    def check(s: Session, w: World, _u) -> bool:
+        match = s.get(Match, w.ids[key])
+        return bool(match.result_feedback or match.need_feedback)
+
+    return check
+
+
+def _notifications_read(s: Session, _w: World, u: User | None) -> bool:
+    if u is None:
+        return False
+    rows = s.exec(select(Notification).where(Notification.user_id == u.id)).all()
+    return bool(rows) and all(n.read_at is not None for n in rows)
+
+
+def _org_verified(s: Session, w: World, _u) -> bool:
+    return s.get(Organization, w.org_unverified).verified
+
+
+def _title_is(model, key: str, title: str) -> Effect:
+    return lambda s, w, _u: s.get(model, w.ids[key]).title == title
+
+
+def _results_count_changed(s: Session, w: World, _u) -> bool:
+    return len(s.exec(select(ResearchResult)).all()) != w.results_count
+
+
+# --- the table -----------------------------------------------------------------------------------------
+
+EDITED_TITLE = "矩阵修改后的成果名称"
+NEW_RESULT_TITLE = "矩阵新建的钙钛矿电池成果"
+NEW_NEED_TITLE = "矩阵新建的电机降噪需求"
+API_RESULT = {
+    "title": "矩阵接口创建的成果",
+    "summary": "一种可在零下四十度工作的锂离子电池电解液配方，适用于储能与动力电池。",
+    "field": "储能",
+    "maturity": "中试",
+    "transfer_modes": ["技术许可"],
+    "price_wan": 120,
+}
+CONTRACT_FORM = {
+    "contract_type": "技术许可",
+    "amount_wan": "120",
+    "tech_amount_wan": "100",
+    "signed_on": date.today().isoformat(),
+}
+
+CASES: list[Case] = [
+    # main, assets
+    Case("main.home", "GET", "/", PUBLIC),
+    Case("main.healthz", "GET", "/healthz", PUBLIC),
+    Case("static", "GET", "/static/css/site.css", PUBLIC),
+    Case("bootstrap.static", "GET", "/bootstrap/static/css/bootstrap.min.css", PUBLIC),
+    # accounts
+    Case("accounts.login", "GET", "/login", expect(302, visitor=200)),
+    Case(
+        "accounts.login",
+        "POST",
+        "/login",
+        expect(302, visitor=400),
+        data={"email": "nobody@example.cn", "password": "wrong password!!"},
+    ),
+    Case("accounts.logout", "POST", "/logout", members(302)),
+    Case("accounts.register", "GET", "/register", expect(302, visitor=200)),
+    Case("accounts.register", "POST", "/register", expect(302, visitor=400), data={}),
+    Case("accounts.account", "GET", "/account", SIGNED_IN),
+    Case(
+        "accounts.account",
+        "POST",
+        "/account",
+        members(400),
+        data={"current_password": "not the password", "new_password": "另一句足够长的新口令"},
+    ),
+    Case(
+        "accounts.create_token",
+        "POST",
+        "/account/tokens",
+        SIGNED_IN,
+        data={"name": "矩阵令牌"},
+        effect=_tokens_of_user,
+    ),
+    Case(
+        "accounts.revoke_token",
+        "POST",
+        "/account/tokens/{token}/revoke",
+        members(404, uni=302),
+        effect=_token_revoked,
+    ),
+    # admin
+    Case("admin.review", "GET", "/admin/review", ADMIN_ONLY),
+    Case(
+        "admin.decide",
+        "POST",
+        "/admin/review/results/{pending}",
+        members(403, admin=302),
+        data={"decision": "approve"},
+        effect=_status(ResearchResult, "pending", "已发布"),
+    ),
+    Case("admin.organizations", "GET", "/admin/organizations", ADMIN_ONLY),
+    Case(
+        "admin.verify",
+        "POST",
+        "/admin/organizations/{org_unverified}/verify",
+        members(403, admin=302),
+        data={"verified": "1"},
+        effect=_org_verified,
+    ),
+    # listings: showcases and detail pages
+    Case("listings.results", "GET", "/results", PUBLIC),
+    Case("listings.needs", "GET", "/needs", PUBLIC),
+    Case("listings.detail", "GET", "/results/{result}", PUBLIC),
+    Case("listings.detail", "GET", "/needs/{need}", PUBLIC),
+    Case("listings.detail", "GET", "/results/{draft}", expect(404, uni=200, admin=200)),
+    Case("listings.detail", "GET", "/results/{pending}", expect(404, uni=200, admin=200)),
+    Case("listings.detail", "GET", "/results/{withdrawn}", expect(404, uni=200, admin=200)),
+    Case("listings.detail", "GET", "/needs/{need_draft}", expect(404, ent=200, admin=200)),
+    Case("listings.detail", "GET", "/patents/{result}", expect(404)),  # unknown kind
+    # listings: owners' pages and actions
+    Case("listings.create", "GET", "/results/new", members(403, uni=200, other_uni=200)),
+    Case("listings.create", "GET", "/needs/new", members(403, ent=200)),
+    Case(
+        "listings.create",
+        "POST",
+        "/results/new",
+        members(403, uni=302, other_uni=302),
+        data=dict(RESULT, title=NEW_RESULT_TITLE),
+        effect=_created(ResearchResult, NEW_RESULT_TITLE),
+    ),
+    Case(
+        "listings.create",
+        "POST",
+        "/needs/new",
+        members(403, ent=302),
+        data=dict(NEED, title=NEW_NEED_TITLE),
+        effect=_created(TechNeed, NEW_NEED_TITLE),
+    ),
+    Case("listings.edit", "GET", "/results/{result}/edit", members(403, uni=200)),
+    Case("listings.edit", "GET", "/results/{draft}/edit", members(404, uni=200, admin=403)),
+    Case(
+        "listings.edit",
+        "POST",
+        "/results/{result}/edit",
+        members(403, uni=302),
+        data=dict(RESULT, title=EDITED_TITLE, version="{result_version}"),
+        effect=_title_is(ResearchResult, "result", EDITED_TITLE),
+    ),
+    Case(
+        "listings.edit",
+        "POST",
+        "/results/{draft}/edit",
+        members(404, uni=302, admin=403),
+        data=dict(RESULT, title=EDITED_TITLE, version="{draft_version}"),
+        effect=_title_is(ResearchResult, "draft", EDITED_TITLE),
+    ),
+    Case(
+        "listings.submit",
+        "POST",
+        "/results/{draft}/submit",
+        members(404, uni=302, admin=403),
+        effect=_status(ResearchResult, "draft", "待审核"),
+    ),
+    Case(
+        "listings.withdraw",
+        "POST",
+        "/results/{result}/withdraw",
+        members(403, uni=302, admin=302),
+        effect=_status(ResearchResult, "result", "已下架"),
+    ),
+    Case(
+        "listings.withdraw",
+        "POST",
+        "/needs/{need}/withdraw",
+        members(403, ent=302, admin=302),
+        effect=_status(TechNeed, "need", "已下架"),
+    ),
+    Case(
+        "listings.close",
+        "POST",
+        "/results/{result}/close",
+        members(403, uni=302, admin=302),
+        effect=_status(ResearchResult, "result", "已成交"),
+    ),
+    Case(
+        "listings.interest",
+        "POST",
+        "/results/{result}/interest",
+        members(403, ent=302),
+        data={"message": "希望进一步了解"},
+        effect=_interest_by,
+    ),
+    Case(
+        "listings.interest",
+        "POST",
+        "/needs/{need_c}/interest",
+        members(403, uni=302, other_uni=302),
+        data={"message": "我们有相关成果"},
+        effect=_interest_by,
+    ),
+    Case(
+        "listings.interest",
+        "POST",
+        "/results/{draft}/interest",
+        members(404, uni=403, admin=403),
+        effect=_interest_by,
+    ),
+    Case("listings.mine", "GET", "/mine", members(200, admin=404)),
+    # matches
+    Case(
+        "matches.for_listing", "GET", "/results/{result}/matches", members(404, uni=200, agent=200, admin=200)
+    ),
+    Case("matches.for_listing", "GET", "/needs/{need}/matches", members(404, ent=200, agent=200, admin=200)),
+    Case("matches.for_listing", "GET", "/results/{draft}/matches", members(404, uni=200, admin=200)),
+    Case(
+        "matches.api_for_listing",
+        "GET",
+        "/api/v1/results/{result}/matches",
+        expect(404, uni=200, agent=200, admin=200),
+    ),
+    Case(
+        "matches.api_for_listing",
+        "GET",
+        "/api/v1/needs/{need}/matches",
+        expect(404, ent=200, agent=200, admin=200),
+    ),
+    Case("matches.queue", "GET", "/matches", members(403, agent=200, admin=200)),
+    Case("matches.board", "GET", "/matches/board", members(403, agent=200)),
+    Case("matches.detail", "GET", "/matches/{m_suggested}", members(200, other_uni=404)),
+    Case("matches.detail", "GET", "/matches/{m_signed}", members(200, other_uni=404)),
+    Case(
+        "matches.act",
+        "POST",
+        "/matches/{m_suggested}/claim",
+        members(403, agent=302, admin=302),
+        effect=_match_status("m_suggested", "已认领"),
+    ),
+    Case(
+        "matches.act",
+        "POST",
+        "/matches/{m_claimed}/introduce",
+        members(403, agent=302, admin=302),
+        effect=_match_status("m_claimed", "已对接"),
+    ),
+    Case(
+        "matches.act",
+        "POST",
+        "/matches/{m_claimed}/release",
+        members(403, agent=302, admin=302),
+        effect=_match_status("m_claimed", "推荐"),
+    ),
+    Case(
+        "matches.act",
+        "POST",
+        "/matches/{m_introduced}/negotiate",
+        members(403, agent=302, admin=302),
+        effect=_match_status("m_introduced", "洽谈中"),
+    ),
+    Case(
+        "matches.decline",
+        "POST",
+        "/matches/{m_claimed}/decline",
+        members(403, agent=302, admin=302),
+        data={"reason": "技术不匹配", "note": "矩阵"},
+        effect=_match_status("m_claimed", "未成交"),
+    ),
+    Case(
+        "matches.note",
+        "POST",
+        "/matches/{m_claimed}/note",
+        members(403, agent=302, admin=302),
+        data={"note": "矩阵跟进记录"},
+        effect=_note_on("m_claimed"),
+    ),
+    Case("matches.sign", "GET", "/matches/{m_introduced}/sign", members(403, agent=200, admin=200)),
+    Case(
+        "matches.sign",
+        "POST",
+        "/matches/{m_introduced}/sign",
+        members(403, agent=302, admin=302),
+        data=CONTRACT_FORM,
+        effect=_contract_for("m_introduced"),
+    ),
+    Case(
+        "matches.feedback",
+        "POST",
+        "/matches/{m_suggested}/feedback",
+        members(403, uni=302, ent=302, other_uni=404),
+        data={"verdict": "interested"},
+        effect=_feedback_on("m_suggested"),
+    ),
+    # deals
+    Case("deals.detail", "GET", "/contracts/{contract}", members(200, other_uni=404)),
+    Case("deals.pdf", "GET", "/contracts/{contract}/pdf", members(200, other_uni=404)),
+    # imports and exports
+    Case("imports.upload", "GET", "/import", members(403, uni=200, ent=200, other_uni=200)),
+    Case(
+        "imports.upload",
+        "POST",
+        "/import",
+        members(403, uni=400, ent=400, other_uni=400),
+        data={},
+        multipart=True,
+        effect=_results_count_changed,
+    ),
+    Case("imports.report", "GET", "/import/report/{report}.csv", members(404, uni=200)),
+    Case("imports.template", "GET", "/import/template/results.csv", PUBLIC),
+    Case("imports.template", "GET", "/import/template/needs.xlsx", PUBLIC),
+    Case("imports.export", "GET", "/export/results.csv", PUBLIC),
+    Case("imports.export", "GET", "/export/needs.xlsx", PUBLIC),
+    # search
+    Case("search.page", "GET", "/search?q=电解液", PUBLIC),
+    Case("search.api", "GET", "/api/v1/search?q=电解液", PUBLIC),
+    # statistics
+    Case("stats.dashboard", "GET", "/stats", ADMIN_ONLY),
+    Case("stats.csv", "GET", "/stats/month.csv", ADMIN_ONLY),
+    Case("stats.public", "GET", "/stats/public", PUBLIC),
+    Case("stats.api", "GET", "/api/v1/stats", PUBLIC),
+    # notifications
+    Case("notifications.index", "GET", "/notifications", SIGNED_IN),
+    Case(
+        "notifications.read_all",
+        "POST",
+        "/notifications/read",
+        members(302),
+        effect=_notifications_read,
+    ),
+    # JSON API: reads follow the pages; writes never accept the session cookie (401, no CSRF needed)
+    Case("api.listings", "GET", "/api/v1/results", PUBLIC),
+    Case("api.listings", "GET", "/api/v1/needs", PUBLIC),
+    Case("api.listing", "GET", "/api/v1/results/{result}", PUBLIC),
+    Case("api.listing", "GET", "/api/v1/results/{draft}", expect(404, uni=200, admin=200)),
+    Case("api.listing", "GET", "/api/v1/needs/{need_draft}", expect(404, ent=200, admin=200)),
+    Case(
+        "api.create", "POST", "/api/v1/results", expect(401), json=API_RESULT, effect=_results_count_changed
+    ),
+    Case(
+        "api.update",
+        "PUT",
+        "/api/v1/results/{draft}",
+        expect(401),
+        json=dict(API_RESULT, version=1),
+        effect=_title_is(ResearchResult, "draft", API_RESULT["title"]),
+    ),
+    Case(
+        "api.submit",
+        "POST",
+        "/api/v1/results/{draft}/submit",
+        expect(401),
+        effect=_status(ResearchResult, "draft", "待审核"),
+    ),
+    Case("api.openapi", "GET", "/api/v1/openapi.json", PUBLIC),
+    Case("api.docs", "GET", "/api/v1/docs", PUBLIC),
+]
