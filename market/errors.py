@@ -97,4 +97,9 @@ def register_errors(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         app.logger.exception("unhandled error")
+        from flask import g
+
+        session = g.get("db_session")
+        if session is not None:
+            session.rollback()  # the error page itself reads the database (navigation, unread count)
         return render(500)

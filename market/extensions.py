@@ -46,7 +46,8 @@ def _user_from_bearer_token(req):
     from market.db import db
 
     header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    # A partner platform's token opens the API only, never the pages (account, contracts, tokens).
+    if not header.startswith("Bearer ") or not req.path.startswith("/api/"):
         return None
     user = user_for_token(db(), header[7:].strip())
     g.token_auth = user is not None

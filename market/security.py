@@ -25,8 +25,24 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
+def _has_nul(values) -> bool:
+    return any("\x00" in v for v in values)
+
+
+def refuse_nul_bytes() -> None:
+    """NUL characters are never legitimate text, and PostgreSQL refuses them: a 400 before any work."""
+    from flask import abort, request
+
+    if _has_nul(request.args.values()) or _has_nul(request.form.values()):
+        abort(400, description="输入包含不允许的控制字符（NUL），请删除后重试")
+    if request.is_json and (b"\\u0000" in request.get_data() or b"\x00" in request.get_data()):
+        abort(400, description="请求体包含不允许的控制字符（\\u0000）")
+
+
 def register_security_headers(app: Flask) -> None:
     """CSP without inline script, nosniff, frame-ancestors, Referrer-Policy on every response."""
+
+    app.before_request(refuse_nul_bytes)
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -122,7 +122,7 @@ def load_demo(
                 session, email=spec["email"], display_name=spec["name"], password=DEMO_PASSWORD
             )
         else:
-            accounts.register_user(
+            user = accounts.register_user(
                 session,
                 email=spec["email"],
                 display_name=spec["name"],
@@ -130,6 +130,8 @@ def load_demo(
                 role=spec["role"],
                 org_name=spec["org"],
             )
+            if user.pending_organization_id is not None:  # demo members join their organisations directly
+                accounts.decide_membership(session, user=user, approve=True)
         report.users += 1
 
     rng = random.Random(2026)

@@ -158,6 +158,10 @@ def _org_verified(s: Session, w: World, _u) -> bool:
     return s.get(Organization, w.org_unverified).verified
 
 
+def _member_approved(s: Session, w: World, _u) -> bool:
+    return s.get(User, w.ids["applicant"]).organization_id is not None
+
+
 def _title_is(model, key: str, title: str) -> Effect:
     return lambda s, w, _u: s.get(model, w.ids[key]).title == title
 
@@ -238,6 +242,14 @@ CASES: list[Case] = [
         effect=_status(ResearchResult, "pending", "已发布"),
     ),
     Case("admin.organizations", "GET", "/admin/organizations", ADMIN_ONLY),
+    Case(
+        "admin.decide_member",
+        "POST",
+        "/admin/members/{applicant}",
+        members(403, admin=302),
+        data={"decision": "approve"},
+        effect=_member_approved,
+    ),
     Case(
         "admin.verify",
         "POST",
@@ -364,7 +376,7 @@ CASES: list[Case] = [
         expect(404, ent=200, agent=200, admin=200),
     ),
     Case("matches.queue", "GET", "/matches", members(403, agent=200, admin=200)),
-    Case("matches.board", "GET", "/matches/board", members(403, agent=200)),
+    Case("matches.board", "GET", "/matches/board", members(403, agent=200, admin=200)),
     Case("matches.detail", "GET", "/matches/{m_suggested}", members(200, other_uni=404)),
     Case("matches.detail", "GET", "/matches/{m_signed}", members(200, other_uni=404)),
     Case(

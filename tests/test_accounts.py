@@ -47,12 +47,23 @@ def test_register_each_role_creates_unverified_org_and_signs_in(client, session,
     assert "待认证" in page and org_name in page
 
 
-def test_register_joins_existing_org(client, session):
+def test_joining_an_existing_org_waits_for_admin_approval(app, client, session):
     org = make_org(session, name="天津大学", kind="高校")
+    admin = make_user(session, role="admin")
     session.commit()
     assert register(client, org_name="天津大学").status_code == 302
     user = session.exec(select(User).where(User.email == "zhangsan@tju.edu.cn")).one()
-    assert user.organization_id == org.id
+    assert (user.organization_id, user.pending_organization_id) == (None, org.id)
+    assert "加入申请待审核" in client.get("/account").data.decode()
+    assert client.get("/results/new").status_code == 403  # not a member yet
+    ops = app.test_client()
+    login(ops, admin)
+    assert "zhangsan@tju.edu.cn" in ops.get("/admin/organizations").data.decode()
+    assert ops.post(f"/admin/members/{user.id}", data={"decision": "approve"}).status_code == 302
+    session.expire_all()
+    user = session.get(User, user.id)
+    assert (user.organization_id, user.pending_organization_id) == (org.id, None)
+    assert client.get("/results/new").status_code == 200
 
 
 def test_register_refuses_role_org_mismatch(client, session):

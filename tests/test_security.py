@@ -134,6 +134,9 @@ def world(app, session, people) -> World:
     others = [people[r].id for r in ("agent", "admin", "other_uni")]
     notify(session, user_ids=others, message="其他人的通知", link="/")
     org_unverified = make_org(session, name="待认证的新型研发机构", verified=False)
+    applicant = make_user(session, role="university", org=uni_org)
+    applicant.organization_id, applicant.pending_organization_id = None, uni_org.id  # asked to join 天津大学
+    session.add(applicant)
     session.commit()
     report = save_report(
         app.config["UPLOAD_DIR"], user_id=uni.id, report=ImportReport(kind="result", filename="成果.csv")
@@ -157,6 +160,7 @@ def world(app, session, people) -> World:
         "contract": contract.id,
         "token": token.id,
         "token_owner": uni.id,
+        "applicant": applicant.id,
         "report": report,
         "notification": note_uni.id,
         "notification_ent": note_ent.id,

@@ -47,6 +47,8 @@ class User(SQLModel, table=True):
     display_name: str = Field(max_length=60)
     role: str = Field(max_length=20)
     organization_id: int | None = Field(default=None, foreign_key="organizations.id", index=True)
+    #: asked to join an existing organisation; a member only once an admin approves
+    pending_organization_id: int | None = Field(default=None, foreign_key="organizations.id", index=True)
     password_hash: str = Field(max_length=255)
     session_nonce: str = Field(default_factory=new_nonce, max_length=40)
     active: bool = Field(default=True)

@@ -88,7 +88,13 @@ def register():
         else:
             session.commit()
             login_user(user)
-            flash("注册成功。所属机构经平台认证后即可提交发布。", "success")
+            if user.pending_organization_id:
+                flash(
+                    "注册成功。您申请加入的机构已存在，平台运营核实您的身份后即可以该机构名义操作。",
+                    "success",
+                )
+            else:
+                flash("注册成功。所属机构经平台认证后即可提交发布。", "success")
             return redirect(url_for("accounts.account"))
     status = 200 if request.method == "GET" else 400
     return render_template("accounts/register.html", form=form), status
@@ -118,6 +124,9 @@ def account():
 
 def _account_page(session, user, *, form=None, token_form=None, new_token: str | None = None):
     org = session.get(Organization, user.organization_id) if user.organization_id else None
+    pending_org = (
+        session.get(Organization, user.pending_organization_id) if user.pending_organization_id else None
+    )
     return render_template(
         "accounts/account.html",
         form=form or ChangePasswordForm(),
@@ -126,6 +135,7 @@ def _account_page(session, user, *, form=None, token_form=None, new_token: str |
         token_form=token_form or TokenForm(),
         tokens=tokens.active_tokens(session, user.id),
         new_token=new_token,
+        pending_org=pending_org,
         revoke_form=LogoutForm(),
     )
 

@@ -117,21 +117,30 @@ def register_user(
     if existing is not None:
         if existing.kind not in allowed_kinds:
             raise DomainError(("org_name", f"“{existing.name}”是{existing.kind}，与所选身份不符"))
-        org = existing
-    else:
-        kind = org_kind or allowed_kinds[0]
-        if kind not in allowed_kinds:
-            raise DomainError(("org_kind", "机构类型与所选身份不符"))
-        org, _ = get_or_create_org(
-            session,
-            name=org_name,
-            kind=kind,
-            region=region,
-            district=district,
-            agency_type=agency_type,
-            growth_tier=growth_tier,
-            high_tech=high_tech,
+        # Typing an organisation's name proves nothing: the newcomer waits for approval.
+        user = User(
+            email=email,
+            display_name=display_name,
+            role=role,
+            pending_organization_id=existing.id,
+            password_hash=hash_password(password),
         )
+        session.add(user)
+        session.flush()
+        return user
+    kind = org_kind or allowed_kinds[0]
+    if kind not in allowed_kinds:
+        raise DomainError(("org_kind", "机构类型与所选身份不符"))
+    org, _ = get_or_create_org(
+        session,
+        name=org_name,
+        kind=kind,
+        region=region,
+        district=district,
+        agency_type=agency_type,
+        growth_tier=growth_tier,
+        high_tech=high_tech,
+    )
     user = User(
         email=email,
         display_name=display_name,
@@ -198,6 +207,29 @@ def change_password(session: Session, *, user: User, current: str, new: str) -> 
         raise DomainError(("new_password", "新密码不能与当前密码相同"))
     user.password_hash = hash_password(new)
     end_all_sessions(session, user)
+
+
+def decide_membership(session: Session, *, user: User, approve: bool) -> User:
+    """Approve (or refuse) a request to join an existing organisation."""
+    if user.pending_organization_id is None:
+        raise DomainError((None, "该用户没有待审核的加入申请"))
+    if approve:
+        user.organization_id = user.pending_organization_id
+    user.pending_organization_id = None
+    session.add(user)
+    session.flush()
+    return user
+
+
+def pending_members(session: Session) -> list[tuple[User, Organization]]:
+    """Requests to join existing organisations, oldest first."""
+    return list(
+        session.exec(
+            select(User, Organization)
+            .join(Organization, Organization.id == User.pending_organization_id)
+            .order_by(User.created_at)
+        ).all()
+    )
 
 
 def set_verified(session: Session, *, org: Organization, verified: bool) -> Organization:

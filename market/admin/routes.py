@@ -64,7 +64,40 @@ def organizations():
     if show == "unverified":
         stmt = stmt.where(Organization.verified.is_(False))
     rows = session.exec(stmt.group_by(Organization.id).order_by(Organization.created_at.desc())).all()
-    return render_template("admin/organizations.html", rows=rows, show=show, form=ReasonForm())
+    return render_template(
+        "admin/organizations.html",
+        rows=rows,
+        show=show,
+        form=ReasonForm(),
+        pending=accounts.pending_members(session),
+    )
+
+
+@bp.route("/members/<int:user_id>", methods=["POST"])
+@admin_required
+def decide_member(user_id: int):
+    """Approve or refuse a request to join an existing organisation."""
+    session = db()
+    user = session.get(User, user_id) or abort(404)
+    if not ReasonForm().validate_on_submit():
+        abort(400)
+    approve = request.form.get("decision") == "approve"
+    try:
+        accounts.decide_membership(session, user=user, approve=approve)
+    except DomainError as exc:
+        flash(exc.message, "danger")
+        return redirect(url_for("admin.organizations"))
+    from market.notifications.service import notify
+
+    notify(
+        session,
+        user_ids=[user.id],
+        message="您加入机构的申请已通过" if approve else "您加入机构的申请未通过，请联系平台运营",
+        link="/account",
+    )
+    session.commit()
+    flash(f"{user.display_name}：{'已加入机构' if approve else '已拒绝加入'}", "success")
+    return redirect(url_for("admin.organizations"))
 
 
 @bp.route("/organizations/<int:org_id>/verify", methods=["POST"])

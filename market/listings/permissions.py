@@ -69,7 +69,9 @@ def contact_basis(session: Session, user, listing: Listing) -> str | None:
         return None
     if user.organization_id is not None and user.organization_id == listing.organization_id:
         return "owner"
-    if user.role in (Role.ADMIN, Role.AGENT):
+    from market.accounts.permissions import is_admin, is_verified_agent
+
+    if is_admin(user) or is_verified_agent(user):
         return "role"
     from market.matches.service import introduced_between  # contact follows an agent's introduction
 

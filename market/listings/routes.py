@@ -12,6 +12,7 @@ from market.listings import permissions as perm
 from market.listings import queries, service
 from market.listings.forms import FORMS, InterestForm, ReasonForm
 from market.listings.models import KINDS
+from market.security import safe_next
 from vocab.taxonomy import COOPERATION_MODES, FIELDS, Maturity, Region, TransferMode, values
 
 bp = Blueprint("listings", __name__)
@@ -156,7 +157,7 @@ def _action(kinds: str, listing_id: int, run, done: str):
     else:
         session.commit()
         flash(done, "success")
-    return redirect(request.form.get("back") or detail_url(listing))
+    return redirect(safe_next(request.form.get("back"), detail_url(listing)))
 
 
 @bp.route("/<kinds>/<int:listing_id>/submit", methods=["POST"])

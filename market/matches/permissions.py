@@ -7,17 +7,24 @@ from sqlmodel import Session
 
 from market.listings import permissions as listing_perm
 from market.matches.queries import Row, one
-from vocab.taxonomy import MatchStatus, Role
+from vocab.taxonomy import ListingStatus, MatchStatus, Role
 
 
 def is_broker(user) -> bool:
-    """Agents and admins work matches."""
-    return bool(getattr(user, "is_authenticated", False)) and user.role in (Role.AGENT, Role.ADMIN)
+    """Admins, and agents of a verified technology-transfer agency, work matches."""
+    from market.accounts.permissions import is_admin, is_verified_agent
+
+    return is_admin(user) or is_verified_agent(user)
 
 
 def can_view(user, row: Row) -> bool:
-    """Agents and admins see every match; owners see the matches of their own listings."""
-    return is_broker(user) or listing_perm.is_owner(user, row.result) or listing_perm.is_owner(user, row.need)
+    """Brokers see every match; owners see their own listing's matches while the other side is public."""
+    if is_broker(user):
+        return True
+    public = (ListingStatus.PUBLISHED, ListingStatus.CLOSED)
+    return (listing_perm.is_owner(user, row.result) and row.need.status in public) or (
+        listing_perm.is_owner(user, row.need) and row.result.status in public
+    )
 
 
 def holds(user, row: Row) -> bool:
@@ -28,7 +35,9 @@ def holds(user, row: Row) -> bool:
 
 
 def can_claim(user, row: Row) -> bool:
-    return getattr(user, "role", None) == Role.AGENT and row.match.status == MatchStatus.SUGGESTED
+    from market.accounts.permissions import is_verified_agent
+
+    return is_verified_agent(user) and row.match.status == MatchStatus.SUGGESTED
 
 
 def can_feedback(user, row: Row) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from market.accounts.permissions import role_required
+from market.accounts.permissions import broker_required
 from market.db import db
 from market.deals import service as deals
 from market.errors import ConflictError, DomainError, apply_to_form
@@ -14,13 +14,14 @@ from market.listings.routes import kind_of
 from market.matches import permissions as perm
 from market.matches import queries, service
 from market.matches.forms import ActionForm, ContractForm, DeclineForm, FeedbackForm, NoteForm
-from vocab.taxonomy import FIELDS, Region, Role, values
+from market.security import safe_next
+from vocab.taxonomy import FIELDS, Region, values
 
 bp = Blueprint("matches", __name__)
 
 
 @bp.route("/matches")
-@role_required(Role.AGENT, Role.ADMIN)
+@broker_required
 def queue():
     filters = queries.QueueFilters.parse(request.args)
     rows, total = queries.queue(db(), filters)
@@ -36,7 +37,7 @@ def queue():
 
 
 @bp.route("/matches/board")
-@role_required(Role.AGENT)
+@broker_required
 def board():
     return render_template("matches/board.html", columns=queries.board(db(), current_user.id))
 
@@ -76,7 +77,7 @@ def _post(match_id: int, form_cls, run, done: str | None, *, need=perm.can_view)
     form = form_cls()
     if not form.validate_on_submit():
         abort(400)
-    back = request.form.get("back") or url_for("matches.detail", match_id=match_id)
+    back = safe_next(request.form.get("back"), url_for("matches.detail", match_id=match_id))
     try:
         run(session, row.match, form)
     except DomainError as exc:
@@ -109,14 +110,14 @@ ACTIONS = {
 
 
 @bp.route("/matches/<int:match_id>/<any(claim, release, introduce, negotiate):action>", methods=["POST"])
-@role_required(Role.AGENT, Role.ADMIN)
+@broker_required
 def act(match_id: int, action: str):
     run, done = ACTIONS[action]
     return _post(match_id, ActionForm, run, done)
 
 
 @bp.route("/matches/<int:match_id>/decline", methods=["POST"])
-@role_required(Role.AGENT, Role.ADMIN)
+@broker_required
 def decline(match_id: int):
     return _post(
         match_id,
@@ -129,7 +130,7 @@ def decline(match_id: int):
 
 
 @bp.route("/matches/<int:match_id>/note", methods=["POST"])
-@role_required(Role.AGENT, Role.ADMIN)
+@broker_required
 def note(match_id: int):
     return _post(
         match_id,
@@ -140,7 +141,7 @@ def note(match_id: int):
 
 
 @bp.route("/matches/<int:match_id>/sign", methods=["GET", "POST"])
-@role_required(Role.AGENT, Role.ADMIN)
+@broker_required
 def sign(match_id: int):
     session = db()
     row = perm.load_match(session, match_id, current_user, need=perm.holds)

@@ -77,9 +77,12 @@ def pair(session: Session, match: Match) -> tuple[ResearchResult, TechNeed]:
     return session.get(ResearchResult, match.result_id), session.get(TechNeed, match.need_id)
 
 
-def _require_agent(actor: User) -> None:
-    if actor.role not in (Role.AGENT, Role.ADMIN):
-        raise NotAllowed((None, "只有技术经纪人可以处理对接"))
+def _require_agent(session: Session, actor: User) -> None:
+    if actor.role == Role.ADMIN:
+        return
+    org = session.get(Organization, actor.organization_id) if actor.organization_id else None
+    if actor.role != Role.AGENT or org is None or not org.verified:
+        raise NotAllowed((None, "只有所属机构已认证的技术经纪人可以处理对接"))
 
 
 def _require_holder(actor: User, match: Match) -> None:
@@ -104,7 +107,7 @@ def _move(session: Session, *, match: Match, actor: User, action: str, note: str
 
 def claim(session: Session, *, actor: User, match: Match) -> Match:
     """Take a suggested match. Atomic: of two agents claiming at once exactly one wins."""
-    _require_agent(actor)
+    _require_agent(session, actor)
     result, need = pair(session, match)
     if ListingStatus.PUBLISHED not in (result.status,) or need.status != ListingStatus.PUBLISHED:
         raise DomainError((None, "成果或需求已不在发布状态，不能认领"))

@@ -100,6 +100,9 @@ def test_from_registration_to_signed_contract(new_page):
     # The matcher suggests the pair; an agent claims it, introduces the sides and records the contract.
     agent = new_page()
     register(agent, role="agent", email=agent_email, name="周经纪", org=agency, agency_type="区域")
+    agent.goto("/matches")
+    assert "通过平台认证后才能处理对接" in agent.content()  # an unverified agency sees no queue
+    verify_org(admin, agency)
     agent.goto("/matches?challenge=1")
     card = agent.locator("div.border.rounded", has_text=need_title).filter(has_text=result_title)
     card.get_by_role("button", name="认领").click()
