@@ -16,18 +16,19 @@ Prints one JSON object.
 from __future__ import annotations
 
 import argparse
+import bisect
 import gc
+import itertools
 import json
 import os
 import platform
+import random
 import sys
 import time
 from collections.abc import Callable
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -108,55 +109,47 @@ class Vocabulary:
     field-specific set of the characters those words use (the long tail of specialist vocabulary).
     """
 
-    def __init__(self, rng: np.random.Generator, pool_size: int = 400) -> None:
+    def __init__(self, rng: random.Random, pool_size: int = 400) -> None:
         self.fields = list(FIELD_PARENT)
         self.pools: list[list[str]] = []
         domain = list(DOMAIN_TERMS)
         chars = sorted({c for w in (*FIELD_PARENT, *FIELD_PARENT.values(), *domain, *MORPHEMES) for c in w})
         chars = [c for c in chars if "\u4e00" <= c <= "\u9fff"]
         for sub in self.fields:
-            morph = [str(m) for m in rng.choice(MORPHEMES, size=24, replace=False)]
-            compounds = sorted(
-                {"".join(rng.choice(morph, size=int(rng.integers(2, 4)), replace=False)) for _ in range(60)}
-            )
-            picked = [str(t) for t in rng.choice(domain, size=8, replace=False)]
-            alphabet = rng.choice(chars, size=80, replace=False)
-            coined = sorted(
-                {"".join(rng.choice(alphabet, size=int(rng.integers(2, 5)))) for _ in range(pool_size)}
-            )
-            pool = [sub, FIELD_PARENT[sub], *picked, *morph, *compounds, *coined][:pool_size]
+            morph = rng.sample(MORPHEMES, 24)
+            compounds = sorted({"".join(rng.sample(morph, rng.randint(2, 3))) for _ in range(60)})
+            alphabet = rng.sample(chars, 80)
+            coined = sorted({"".join(rng.choices(alphabet, k=rng.randint(2, 4))) for _ in range(pool_size)})
+            pool = [sub, FIELD_PARENT[sub], *rng.sample(domain, 8), *morph, *compounds, *coined][:pool_size]
             self.pools.append(pool)
         # Zipf-like popularity inside each pool: a few terms common, a long tail rare.
-        self.cumulative = [np.cumsum(self._zipf(len(p))) for p in self.pools]
+        self.cumulative = [
+            list(itertools.accumulate(1.0 / (i + 1) ** 0.9 for i in range(len(p)))) for p in self.pools
+        ]
 
-    @staticmethod
-    def _zipf(n: int) -> np.ndarray:
-        w = 1.0 / np.arange(1, n + 1) ** 0.9
-        return w / w.sum()
-
-    def terms(self, rng: np.random.Generator, field: int, n: int) -> list[str]:
+    def terms(self, rng: random.Random, field: int, n: int) -> list[str]:
         """`n` terms for a listing of `field`: mostly its own field's, sometimes a neighbour's."""
+        pool, cum = self.pools[field], self.cumulative[field]
         out = []
         for _ in range(n):
             if rng.random() < 0.85:
-                pool, cum = self.pools[field], self.cumulative[field]
-                out.append(pool[min(int(np.searchsorted(cum, rng.random())), len(pool) - 1)])
+                out.append(pool[min(bisect.bisect(cum, rng.random() * cum[-1]), len(pool) - 1)])
             else:
-                pool = self.pools[int(rng.integers(len(self.pools)))]
-                out.append(pool[int(rng.integers(len(pool)))])
+                other = self.pools[rng.randrange(len(self.pools))]
+                out.append(other[rng.randrange(len(other))])
         return out
 
 
-def _fill(template: str, rng: np.random.Generator, vocab: Vocabulary, field: int) -> str:
+def _fill(template: str, rng: random.Random, vocab: Vocabulary, field: int) -> str:
     a, b, c = vocab.terms(rng, field, 3)
     return template.format(
         a=a,
         b=b,
         c=c,
-        g=GENERIC[rng.integers(len(GENERIC))],
-        m=GENERIC[rng.integers(len(GENERIC))],
+        g=rng.choice(GENERIC),
+        m=rng.choice(GENERIC),
         f=vocab.fields[field],
-        n=int(rng.integers(5, 90)),
+        n=rng.randint(5, 89),
     )
 
 
@@ -166,59 +159,59 @@ CONNECTORS = _words(
 )
 
 
-def _sentence(rng: np.random.Generator, vocab: Vocabulary, field: int) -> str:
+def _sentence(rng: random.Random, vocab: Vocabulary, field: int) -> str:
     """A run of field terms joined by connectors, sometimes with a number: how specs read."""
-    terms = vocab.terms(rng, field, int(rng.integers(3, 7)))
+    terms = vocab.terms(rng, field, rng.randint(3, 5))
     parts = [terms[0]]
     for term in terms[1:]:
-        parts.append(CONNECTORS[rng.integers(len(CONNECTORS))])
+        parts.append(rng.choice(CONNECTORS))
         parts.append(term)
     if rng.random() < 0.5:
-        parts.append(f"{GENERIC[rng.integers(len(GENERIC))]}提高{int(rng.integers(5, 90))}%")
+        parts.append(f"{rng.choice(GENERIC)}提高{rng.randint(5, 89)}%")
     return "".join(parts) + "。"
 
 
-def _body(rng: np.random.Generator, vocab: Vocabulary, field: int, templates: tuple[str, ...]) -> str:
-    sentences = [_sentence(rng, vocab, field) for _ in range(2)]
-    sentences.insert(int(rng.integers(3)), _fill(templates[rng.integers(len(templates))], rng, vocab, field))
-    return "".join(sentences)
+def _body(rng: random.Random, vocab: Vocabulary, field: int, templates: tuple[str, ...]) -> str:
+    # Shorter than a real listing (one template sentence and one run of terms, about 50 characters):
+    # segmenting 120,000 full-length listings alone would take most of the time budget.
+    first, second = _fill(rng.choice(templates), rng, vocab, field), _sentence(rng, vocab, field)
+    return first + second if rng.random() < 0.5 else second + first
 
 
 def synthetic(n_results: int, n_needs: int, seed: int = 7) -> tuple[list[ResultRecord], list[NeedRecord]]:
     """Deterministic synthetic results and needs."""
-    rng = np.random.default_rng(seed)
+    rng = random.Random(seed)
     vocab = Vocabulary(rng)
     maturities = list(MATURITY_ORDER)
     modes = [m.value for m in TransferMode]
+    n_fields = len(vocab.fields)
     results = []
     for i in range(n_results):
-        f = int(rng.integers(len(vocab.fields)))
-        body = _body(rng, vocab, f, BODY_TEMPLATES)
+        f = rng.randrange(n_fields)
         results.append(
             ResultRecord(
                 id=f"R{i}",
-                title=_fill(TITLE_TEMPLATES[rng.integers(len(TITLE_TEMPLATES))], rng, vocab, f),
-                summary=body,
+                title=_fill(rng.choice(TITLE_TEMPLATES), rng, vocab, f),
+                summary=_body(rng, vocab, f, BODY_TEMPLATES),
                 keywords=tuple(dict.fromkeys(vocab.terms(rng, f, 4))),
                 field=vocab.fields[f],
-                maturity=maturities[rng.integers(len(maturities))],
-                transfer_modes=tuple(str(m) for m in rng.choice(modes, size=2, replace=False)),
-                price=None if rng.random() < 0.4 else float(rng.integers(10, 800)),
+                maturity=rng.choice(maturities),
+                transfer_modes=tuple(rng.sample(modes, 2)),
+                price=None if rng.random() < 0.4 else float(rng.randint(10, 799)),
             )
         )
     needs = []
     for i in range(n_needs):
-        f = int(rng.integers(len(vocab.fields)))
-        body = _body(rng, vocab, f, NEED_BODY_TEMPLATES)
-        low = float(rng.integers(10, 300))
+        f = rng.randrange(n_fields)
+        low = float(rng.randint(10, 299))
         needs.append(
             NeedRecord(
                 id=f"N{i}",
-                title=_fill(NEED_TITLE_TEMPLATES[rng.integers(len(NEED_TITLE_TEMPLATES))], rng, vocab, f),
-                description=body,
+                title=_fill(rng.choice(NEED_TITLE_TEMPLATES), rng, vocab, f),
+                description=_body(rng, vocab, f, NEED_BODY_TEMPLATES),
                 keywords=tuple(dict.fromkeys(vocab.terms(rng, f, 3))),
                 field=vocab.fields[f],
-                cooperation_modes=tuple(str(m) for m in rng.choice(modes, size=2, replace=False)),
+                cooperation_modes=tuple(rng.sample(modes, 2)),
                 budget_min=low,
                 budget_max=low * 2,
             )
@@ -365,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--n-jobs", type=int, default=2, help="worker processes for the parallel run")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--model", help="reuse a matcher saved here (fitted and saved on the first run)")
     args = parser.parse_args(argv)
 
     report: dict[str, Any] = {
@@ -377,16 +371,22 @@ def main(argv: list[str] | None = None) -> int:
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         },
     }
-    _log(f"generating {args.results} results and {args.needs} needs")
-    start = time.perf_counter()
-    results, needs = synthetic(args.results, args.needs, seed=args.seed)
-    _log("fitting")
-    report["generate_seconds"] = round(time.perf_counter() - start, 2)
-
-    start = time.perf_counter()
-    matcher = Matcher(n_jobs=args.n_jobs).fit(results, needs)
-    report["fit_seconds"] = round(time.perf_counter() - start, 2)
-    del results, needs
+    if args.model and Path(args.model).exists():
+        _log(f"loading {args.model} (fit time not measured)")
+        matcher = Matcher.load(args.model)
+        report["fit_seconds"] = None
+    else:
+        _log(f"generating {args.results} results and {args.needs} needs")
+        start = time.perf_counter()
+        results, needs = synthetic(args.results, args.needs, seed=args.seed)
+        report["generate_seconds"] = round(time.perf_counter() - start, 2)
+        _log("fitting")
+        start = time.perf_counter()
+        matcher = Matcher(n_jobs=args.n_jobs).fit(results, needs)
+        report["fit_seconds"] = round(time.perf_counter() - start, 2)
+        del results, needs
+        if args.model:
+            matcher.save(args.model)
     gc.collect()
 
     queries = matcher._needs.index_rows

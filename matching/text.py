@@ -19,7 +19,6 @@ from functools import lru_cache
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
-from sklearn.preprocessing import normalize as l2_normalize
 
 from matching.records import NeedRecord, ResultRecord
 from vocab.analyzer import canonical, default_analyzer, normalize
@@ -186,6 +185,18 @@ def char_text(text: str) -> str:
     return _NON_WORD.sub(" ", normalize(text)).strip()
 
 
+def l2_normalize(rows: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows scaled to unit length (empty rows stay empty), float32 CSR; also for zero-row matrices."""
+    rows = sp.csr_matrix(rows, dtype=np.float32, copy=True)
+    if rows.nnz:
+        lengths = np.diff(rows.indptr)
+        owner = np.repeat(np.arange(rows.shape[0]), lengths)
+        squares = np.bincount(owner, weights=rows.data.astype(np.float64) ** 2, minlength=rows.shape[0])
+        norms = np.sqrt(np.where(squares > 0, squares, 1.0))
+        rows.data /= norms[owner].astype(np.float32)
+    return rows
+
+
 def _identity(tokens: list[str]) -> list[str]:
     # Module level (not a lambda) so fitted vectorizers pickle.
     return tokens
@@ -327,8 +338,8 @@ def _strongest(rows: sp.csr_matrix, limit: int) -> sp.csr_matrix:
         data = rows.data[start:end]
         order = np.lexsort((rows.indices[start:end], -data))
         keep[start + order[limit:]] = False
-    counts = np.add.reduceat(keep, rows.indptr[:-1]) if rows.shape[0] else np.array([], dtype=np.int64)
-    counts = np.where(lengths > 0, counts, 0)
+    owner = np.repeat(np.arange(rows.shape[0]), lengths)
+    counts = np.bincount(owner[keep], minlength=rows.shape[0])
     indptr = np.concatenate([[0], np.cumsum(counts)])
     return sp.csr_matrix((rows.data[keep], rows.indices[keep], indptr), shape=rows.shape)
 
@@ -358,7 +369,7 @@ class TextModel:
     def _combine(self, words: sp.csr_matrix, chars: sp.csr_matrix) -> sp.csr_matrix:
         share = self.config.word_share
         stacked = sp.hstack([np.sqrt(share) * words, np.sqrt(1.0 - share) * chars], format="csr")
-        stacked = l2_normalize(stacked, norm="l2", copy=False).astype(np.float32)
+        stacked = l2_normalize(stacked)
         stacked.sort_indices()
         return stacked
 
@@ -386,7 +397,7 @@ class TextModel:
             rows.eliminate_zeros()
         if limit:
             rows = _strongest(rows, limit)
-        pruned = l2_normalize(rows, norm="l2", copy=False).astype(np.float32)
+        pruned = l2_normalize(rows)
         pruned.sort_indices()
         return pruned
 

@@ -71,3 +71,20 @@ def test_parallel_segmentation_gives_the_same_rows(monkeypatch) -> None:
     assert word_fields(docs, n_jobs=2) is not None
     parallel = TextModel().fit_transform(docs, n_jobs=2)
     assert (serial != parallel).nnz == 0
+
+
+def test_normalising_and_pruning_handle_empty_rows_anywhere() -> None:
+    from matching.text import _strongest, l2_normalize
+
+    dense = np.array([[0, 0, 0], [3, 4, 0], [0, 0, 0], [1, 0, 0], [0, 0, 0]], dtype=np.float32)
+    rows = l2_normalize(sp.csr_matrix(dense))
+    np.testing.assert_allclose(rows.toarray(), [[0, 0, 0], [0.6, 0.8, 0], [0, 0, 0], [1, 0, 0], [0, 0, 0]])
+    pruned = _strongest(sp.csr_matrix(dense), 1).toarray()
+    np.testing.assert_allclose(pruned, [[0, 0, 0], [0, 4, 0], [0, 0, 0], [1, 0, 0], [0, 0, 0]])
+    assert l2_normalize(sp.csr_matrix((0, 0))).shape == (0, 0)
+
+
+def test_fit_on_empty_inputs() -> None:
+    assert Matcher().fit([], []).rank() == {}
+    assert Matcher().fit(RESULTS, []).rank() == {}
+    assert all(v == [] for v in Matcher().fit([], NEEDS).rank().values())
