@@ -135,7 +135,7 @@ def matcher_candidates(matcher: Matcher, need_ids: Sequence[str], k: int) -> Can
     """Candidates of the given needs from a fitted matcher (weights applied later)."""
     side_n, side_r = matcher._needs, matcher._results
     rows = np.array([side_n.index[i] for i in need_ids], dtype=np.int64)
-    idx, values = matcher.candidates(side_n, side_r, rows, k, query_is_need=True)
+    idx, values = matcher._candidates(side_n, side_r, rows, k, query_is_need=True)
     ids = np.array([r.id for r in side_r.records] + [""], dtype=object)
     result_ids = ids[np.where(idx >= 0, idx, len(ids) - 1)]
     tie = np.where(idx >= 0, side_r.id_rank[np.maximum(idx, 0)], np.iinfo(np.int64).max)

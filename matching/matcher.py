@@ -38,7 +38,17 @@ class ModelFormatError(ValueError):
 
 @dataclass(frozen=True)
 class Match:
-    """One recommended (need, result) pair with its score in [0, 1] and the reasons behind it."""
+    """One recommended (need, result) pair with its score in [0, 1] and the reasons behind it.
+
+    ``reasons``::
+
+        {"text":  {"value": 0.61, "weight": 0.6, "cosine": 0.37},   # value = cosine ** text_exponent
+         "field": {"value": 1.0, "weight": 0.15},                   # value None = missing (neutral)
+         "maturity": {...}, "mode": {...}, "price": {...}, "region": {...},
+         "key_terms": ["猪瘟", "pcr", "疫病"]}                       # shared words, strongest first
+
+    Empty when ranked with ``explain=False``.
+    """
 
     need_id: str
     result_id: str
@@ -296,7 +306,7 @@ class Matcher:
             rows.append(side.index[listing_id])
         return np.array(rows, dtype=np.int64)
 
-    def candidates(
+    def _candidates(
         self, query: _Side, target: _Side, rows: np.ndarray, k: int, *, query_is_need: bool
     ) -> tuple[np.ndarray, np.ndarray]:
         """Text candidates of some query rows: target rows ``(n, c)`` and component values ``(n, c, 6)``.
@@ -337,7 +347,7 @@ class Matcher:
         step = 2048
         for start in range(0, len(rows), step):
             batch = rows[start : start + step]
-            idx, values = self.candidates(query, target, batch, k, query_is_need=query_is_need)
+            idx, values = self._candidates(query, target, batch, k, query_is_need=query_is_need)
             scores = np.where(idx >= 0, combine(values, self.weights), -1.0)
             tie = np.where(idx >= 0, target.id_rank[np.maximum(idx, 0)], np.iinfo(np.int64).max)
             order = np.lexsort((tie, -scores), axis=-1)[:, :k]

@@ -3,9 +3,15 @@
 Each listing has three fields — title, keywords, body — counted separately and combined as
 ``Σ weight_f · (1 + ln tf_f)`` before IDF, so a term in the title counts more than the same term in the
 body while all fields still share one vocabulary (a need's body term matches a result's title term).
-Two blocks are stacked: words (jieba with the domain dictionary and synonym folding, via
-`vocab.analyzer`) and character 2–3-grams on normalised text, which still match when segmentation
-differs or the text is not segmented at all. Rows are L2-normalised, so a row product is a cosine.
+That is scikit-learn's ``TfidfVectorizer`` taken apart into ``CountVectorizer`` + ``TfidfTransformer``
+so the per-field counts can be weighted in between; results and needs are fitted together.
+
+Two blocks are stacked, weighted by `TextConfig.word_share`: words (jieba with the domain dictionary and
+synonym folding, via `vocab.analyzer`; keywords also kept whole) and character 1–3-grams on normalised
+text, which still match when segmentation differs, the text is not segmented at all, or a lay word
+shares only a character with the technical one. Rows are L2-normalised, so a row product is a cosine.
+
+`TextModel.index_rows` derives the sparser rows used only to nominate candidates (see `TextConfig`).
 """
 
 from __future__ import annotations
