@@ -70,14 +70,11 @@ def _run(kind: str, file: Path, org_name: str | None, publish: bool, report_path
             bar.__exit__(None, None, None)
     session.commit()
     _print(report, publish)
-    if publish:
-        # Published rows go to search and matching now rather than waiting for the worker.
-        from market.searching.sync import drain_now
-
-        stats = drain_now(current_app._get_current_object())
+    if publish and report.published:
+        # Bulk publishing is left to the relay worker (or `flask search sync`); for thousands of rows a
+        # full `flask match rebuild` is faster than refreshing listing by listing.
         click.echo(
-            f"已同步到搜索与匹配：{stats.processed}"
-            + (f"，失败 {stats.failed}（worker 将重试）" if stats.failed else "")
+            "已发布的内容将由同步 worker 写入搜索与匹配；也可运行 flask search sync 或 flask match rebuild。"
         )
     if report_path is not None:
         report_path.write_bytes(write_csv(report.table(), REPORT_HEADER))
