@@ -245,13 +245,18 @@ class _FieldBlock:
         grams = self._ngrams
         return grams(char_text(title)), grams(char_text(" ".join(keywords))), grams(char_text(body))
 
-    def _interleaved(self, docs: Iterable[Doc], prepared: Sequence | None = None) -> Iterator[list[str]]:
-        if prepared is not None:
-            for fields in prepared:
-                yield from fields
-            return
+    def _interleaved(self, docs: Iterable[Doc]) -> Iterator[list[str]]:
         for doc in docs:
             yield from self._fields(doc)
+
+    def count(self, docs: Sequence[Doc]) -> tuple[sp.csr_matrix, np.ndarray]:
+        """Per-field counts, rows interleaved (title, keywords, body) per doc, with their own vocabulary."""
+        vectorizer = CountVectorizer(analyzer=_identity, dtype=np.int32)
+        try:
+            counts = vectorizer.fit_transform(self._interleaved(docs)).tocsr()
+        except ValueError:  # no terms at all (every text empty)
+            return sp.csr_matrix((3 * len(docs), 0), dtype=np.int32), np.array([], dtype=object)
+        return counts, vectorizer.get_feature_names_out()
 
     def _weighted(self, counts: sp.csr_matrix) -> sp.csr_matrix:
         """Σ_f w_f (1 + ln tf_f) from the interleaved (title, keywords, body) count rows."""
@@ -262,37 +267,34 @@ class _FieldBlock:
         title, keywords, body = counts[0::3], counts[1::3], counts[2::3]
         return (cfg.title_weight * title + cfg.keywords_weight * keywords + cfg.body_weight * body).tocsr()
 
-    def fit_transform(self, docs: Sequence[Doc], prepared: Sequence | None = None) -> sp.csr_matrix:
-        vectorizer = CountVectorizer(analyzer=_identity, dtype=np.int32)
-        try:
-            counts = vectorizer.fit_transform(self._interleaved(docs, prepared)).tocsr()
-        except ValueError:  # no terms at all (every text empty)
-            self.vectorizer = None
-            self.vocabulary = np.array([], dtype=object)
-            return sp.csr_matrix((len(docs), 0), dtype=np.float32)
+    def fit_counts(self, counts: sp.csr_matrix, vocabulary: np.ndarray) -> sp.csr_matrix:
+        """Fit document frequencies, pruning and IDF from `count` output; the docs' TF-IDF rows."""
+        n_docs = counts.shape[0] // 3
+        self.vectorizer = None
+        self.vocabulary = np.array([], dtype=object)
+        self.df = np.array([], dtype=np.int64)
         weighted = self._weighted(counts)
         weighted.eliminate_zeros()
         df = np.diff(weighted.tocsc().indptr)
         keep = df >= (self.config.char_min_df if self.kind == "char" else 1)
-        if len(docs) >= self.config.max_df_min_docs:
-            keep &= df <= self.config.max_df * len(docs)
+        if n_docs >= self.config.max_df_min_docs:
+            keep &= df <= self.config.max_df * n_docs
         if not keep.any():
-            self.vectorizer = None
-            self.vocabulary = np.array([], dtype=object)
-            return sp.csr_matrix((len(docs), 0), dtype=np.float32)
-        old_names = vectorizer.get_feature_names_out()
-        self.vocabulary = old_names[keep]
+            return sp.csr_matrix((n_docs, 0), dtype=np.float32)
+        self.vocabulary = np.asarray(vocabulary, dtype=object)[keep]
         self.df = df[keep]
+        # Transforming new listings later only needs the kept vocabulary.
+        vectorizer = CountVectorizer(analyzer=_identity, dtype=np.int32)
         vectorizer.vocabulary_ = {term: i for i, term in enumerate(self.vocabulary)}
         self.vectorizer = vectorizer
         weighted = weighted[:, np.flatnonzero(keep)]
         self.idf = TfidfTransformer(norm="l2", smooth_idf=True).fit(weighted)
         return self.idf.transform(weighted).astype(np.float32).tocsr()
 
-    def transform(self, docs: Sequence[Doc], prepared: Sequence | None = None) -> sp.csr_matrix:
+    def transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
         if self.vectorizer is None or self.idf is None:
             return sp.csr_matrix((len(docs), 0), dtype=np.float32)
-        counts = self.vectorizer.transform(self._interleaved(docs, prepared)).tocsr()
+        counts = self.vectorizer.transform(self._interleaved(docs)).tocsr()
         return self.idf.transform(self._weighted(counts)).astype(np.float32).tocsr()
 
     def __getstate__(self) -> dict:
@@ -306,30 +308,57 @@ class _FieldBlock:
             self._ngrams = _char_ngrams(self.config)
 
 
-def _word_fields_batch(docs: Sequence[Doc], words: Sequence[str]) -> list[tuple[list, list, list]]:
-    """Worker: word tokens of each doc's fields, with the parent's analyzer dictionary."""
+Counted = tuple[sp.csr_matrix, np.ndarray]
+
+
+def _count_batch(config: TextConfig, docs: Sequence[Doc], words: Sequence[str]) -> tuple[Counted, Counted]:
+    """Worker: word and n-gram counts of a batch, with the parent's analyzer dictionary."""
     default_analyzer().add_words(words)
-    return [(word_tokens(t), keyword_tokens(k), word_tokens(b)) for t, k, b in docs]
+    _keyword_terms.cache_clear()  # a reused worker may have segmented with an older dictionary
+    return _FieldBlock("word", config).count(docs), _FieldBlock("char", config).count(docs)
 
 
-#: below this many documents, segmenting in worker processes costs more than it saves
+def _merge(parts: Sequence[Counted]) -> Counted:
+    """Stack batch counts onto one sorted vocabulary (only the vocabularies are compared, not tokens)."""
+    terms = sorted(set().union(*(v.tolist() for _, v in parts)))
+    position = {term: i for i, term in enumerate(terms)}
+    blocks = []
+    for counts, local in parts:
+        columns = np.fromiter((position[t] for t in local.tolist()), dtype=np.int32, count=len(local))
+        blocks.append(
+            sp.csr_matrix(
+                (counts.data, columns[counts.indices], counts.indptr), shape=(counts.shape[0], len(terms))
+            )
+        )
+    vocabulary = np.empty(len(terms), dtype=object)
+    vocabulary[:] = terms
+    return sp.vstack(blocks, format="csr"), vocabulary
+
+
+#: below this many documents, counting in worker processes costs more than it saves
 PARALLEL_MIN_DOCS = 4000
 
 
-def word_fields(docs: Sequence[Doc], n_jobs: int = 1) -> list[tuple[list, list, list]] | None:
-    """Word tokens of many docs segmented in worker processes (jieba holds the GIL); None if not worth it."""
+def count_docs(config: TextConfig, docs: Sequence[Doc], n_jobs: int = 1) -> tuple[Counted, Counted]:
+    """Word and n-gram counts of `docs`; large corpora are split over worker processes.
+
+    Segmenting, n-gram extraction and counting are pure Python and hold the GIL, so `n_jobs` > 1 (or -1
+    for every core) uses joblib's process pool; each batch brings its own vocabulary and only those are
+    merged here.
+    """
     cores = os.cpu_count() or 1
     jobs = cores if n_jobs < 0 else min(n_jobs, cores)
     if jobs <= 1 or len(docs) < PARALLEL_MIN_DOCS:
-        return None
+        return _FieldBlock("word", config).count(docs), _FieldBlock("char", config).count(docs)
     from joblib import Parallel, delayed
 
     analyzer = default_analyzer()
-    analyzer.tokens("")  # make sure the dictionary is built, so the workers get the same words
+    analyzer.tokens("")  # build the dictionary here, so the workers get the same words
     words = sorted(analyzer.words)
-    batches = [docs[i : i + 2000] for i in range(0, len(docs), 2000)]
-    parts = Parallel(n_jobs=jobs, backend="loky")(delayed(_word_fields_batch)(b, words) for b in batches)
-    return [fields for part in parts for fields in part]
+    size = max(2000, -(-len(docs) // (jobs * 3)))
+    batches = [docs[i : i + size] for i in range(0, len(docs), size)]
+    parts = Parallel(n_jobs=jobs, backend="loky")(delayed(_count_batch)(config, b, words) for b in batches)
+    return _merge([w for w, _ in parts]), _merge([c for _, c in parts])
 
 
 def _strongest(rows: sp.csr_matrix, limit: int) -> sp.csr_matrix:
@@ -410,20 +439,20 @@ class TextModel:
     def fit_transform(self, docs: Sequence[Doc], *, n_jobs: int = 1) -> sp.csr_matrix:
         """Fit the vocabulary and IDF on `docs` (results and needs together) and return their rows.
 
-        `n_jobs` > 1 (or -1) segments large corpora in worker processes.
+        `n_jobs` > 1 (or -1) counts large corpora in worker processes.
         """
         docs = list(docs)
         self.n_docs = len(docs)
         self._allowed = None
         _keyword_terms.cache_clear()
-        words = self.words.fit_transform(docs, word_fields(docs, n_jobs))
-        return self._combine(words, self.chars.fit_transform(docs))
+        (word_counts, word_vocab), (char_counts, char_vocab) = count_docs(self.config, docs, n_jobs)
+        words = self.words.fit_counts(word_counts, word_vocab)
+        return self._combine(words, self.chars.fit_counts(char_counts, char_vocab))
 
-    def transform(self, docs: Sequence[Doc], *, n_jobs: int = 1) -> sp.csr_matrix:
+    def transform(self, docs: Sequence[Doc]) -> sp.csr_matrix:
         """Rows for new documents with the fitted vocabulary (no refit)."""
         docs = list(docs)
-        words = self.words.transform(docs, word_fields(docs, n_jobs))
-        return self._combine(words, self.chars.transform(docs))
+        return self._combine(self.words.transform(docs), self.chars.transform(docs))
 
     def key_terms(self, a: sp.csr_matrix, b: sp.csr_matrix, limit: int = 5) -> list[str]:
         """Words shared by two single-row matrices, strongest first (by product of their weights)."""

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from matching import Matcher, TextConfig
 from matching import text as text_module
 from matching.matcher import exact_cosines
-from matching.text import TextModel, doc_of, word_fields
+from matching.text import TextModel, count_docs, doc_of
 
 from .conftest import NEEDS, RESULTS
 
@@ -64,13 +64,16 @@ def test_candidates_are_scored_with_the_full_vectors(fitted: Matcher) -> None:
     assert match.reasons["text"]["cosine"] == pytest.approx(full, abs=1e-4)
 
 
-def test_parallel_segmentation_gives_the_same_rows(monkeypatch) -> None:
-    docs = [doc_of(r) for r in (*RESULTS, *NEEDS)] * 2
+def test_parallel_counting_gives_the_same_rows(monkeypatch) -> None:
+    docs = [doc_of(r) for r in (*RESULTS, *NEEDS)] * 2 + [("", (), "")]
     serial = TextModel().fit_transform(docs)
     monkeypatch.setattr(text_module, "PARALLEL_MIN_DOCS", 1)
-    assert word_fields(docs, n_jobs=2) is not None
+    monkeypatch.setattr(text_module.os, "cpu_count", lambda: 2)
+    (words, vocab), _ = count_docs(TextModel().config, docs, n_jobs=2)
+    assert words.shape == (3 * len(docs), len(vocab)) and list(vocab) == sorted(vocab)
     parallel = TextModel().fit_transform(docs, n_jobs=2)
-    assert (serial != parallel).nnz == 0
+    assert parallel.shape == serial.shape
+    assert abs(serial - parallel).max() < 1e-6
 
 
 def test_normalising_and_pruning_handle_empty_rows_anywhere() -> None:
