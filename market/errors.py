@@ -73,7 +73,7 @@ def register_errors(app: Flask) -> None:
         message = _MESSAGES.get(code, "出错了")
         if wants_json():
             body = {"error": str(code), "message": message}
-            if description and code in (400, 409, 413, 429):
+            if description and code in (400, 403, 409, 413, 429):
                 body["detail"] = description
             return jsonify(body), code
         return render_template("errors/error.html", code=code, message=message, detail=description), code
@@ -81,9 +81,9 @@ def register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         code = exc.code or 500
-        detail = (
-            exc.description if code in (400, 409, 413, 429) and isinstance(exc.description, str) else None
-        )
+        # A 403 shows its reason only when a route gave one (werkzeug's default text is English).
+        custom = isinstance(exc.description, str) and exc.description != type(exc).description
+        detail = exc.description if custom and code in (400, 403, 409, 413, 429) else None
         if code == 400 and "CSRF" in (exc.description or ""):
             detail = "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试"
         return render(code, detail)

@@ -328,13 +328,17 @@ def test_claim_race_two_sessions_on_postgres(engine):
     with Session(engine) as s:
         uni = Organization(name=f"竞态大学{suffix}", kind="高校", verified=True)
         ent = Organization(name=f"竞态企业{suffix}", kind="企业", verified=True)
-        s.add_all([uni, ent])
+        agency = Organization(
+            name=f"竞态技术转移中心{suffix}", kind="技术转移机构", agency_type="区域", verified=True
+        )
+        s.add_all([uni, ent, agency])
         s.flush()
         agents = [
             User(
                 email=f"race{i}-{suffix}@example.cn",
                 display_name=f"经纪人{i}",
                 role="agent",
+                organization_id=agency.id,
                 password_hash=hash_password("x" * 12),
             )
             for i in range(2)
@@ -347,7 +351,7 @@ def test_claim_race_two_sessions_on_postgres(engine):
         ids = {
             "match": match.id,
             "agents": [a.id for a in agents],
-            "orgs": [uni.id, ent.id],
+            "orgs": [uni.id, ent.id, agency.id],
             "result": result.id,
             "need": need.id,
         }

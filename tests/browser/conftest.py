@@ -114,8 +114,10 @@ def live_server(tmp_path_factory):
     log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Module scope: Playwright's sync API runs an event loop while open, and other tests (the stats
+    # dashboard's chart check) start their own; a session-wide instance would block them.
     with playwright_api.sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=CHROMIUM,
