@@ -325,6 +325,7 @@ def _in_child(task: Callable[[], Any]) -> dict:
         peak_kb = max(tree.peak_kb - tree.start_kb, own_peak)
         writer.send({"seconds": seconds, "peak_mb": peak_kb / 1024, "value": value})
         writer.close()
+        _shutdown_workers()  # the workers this child started (the parent's were stopped before the fork)
         # Leave without atexit handlers: an inherited joblib / loky state can hang a forked child's exit.
         os._exit(0)
 
