@@ -59,7 +59,15 @@ from search.fts_index import (
     analyse,
     rowid_of,
 )
-from search.fts_query import _LEVELS, _bit_counts, _nonzero, _top, expression, level_queries
+from search.fts_query import (
+    _LEVELS,
+    SetCache,
+    _bit_counts,
+    _nonzero,
+    _top,
+    expression,
+    level_queries,
+)
 from search.text import QueryTerm, highlight, phrase_grams, query_terms, snippet
 
 __all__ = ["FTS_TABLES", "FtsEngine", "analyse", "expression", "level_queries", "rowid_of"]
@@ -67,9 +75,32 @@ __all__ = ["FTS_TABLES", "FtsEngine", "analyse", "expression", "level_queries", 
 #: layout version of the index file (PRAGMA user_version); bump it when tables change
 SCHEMA_VERSION = 3
 #: up to this many matches, ranking reads their analysed columns instead of asking FTS5 per level
-_PY_SCORE_LIMIT = 600
+_PY_SCORE_LIMIT = 150
 
 log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _snapshot_read(conn: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction: the change-log sequence and every set read agree (cache keys)."""
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")
+
+
+def _intersect(sets: list[np.ndarray], size: int) -> np.ndarray:
+    """The positions in every one of `sets` (each ascending, within range(size)), ascending."""
+    ordered = sorted(sets, key=len)
+    out = ordered[0]
+    for other in ordered[1:]:
+        if not len(out):
+            break
+        member = np.zeros(size, dtype=bool)
+        member[other] = True
+        out = out[member[out]]
+    return out
 
 
 class FtsEngine(SearchEngine):
@@ -86,11 +117,13 @@ class FtsEngine(SearchEngine):
         self._all: list[sqlite3.Connection] = []
         self._pool_lock = threading.Lock()
         self._write_lock = threading.RLock()
+        self._writer_conn: sqlite3.Connection | None = None
         self._codes: dict[tuple[str, str], int] = {}
         self._names: dict[str, dict[int, str]] = {}
         self._codes_lock = threading.Lock()
         self._snapshot: Columns | None = None
         self._browse_facets: tuple[Any, dict[str, dict[str, int]]] = (None, {})
+        self.sets = SetCache()
         self._snapshot_lock = threading.Lock()
         self.apply_settings()
 
@@ -128,9 +161,25 @@ class FtsEngine(SearchEngine):
             self._pool.put(conn)
 
     @contextlib.contextmanager
+    def _writer(self) -> Iterator[sqlite3.Connection]:
+        """The write lock and the writer's own connection, so a stream of queries holding every
+        pooled connection never starves a write (an in-memory index has only the shared one)."""
+        with self._write_lock:
+            if self._memory:
+                with self._conn() as conn:
+                    yield conn
+                return
+            if self._writer_conn is None:
+                try:
+                    self._writer_conn = self._connect()
+                except sqlite3.Error as exc:
+                    raise EngineUnavailable(f"cannot open search index {self.path}: {exc}") from exc
+            yield self._writer_conn
+
+    @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction; IMMEDIATE so concurrent writers (the relay, a CLI) queue up."""
-        with self._write_lock, self._conn() as conn:
+        with self._writer() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -147,6 +196,10 @@ class FtsEngine(SearchEngine):
                 conn.close()
             self._all.clear()
             self._pool = queue.LifoQueue()
+        with self._write_lock:
+            if self._writer_conn is not None:
+                self._writer_conn.close()
+                self._writer_conn = None
 
     # -- settings and facet codes -------------------------------------------------------------
 
@@ -156,7 +209,7 @@ class FtsEngine(SearchEngine):
         The index is derived data: a file written by another layout version is emptied (logged),
         and the next rebuild (`flask search reindex`) fills it again.
         """
-        with self._write_lock, self._conn() as conn:
+        with self._writer() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 (version,) = conn.execute("PRAGMA user_version").fetchone()
@@ -321,7 +374,7 @@ class FtsEngine(SearchEngine):
         the build are lost with the old tables: replay the outbox from the rebuild's start.
         """
         started = time.perf_counter()
-        with self._write_lock, self._conn() as conn:
+        with self._writer() as conn:
             conn.execute("BEGIN IMMEDIATE")
             for table in _TABLES:
                 conn.execute(f"DROP TABLE IF EXISTS {table}_new")
@@ -399,14 +452,22 @@ class FtsEngine(SearchEngine):
                     self._snapshot = fresh
         return fresh
 
-    def _rowids(self, conn: sqlite3.Connection, expression: str, table: str = "fts_g") -> np.ndarray:
-        """Rowids matching a MATCH expression, ascending (one string from SQLite, parsed by numpy)."""
+    def _rowids(
+        self, conn: sqlite3.Connection, seq: int, expression: str, table: str = "fts_g"
+    ) -> np.ndarray:
+        """Rowids matching a MATCH expression, ascending (one string from SQLite, parsed by numpy);
+        broad ones come from the set cache while the index is unchanged."""
+        cached = self.sets.get(seq, table, expression)
+        if cached is not None:
+            return cached
         (joined,) = conn.execute(
             f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH ?", (expression,)
         ).fetchone()
         if not joined:
             return np.empty(0, dtype=np.int64)
-        return np.fromstring(joined, dtype=np.int64, sep=",")
+        rowids = np.fromstring(joined, dtype=np.int64, sep=",")
+        self.sets.put(seq, table, expression, rowids)
+        return rowids
 
     def _filter(
         self, conn: sqlite3.Connection, cols: Columns, q: SearchQuery, pos: np.ndarray | None
@@ -473,18 +534,20 @@ class FtsEngine(SearchEngine):
         """Search: analysed text (AND of terms, OR when that finds nothing), filters, facets, sort."""
         terms = query_terms(q.text)
         try:
-            with self._conn() as conn:
+            with self._conn() as conn, _snapshot_read(conn):
                 cols = self._columns(conn)
                 if not terms:
                     return self._page(conn, cols, q, self._filter(conn, cols, q, None), terms, None)
-                pos = self._filter(conn, cols, q, cols.positions(self._rowids(conn, expression(terms))))
+                # One set per term (a broad term's set comes from the cache), intersected in
+                # numpy: an AND expression would walk every broad term's doclist on every query.
+                sets = [cols.positions(self._rowids(conn, cols.seq, expression([term]))) for term in terms]
+                pos = self._filter(conn, cols, q, _intersect(sets, len(cols)))
                 if len(pos) or len(terms) == 1:
                     return self._page(conn, cols, q, pos, terms, "and")
-                # No document has every term: rank those with the most of them first (one set per
-                # term, counted in numpy, instead of an OR expression and per-level sets).
+                # No document has every term: rank those with the most of them first.
                 matched = np.zeros(len(cols), dtype=np.int64)
-                for term in terms:
-                    matched[cols.positions(self._rowids(conn, expression([term])))] += 1
+                for found in sets:
+                    matched[found] += 1
                 pos = self._filter(conn, cols, q, np.flatnonzero(matched))
                 return self._page(conn, cols, q, pos, terms, "or", matched[pos])
         except sqlite3.OperationalError as exc:
@@ -512,7 +575,7 @@ class FtsEngine(SearchEngine):
             hit = np.ones(len(pos), dtype=bool)
             for part in level_queries(terms, level):
                 if part not in seen:  # glued terms repeat the same title query at several levels
-                    seen[part] = cols.flags(self._rowids(conn, part[1], part[0]))[pos]
+                    seen[part] = cols.flags(self._rowids(conn, cols.seq, part[1], part[0]))[pos]
                 hit &= seen[part]
             score += weight * hit
             if level == "title_word" and int(np.count_nonzero(hit)) >= k:

@@ -5,6 +5,9 @@ No user syntax ever reaches FTS5: every expression is built from quoted analyser
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 
 from search.text import QueryTerm, phrase_grams
@@ -100,3 +103,58 @@ def _top(primary: np.ndarray, published: np.ndarray, rowid: np.ndarray, k: int) 
         candidates = np.arange(n)
     order = np.lexsort((rowid[candidates], -published[candidates], -primary[candidates]))
     return candidates[order][:k]
+
+
+class SetCache:
+    """The rowid sets of costly MATCH expressions, kept between queries (like Lucene's query cache).
+
+    A broad term such as 智能 matches a third of the corpus, and walking its doclist is most of
+    such a query's cost; users repeat broad terms far more often than narrow ones. Only sets of at
+    least `min_rows` rowids are kept (smaller ones are cheaper to read again than to hold), up to
+    `max_bytes` in all, least recently used out first. Entries are keyed by the change-log sequence
+    the query read under, so a change to the index retires every older entry.
+    """
+
+    def __init__(self, *, min_rows: int = 2_000, max_bytes: int = 32 << 20) -> None:
+        self.min_rows = min_rows
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[tuple[int, str, str], np.ndarray] = OrderedDict()
+        self._bytes = 0
+        self._seq = -1
+        self._lock = threading.Lock()
+
+    def get(self, seq: int, table: str, expression: str) -> np.ndarray | None:
+        with self._lock:
+            found = self._entries.get((seq, table, expression))
+            if found is not None:
+                self._entries.move_to_end((seq, table, expression))
+            return found
+
+    def put(self, seq: int, table: str, expression: str, rowids: np.ndarray) -> None:
+        if len(rowids) < self.min_rows or rowids.nbytes > self.max_bytes:
+            return
+        rowids.setflags(write=False)  # shared between queries and threads
+        with self._lock:
+            if seq < self._seq:
+                return  # read under a sequence that is already superseded
+            if seq > self._seq:
+                self.clear_locked()
+                self._seq = seq
+            key = (seq, table, expression)
+            if key not in self._entries:
+                self._entries[key] = rowids
+                self._bytes += rowids.nbytes
+            while self._bytes > self.max_bytes:
+                _, old = self._entries.popitem(last=False)
+                self._bytes -= old.nbytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self.clear_locked()
+
+    def clear_locked(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)

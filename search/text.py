@@ -21,6 +21,7 @@ _CJK_RE = re.compile(f"[{_CJK}]")
 #: a CJK run, or a run of other letters / digits
 _RUN = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
 _WORD_CHARS = re.compile(r"[^\W_]")
+_SPACES = re.compile(r"\s+")
 MAX_TERMS = 12
 SNIPPET_CHARS = 100
 
@@ -38,6 +39,11 @@ def fold(text: str) -> str:
     """Length-preserving normalisation (full width to half width, lower case)."""
     if text.isascii():
         return text.lower()
+    if unicodedata.is_normalized("NFKC", text):
+        # Most listing text (CJK and ASCII): a quick check instead of building the normal form.
+        lowered = text.lower()
+        if len(lowered) == len(text):
+            return lowered
     whole = unicodedata.normalize("NFKC", text).lower()
     if len(whole) == len(text):
         # The usual case (full-width punctuation and letters map one to one): no per-char work.
@@ -212,7 +218,7 @@ def _boundary(text: str, index: int) -> bool:
 
 
 def render(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
-    """HTML-escape text[start:end], wrapping the spans in <mark>; whitespace runs collapse."""
+    """HTML-escape text[start:end], wrapping the spans in <mark> (whitespace already collapsed)."""
     end = len(text) if end is None else end
     out: list[str] = []
     pos = start
@@ -220,25 +226,26 @@ def render(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | N
         s, e = max(s, start), min(e, end)
         if s >= e:
             continue
-        out.append(_esc(text[pos:s]))
-        out.append(f"<mark>{_esc(text[s:e])}</mark>")
+        out.append(html.escape(text[pos:s]))
+        out.append(f"<mark>{html.escape(text[s:e])}</mark>")
         pos = e
-    out.append(_esc(text[pos:end]))
+    out.append(html.escape(text[pos:end]))
     return "".join(out)
 
 
 def _esc(s: str) -> str:
-    return html.escape(re.sub(r"\s+", " ", s), quote=True)
+    return html.escape(_SPACES.sub(" ", s), quote=True)
 
 
 def highlight(text: str, terms: list[QueryTerm]) -> str:
-    """The whole text, escaped, with matches marked."""
+    """The whole text, escaped, with matches marked; whitespace runs collapse."""
+    text = _SPACES.sub(" ", text)
     return render(text, highlight_spans(text, terms) if terms else [])
 
 
 def snippet(text: str, terms: list[QueryTerm], size: int = SNIPPET_CHARS) -> str:
     """About `size` characters of text around its first match, escaped, with matches marked."""
-    text = text.strip()
+    text = _SPACES.sub(" ", text.strip())
     spans = highlight_spans(text, terms) if terms else []
     if len(text) <= size:
         return render(text, spans)

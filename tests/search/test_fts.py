@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import pytest
 
 import search.fts as fts_module
@@ -236,3 +237,46 @@ def test_a_file_of_another_layout_is_emptied(path: str) -> None:
     engine.upsert(DOCS[:2])
     assert engine.query(SearchQuery(text="高镍")).total == 1
     assert FtsEngine(path).count()["total"] == 2  # reopening the current layout keeps the data
+
+
+def test_set_cache_answers_like_the_index_and_follows_other_writers(path: str) -> None:
+    """Cached term sets give the same answers as fresh reads, and a write by another process
+    (the relay) retires them: the reader never serves a set from before the change."""
+    writer, reader = FtsEngine(path), FtsEngine(path)
+    writer.upsert(DOCS)
+    reader.sets.min_rows = 1  # keep every set, however small
+    queries = ["电池", "锂电池 储能", "氢能 燃料电池", "钙钛矿 小麦", "检测 系统"]
+    fresh = {t: ids(reader, text=t) for t in queries}
+    assert len(reader.sets) > 0
+    assert {t: ids(reader, text=t) for t in queries} == fresh  # now from the cache
+
+    battery = next(d for d in DOCS if "电池" in d["title"])
+    writer.delete([battery["id"]])
+    added = dict(DOCS[0], id="result-9001", db_id=9001, title="新型固态电池隔膜", body="固态电池。")
+    writer.upsert([added])
+    after = ids(reader, text="电池")
+    assert battery["id"] not in after and "result-9001" in after
+    assert after == fresh["电池"] - {battery["id"]} | {"result-9001"}
+
+
+def test_set_cache_keeps_only_broad_sets_within_its_budget() -> None:
+    cache = fts_module.SetCache(min_rows=3, max_bytes=4 * 8)
+    small, broad, other = (np.arange(n, dtype=np.int64) for n in (2, 3, 4))
+    cache.put(1, "fts_g", "a", small)
+    assert cache.get(1, "fts_g", "a") is None  # cheaper to read again than to keep
+    cache.put(1, "fts_g", "b", broad)
+    assert cache.get(1, "fts_g", "b") is broad and not broad.flags.writeable
+    cache.put(1, "fts_g", "c", other)  # 7 int64 > budget of 4: the least recently used goes
+    assert cache.get(1, "fts_g", "b") is None and cache.get(1, "fts_g", "c") is other
+    cache.put(0, "fts_g", "d", np.arange(3, dtype=np.int64))  # read under an older sequence
+    assert cache.get(0, "fts_g", "d") is None
+    cache.put(2, "fts_g", "e", np.arange(3, dtype=np.int64))  # a newer sequence retires the rest
+    assert cache.get(1, "fts_g", "c") is None and len(cache) == 1
+
+
+def test_intersection_of_position_sets() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        sets = [np.unique(rng.integers(0, 200, rng.integers(0, 120))) for _ in range(rng.integers(1, 4))]
+        expected = set(sets[0].tolist()).intersection(*(s.tolist() for s in sets[1:]))
+        assert fts_module._intersect(sets, 200).tolist() == sorted(expected)
