@@ -859,7 +859,8 @@ def profile_endpoints(data: Dataset, args: argparse.Namespace, names: list[str])
     """cProfile `args.profile_requests` requests of each endpoint through the test client."""
     from market import create_app
 
-    config = {k: data.env[k] for k in ("DATABASE_URL", "SEARCH_PATH", "MATCH_MODEL_PATH", "UPLOAD_DIR")}
+    keys = ("DATABASE_URL", "SEARCH_PATH", "MATCH_MODEL_PATH", "UPLOAD_DIR", "SEARCH_RESULT_CACHE")
+    config = {k: data.env[k] for k in keys if k in data.env}
     app = create_app({**config, "RELAY_AFTER_COMMIT": False, "MARKET_ENV": "development"})
     client = app.test_client()
     paths = targets(data, args.seed)
@@ -931,6 +932,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--solo", type=float, default=3.0, help="seconds of one-client traffic per endpoint; 0: none"
     )
     p.add_argument("--think", type=float, default=0.0, help="mean pause between a client's requests (s)")
+    p.add_argument(
+        "--search-result-cache",
+        type=int,
+        metavar="N",
+        help="SEARCH_RESULT_CACHE for the servers (result pages kept per process; 0: off, every "
+        "search does its full work). Default: the site's default. The query mix has 400 distinct "
+        "strings, so a cache that holds them all shows the best case and 0 the worst.",
+    )
     p.add_argument("--max-requests", type=int, default=200_000, help="request cap per server × endpoint")
     p.add_argument(
         "--servers",
@@ -1040,6 +1049,8 @@ def main(argv: list[str] | None = None) -> int:
             data = Dataset(tmp, base_env(tmp, url), "postgresql" if args.database_url else "sqlite")
             data.drop_database = drop
             prepare(args, tmp, data)
+        if args.search_result_cache is not None:
+            data.env["SEARCH_RESULT_CACHE"] = str(args.search_result_cache)
         servers, queries = measure_all(data, args)
         target = target_block(servers, args.concurrency, args.think)
         report: dict[str, Any] = {
@@ -1053,6 +1064,7 @@ def main(argv: list[str] | None = None) -> int:
                 "synthetic": args.synthetic,
                 "database": data.database,
                 "search_engine": "fts5",
+                "search_result_cache": data.env.get("SEARCH_RESULT_CACHE", "site default"),
                 "matcher": "refitted on all listings" if args.match_rebuild else "demo listings only",
                 "queries": queries,
             },

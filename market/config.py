@@ -24,6 +24,9 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
         "DATABASE_URL": env.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'market.sqlite3'}"),
         # Embedded FTS5 index file unless MEILI_URL names a Meilisearch server.
         "SEARCH_PATH": env.get("SEARCH_PATH", str(INSTANCE / "search.sqlite3")),
+        # Result pages the embedded engine keeps per process until the index changes (0: none;
+        # about 40 KB each with 20 hits and all facets, so 512 is about 20 MB per process).
+        "SEARCH_RESULT_CACHE": int(env.get("SEARCH_RESULT_CACHE", "512")),
         "MEILI_URL": env.get("MEILI_URL", ""),
         "MEILI_MASTER_KEY": env.get("MEILI_MASTER_KEY", ""),
         "MEILI_INDEX": env.get("MEILI_INDEX", "listings"),

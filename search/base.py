@@ -110,6 +110,14 @@ class SearchQuery:
             raise QueryError(f"未知的分面：{unknown[0]}", "facets")
         object.__setattr__(self, "facets", facets)
 
+    def cache_key(self) -> tuple:
+        """Everything that decides the answer, hashable (`filters` holds lists)."""
+        filters = tuple(sorted((k, tuple(v)) for k, v in self.filters.items()))
+        return (
+            self.text, self.kind, filters, self.challenge, self.price_min, self.price_max,
+            self.sort, self.page, self.per_page, self.facets,
+        )  # fmt: skip
+
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> SearchQuery:
         """Build a query from request arguments (values are strings or lists of strings).

@@ -25,6 +25,7 @@ Rowids are derived from the listing (db_id * 2, +1 for needs), so an upsert need
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import queue
@@ -61,7 +62,7 @@ from search.fts_index import (
 )
 from search.fts_query import (
     _LEVELS,
-    SetCache,
+    SeqCache,
     _bit_counts,
     _nonzero,
     _top,
@@ -74,6 +75,9 @@ __all__ = ["FTS_TABLES", "FtsEngine", "analyse", "expression", "level_queries", 
 
 #: layout version of the index file (PRAGMA user_version); bump it when tables change
 SCHEMA_VERSION = 3
+#: a term's rowid set is kept between queries from this size on (smaller ones are cheap to read)
+SET_CACHE_MIN_ROWS = 2_000
+SET_CACHE_BYTES = 32 << 20
 #: up to this many matches, ranking reads their analysed columns instead of asking FTS5 per level
 _PY_SCORE_LIMIT = 150
 
@@ -108,7 +112,7 @@ class FtsEngine(SearchEngine):
 
     name = "fts5"
 
-    def __init__(self, path: str = ":memory:", *, pool_size: int = 8) -> None:
+    def __init__(self, path: str = ":memory:", *, pool_size: int = 8, result_cache: int = 512) -> None:
         self.path = path
         self._memory = path == ":memory:" or path.startswith("file::memory:")
         # An in-memory database exists once per connection, so it gets exactly one, shared.
@@ -123,7 +127,10 @@ class FtsEngine(SearchEngine):
         self._codes_lock = threading.Lock()
         self._snapshot: Columns | None = None
         self._browse_facets: tuple[Any, dict[str, dict[str, int]]] = (None, {})
-        self.sets = SetCache()
+        #: rowid sets of broad terms (at least `SET_CACHE_MIN_ROWS`), bounded in bytes
+        self.sets = SeqCache(SET_CACHE_BYTES, cost=lambda rowids: rowids.nbytes)
+        #: whole result pages, bounded in entries (0 turns it off)
+        self.results = SeqCache(result_cache)
         self._snapshot_lock = threading.Lock()
         self.apply_settings()
 
@@ -457,7 +464,7 @@ class FtsEngine(SearchEngine):
     ) -> np.ndarray:
         """Rowids matching a MATCH expression, ascending (one string from SQLite, parsed by numpy);
         broad ones come from the set cache while the index is unchanged."""
-        cached = self.sets.get(seq, table, expression)
+        cached = self.sets.get(seq, (table, expression))
         if cached is not None:
             return cached
         (joined,) = conn.execute(
@@ -466,7 +473,9 @@ class FtsEngine(SearchEngine):
         if not joined:
             return np.empty(0, dtype=np.int64)
         rowids = np.fromstring(joined, dtype=np.int64, sep=",")
-        self.sets.put(seq, table, expression, rowids)
+        if len(rowids) >= SET_CACHE_MIN_ROWS:
+            rowids.setflags(write=False)  # shared between queries and threads
+            self.sets.put(seq, (table, expression), rowids)
         return rowids
 
     def _filter(
@@ -531,28 +540,43 @@ class FtsEngine(SearchEngine):
         return out
 
     def query(self, q: SearchQuery) -> SearchResults:
-        """Search: analysed text (AND of terms, OR when that finds nothing), filters, facets, sort."""
-        terms = query_terms(q.text)
+        """Search: analysed text (AND of terms, OR when that finds nothing), filters, facets, sort.
+
+        A page asked for again while the index is unchanged comes from the result cache."""
+        key = q.cache_key()
         try:
             with self._conn() as conn, _snapshot_read(conn):
                 cols = self._columns(conn)
-                if not terms:
-                    return self._page(conn, cols, q, self._filter(conn, cols, q, None), terms, None)
-                # One set per term (a broad term's set comes from the cache), intersected in
-                # numpy: an AND expression would walk every broad term's doclist on every query.
-                sets = [cols.positions(self._rowids(conn, cols.seq, expression([term]))) for term in terms]
-                pos = self._filter(conn, cols, q, _intersect(sets, len(cols)))
-                if len(pos) or len(terms) == 1:
-                    return self._page(conn, cols, q, pos, terms, "and")
-                # No document has every term: rank those with the most of them first.
-                matched = np.zeros(len(cols), dtype=np.int64)
-                for found in sets:
-                    matched[found] += 1
-                pos = self._filter(conn, cols, q, np.flatnonzero(matched))
-                return self._page(conn, cols, q, pos, terms, "or", matched[pos])
+                cached = self.results.get(cols.seq, key)
+                if cached is None:
+                    cached = self._search(conn, cols, q)
+                    self.results.put(cols.seq, key, cached)
         except sqlite3.OperationalError as exc:
             # The MATCH text is built from quoted tokens, so this is the file, not the user's input.
             raise EngineUnavailable(f"search index error: {exc}") from exc
+        # Callers get their own containers; the hits themselves are frozen.
+        return dataclasses.replace(
+            cached,
+            hits=list(cached.hits),
+            facets={name: dict(counts) for name, counts in cached.facets.items()},
+        )
+
+    def _search(self, conn: sqlite3.Connection, cols: Columns, q: SearchQuery) -> SearchResults:
+        terms = query_terms(q.text)
+        if not terms:
+            return self._page(conn, cols, q, self._filter(conn, cols, q, None), terms, None)
+        # One set per term (a broad term's set comes from the cache), intersected in numpy: an
+        # AND expression would walk every broad term's doclist on every query.
+        sets = [cols.positions(self._rowids(conn, cols.seq, expression([term]))) for term in terms]
+        pos = self._filter(conn, cols, q, _intersect(sets, len(cols)))
+        if len(pos) or len(terms) == 1:
+            return self._page(conn, cols, q, pos, terms, "and")
+        # No document has every term: rank those with the most of them first.
+        matched = np.zeros(len(cols), dtype=np.int64)
+        for found in sets:
+            matched[found] += 1
+        pos = self._filter(conn, cols, q, np.flatnonzero(matched))
+        return self._page(conn, cols, q, pos, terms, "or", matched[pos])
 
     def _scores(
         self, conn: sqlite3.Connection, cols: Columns, pos: np.ndarray, terms: list[QueryTerm], k: int
@@ -636,7 +660,6 @@ class FtsEngine(SearchEngine):
             facets = self._facets(conn, cols, pos, q.facets)
             if unfiltered:
                 self._browse_facets = (key, facets)
-        facets = {name: dict(counts) for name, counts in facets.items()}
         offset = (q.page - 1) * q.per_page
         hits: list[Hit] = []
         if total > offset:

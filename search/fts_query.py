@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 
@@ -105,56 +106,56 @@ def _top(primary: np.ndarray, published: np.ndarray, rowid: np.ndarray, k: int) 
     return candidates[order][:k]
 
 
-class SetCache:
-    """The rowid sets of costly MATCH expressions, kept between queries (like Lucene's query cache).
+class SeqCache:
+    """A least-recently-used cache of what queries read under one change-log sequence.
 
-    A broad term such as 智能 matches a third of the corpus, and walking its doclist is most of
-    such a query's cost; users repeat broad terms far more often than narrow ones. Only sets of at
-    least `min_rows` rowids are kept (smaller ones are cheaper to read again than to hold), up to
-    `max_bytes` in all, least recently used out first. Entries are keyed by the change-log sequence
-    the query read under, so a change to the index retires every older entry.
+    Keys carry the sequence the query read under, so a change to the index retires every older
+    entry at the first put after it; `max_cost` bounds the sum of `cost(value)` (entries by default).
+    The engine keeps two: the rowid sets of broad terms (a term such as 智能 matches a third of the
+    corpus, and walking its doclist is most of such a query's cost; cost = bytes) and whole result
+    pages (users repeat the same searches; cost = 1). Like Lucene's query cache and Elasticsearch's
+    request cache, nothing here can outlive a change to the index.
     """
 
-    def __init__(self, *, min_rows: int = 2_000, max_bytes: int = 32 << 20) -> None:
-        self.min_rows = min_rows
-        self.max_bytes = max_bytes
-        self._entries: OrderedDict[tuple[int, str, str], np.ndarray] = OrderedDict()
-        self._bytes = 0
+    def __init__(self, max_cost: int, cost=None) -> None:
+        self.max_cost = max_cost
+        self._cost = cost or (lambda value: 1)
+        self._entries: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._total = 0
         self._seq = -1
         self._lock = threading.Lock()
 
-    def get(self, seq: int, table: str, expression: str) -> np.ndarray | None:
+    def get(self, seq: int, key: Any) -> Any:
         with self._lock:
-            found = self._entries.get((seq, table, expression))
-            if found is not None:
-                self._entries.move_to_end((seq, table, expression))
-            return found
+            found = self._entries.get((seq, key))
+            if found is None:
+                return None
+            self._entries.move_to_end((seq, key))
+            return found[0]
 
-    def put(self, seq: int, table: str, expression: str, rowids: np.ndarray) -> None:
-        if len(rowids) < self.min_rows or rowids.nbytes > self.max_bytes:
+    def put(self, seq: int, key: Any, value: Any) -> None:
+        cost = self._cost(value)
+        if cost > self.max_cost:
             return
-        rowids.setflags(write=False)  # shared between queries and threads
         with self._lock:
             if seq < self._seq:
                 return  # read under a sequence that is already superseded
             if seq > self._seq:
-                self.clear_locked()
+                self._entries.clear()
+                self._total = 0
                 self._seq = seq
-            key = (seq, table, expression)
-            if key not in self._entries:
-                self._entries[key] = rowids
-                self._bytes += rowids.nbytes
-            while self._bytes > self.max_bytes:
-                _, old = self._entries.popitem(last=False)
-                self._bytes -= old.nbytes
+            if (seq, key) in self._entries:
+                return
+            self._entries[(seq, key)] = (value, cost)
+            self._total += cost
+            while self._total > self.max_cost:
+                _, (_, old) = self._entries.popitem(last=False)
+                self._total -= old
 
     def clear(self) -> None:
         with self._lock:
-            self.clear_locked()
-
-    def clear_locked(self) -> None:
-        self._entries.clear()
-        self._bytes = 0
+            self._entries.clear()
+            self._total = 0
 
     def __len__(self) -> int:
         return len(self._entries)

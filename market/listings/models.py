@@ -50,6 +50,8 @@ class ResearchResult(ListingBase, table=True):
     """科技成果: a research result offered for transfer by a university or institute."""
 
     __tablename__ = "research_results"
+    # the showcases and the home page: published, newest first
+    __table_args__ = (sa.Index("ix_research_results_showcase", "status", "published_at", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     summary: str = Field(sa_type=sa.Text)
@@ -82,6 +84,10 @@ class TechNeed(ListingBase, table=True):
     """企业技术需求: a technology need posted by an enterprise, possibly a 揭榜挂帅 challenge."""
 
     __tablename__ = "tech_needs"
+    __table_args__ = (
+        sa.Index("ix_tech_needs_showcase", "status", "published_at", "id"),
+        sa.Index("ix_tech_needs_challenges", "status", "is_challenge", "published_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     description: str = Field(sa_type=sa.Text)

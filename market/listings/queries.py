@@ -106,37 +106,40 @@ def json_list_contains(column, value: str):
 def published_page(session: Session, kind: str, f: Filters) -> Page:
     """Published listings of `kind` matching the filters, newest first by default."""
     model = KINDS[kind]
-    stmt = (
-        select(model, Organization)
-        .join(Organization, Organization.id == model.organization_id)
-        .where(model.status == ListingStatus.PUBLISHED)
-    )
+    where: list[Any] = [model.status == ListingStatus.PUBLISHED]
     if f.field:
-        stmt = stmt.where(model.field.in_(FIELDS[f.field]) if f.field in FIELDS else model.field == f.field)
+        where.append(model.field.in_(FIELDS[f.field]) if f.field in FIELDS else model.field == f.field)
     if f.region:
-        stmt = stmt.where(Organization.region == f.region)
+        where.append(Organization.region == f.region)
     if model is ResearchResult:
         if f.maturity:
-            stmt = stmt.where(ResearchResult.maturity == f.maturity)
+            where.append(ResearchResult.maturity == f.maturity)
         if f.mode:
-            stmt = stmt.where(json_list_contains(ResearchResult.transfer_modes, f.mode))
+            where.append(json_list_contains(ResearchResult.transfer_modes, f.mode))
         if f.price_min is not None:
-            stmt = stmt.where(ResearchResult.price_wan >= f.price_min)
+            where.append(ResearchResult.price_wan >= f.price_min)
         if f.price_max is not None:
-            stmt = stmt.where(ResearchResult.price_wan <= f.price_max)
+            where.append(ResearchResult.price_wan <= f.price_max)
         price = ResearchResult.price_wan
     else:
         if f.mode:
-            stmt = stmt.where(json_list_contains(TechNeed.cooperation_modes, f.mode))
+            where.append(json_list_contains(TechNeed.cooperation_modes, f.mode))
         if f.challenge is not None:
-            stmt = stmt.where(TechNeed.is_challenge == f.challenge)
+            where.append(TechNeed.is_challenge == f.challenge)
         # budget ranges overlap the asked range
         if f.price_min is not None:
-            stmt = stmt.where(func.coalesce(TechNeed.budget_max_wan, TechNeed.budget_min_wan) >= f.price_min)
+            where.append(func.coalesce(TechNeed.budget_max_wan, TechNeed.budget_min_wan) >= f.price_min)
         if f.price_max is not None:
-            stmt = stmt.where(func.coalesce(TechNeed.budget_min_wan, TechNeed.budget_max_wan) <= f.price_max)
+            where.append(func.coalesce(TechNeed.budget_min_wan, TechNeed.budget_max_wan) <= f.price_max)
         price = func.coalesce(TechNeed.budget_min_wan, TechNeed.budget_max_wan)
-    total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
+    # The count joins organisations only to filter by region (a join per row otherwise).
+    counted = select(func.count()).select_from(model)
+    if f.region:
+        counted = counted.join(Organization, Organization.id == model.organization_id)
+    total = session.exec(counted.where(*where)).one()
+    stmt = (
+        select(model, Organization).join(Organization, Organization.id == model.organization_id).where(*where)
+    )
     if f.sort == "price_asc":
         order = [price.is_(None), price.asc(), model.id.desc()]
     elif f.sort == "price_desc":

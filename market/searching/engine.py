@@ -28,7 +28,7 @@ def build_engine(config) -> SearchEngine:
     path = str(config["SEARCH_PATH"])
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return make_engine(path)
+    return make_engine(path, result_cache=int(config.get("SEARCH_RESULT_CACHE", 512)))
 
 
 def get_engine(app: Flask | None = None) -> SearchEngine:

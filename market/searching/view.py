@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import request, url_for
+from urllib.parse import urlencode
+
+from flask import g, request, url_for
 
 FACET_LABELS = {
     "kind": "类型",
@@ -25,25 +27,39 @@ def facet_value_label(facet: str, value: str) -> str:
     return VALUE_LABELS.get(facet, {}).get(str(value).lower(), str(value))
 
 
+def _args() -> dict[str, list[str]]:
+    """The current search's arguments (read once per request; callers copy what they change)."""
+    args = g.get("search_args")
+    if args is None:
+        args = g.search_args = request.args.to_dict(flat=False)
+    return args
+
+
+def _url(args: dict[str, list[str]]) -> str:
+    """The search page with these arguments (a page has dozens of links: one url_for for all)."""
+    base = g.get("search_base")
+    if base is None:
+        base = g.search_base = url_for("search.page")
+    query = urlencode([(k, v) for k, values in args.items() for v in values])
+    return f"{base}?{query}" if query else base
+
+
 def toggle_url(facet: str, value: str) -> tuple[str, bool]:
     """(url, active): the current search with this facet value switched on or off."""
     arg = FACET_ARG.get(facet, facet)
     value = {"true": "1", "false": "0"}.get(str(value).lower(), str(value))
-    args = request.args.to_dict(flat=False)
-    args.pop("page", None)
+    args = {k: v for k, v in _args().items() if k != "page"}
     current = args.get(arg, [])
     active = value in current
     if arg in ("kind", "challenge"):
         args[arg] = [] if active else [value]
     else:
         args[arg] = [v for v in current if v != value] if active else [*current, value]
-    return url_for("search.page", **{k: v for k, v in args.items() if v}), active
+    return _url(args), active
 
 
 def page_url(page: int) -> str:
-    args = request.args.to_dict(flat=False)
-    args["page"] = [str(page)]
-    return url_for("search.page", **args)
+    return _url({**_args(), "page": [str(page)]})
 
 
 def register_view_helpers(app) -> None:

@@ -239,12 +239,14 @@ def test_a_file_of_another_layout_is_emptied(path: str) -> None:
     assert FtsEngine(path).count()["total"] == 2  # reopening the current layout keeps the data
 
 
-def test_set_cache_answers_like_the_index_and_follows_other_writers(path: str) -> None:
+def test_set_cache_answers_like_the_index_and_follows_other_writers(
+    path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Cached term sets give the same answers as fresh reads, and a write by another process
     (the relay) retires them: the reader never serves a set from before the change."""
-    writer, reader = FtsEngine(path), FtsEngine(path)
+    monkeypatch.setattr(fts_module, "SET_CACHE_MIN_ROWS", 1)  # keep every set, however small
+    writer, reader = FtsEngine(path), FtsEngine(path, result_cache=0)
     writer.upsert(DOCS)
-    reader.sets.min_rows = 1  # keep every set, however small
     queries = ["电池", "锂电池 储能", "氢能 燃料电池", "钙钛矿 小麦", "检测 系统"]
     fresh = {t: ids(reader, text=t) for t in queries}
     assert len(reader.sets) > 0
@@ -259,19 +261,32 @@ def test_set_cache_answers_like_the_index_and_follows_other_writers(path: str) -
     assert after == fresh["电池"] - {battery["id"]} | {"result-9001"}
 
 
-def test_set_cache_keeps_only_broad_sets_within_its_budget() -> None:
-    cache = fts_module.SetCache(min_rows=3, max_bytes=4 * 8)
-    small, broad, other = (np.arange(n, dtype=np.int64) for n in (2, 3, 4))
-    cache.put(1, "fts_g", "a", small)
-    assert cache.get(1, "fts_g", "a") is None  # cheaper to read again than to keep
-    cache.put(1, "fts_g", "b", broad)
-    assert cache.get(1, "fts_g", "b") is broad and not broad.flags.writeable
-    cache.put(1, "fts_g", "c", other)  # 7 int64 > budget of 4: the least recently used goes
-    assert cache.get(1, "fts_g", "b") is None and cache.get(1, "fts_g", "c") is other
-    cache.put(0, "fts_g", "d", np.arange(3, dtype=np.int64))  # read under an older sequence
-    assert cache.get(0, "fts_g", "d") is None
-    cache.put(2, "fts_g", "e", np.arange(3, dtype=np.int64))  # a newer sequence retires the rest
-    assert cache.get(1, "fts_g", "c") is None and len(cache) == 1
+def test_result_cache_serves_repeats_and_never_a_stale_page(path: str) -> None:
+    writer, reader = FtsEngine(path), FtsEngine(path)
+    writer.upsert(DOCS)
+    first = reader.query(SearchQuery(text="电池"))
+    first.facets.clear()  # a caller's changes never reach the cache
+    first.hits.clear()
+    again = reader.query(SearchQuery(text="电池"))
+    assert len(reader.results) == 1 and again.hits and again.facets
+    writer.upsert([dict(DOCS[0], id="result-9002", db_id=9002, title="钠电池正极", body="钠电池。")])
+    assert reader.query(SearchQuery(text="电池")).total == again.total + 1
+    assert FtsEngine(path, result_cache=0).query(SearchQuery(text="电池")).total == again.total + 1
+
+
+def test_seq_cache_bounds_and_retires() -> None:
+    cache = fts_module.SeqCache(4 * 8, cost=lambda a: a.nbytes)
+    broad, other = np.arange(3, dtype=np.int64), np.arange(4, dtype=np.int64)
+    cache.put(1, "b", broad)
+    assert cache.get(1, "b") is broad
+    cache.put(1, "c", other)  # 7 int64 > budget of 4: the least recently used goes
+    assert cache.get(1, "b") is None and cache.get(1, "c") is other
+    cache.put(0, "d", broad)  # read under an older sequence
+    assert cache.get(0, "d") is None
+    cache.put(2, "e", broad)  # a newer sequence retires the rest
+    assert cache.get(1, "c") is None and len(cache) == 1
+    cache.put(2, "huge", np.arange(5, dtype=np.int64))  # larger than the whole budget
+    assert cache.get(2, "huge") is None and cache.get(2, "e") is broad
 
 
 def test_intersection_of_position_sets() -> None:
