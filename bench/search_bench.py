@@ -7,8 +7,8 @@ Builds a synthetic Chinese corpus from the taxonomy and domain vocabulary (seede
 filters or sorting; facets always on, result cache off) three times: "cold" with the engine's
 set cache emptied before every query, "first pass" in order with the cache filling as it goes (what
 a freshly started process sees), and "warm" once every broad term has been seen; and, in the same
-run, a baseline that scans the rows with Python `in` plus the same filters. Prints one JSON object; the headline
-`fts_ms` / `speedup` are the first pass.
+run, a baseline that scans the rows with Python `in` plus the same filters. Prints one JSON
+object; the headline `fts_ms` / `speedup` are the first pass.
 """
 
 from __future__ import annotations
