@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,6 +21,8 @@ from search.base import (
 )
 from search.text import (
     QueryTerm,
+    fold,
+    fold_char,
     gram_tokens,
     highlight,
     phrase_grams,
@@ -190,3 +194,25 @@ def test_render_marked_is_balanced_and_escaped() -> None:
     assert render_marked(f"<i>{pre}a{post}</i>", pre, post) == "&lt;i&gt;<mark>a</mark>&lt;/i&gt;"
     assert render_marked(f"{pre}{pre}a", pre, post) == "<mark>a</mark>"
     assert render_marked(f"a{post}b", pre, post) == "ab"
+
+
+def _fold_by_nfkc(text: str) -> str:
+    """The definition `fold` implements faster: NFKC + lower case, per character when that would
+    change the length."""
+    whole = unicodedata.normalize("NFKC", text).lower()
+    if len(whole) == len(text):
+        return whole
+    return "".join(fold_char(c) for c in text)
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            list("锂电池，。：；（）！？　ＡＢＣａｂｃ１２３ＡＩai Ab\u0301\u00e9\u3250℃㎡ﬁ⑴Ⅻ㈱ｶﾞ\u0301Ｉ̇İ")
+        ),
+        max_size=40,
+    )
+)
+def test_fold_is_nfkc_lower_case_and_keeps_length(text: str) -> None:
+    assert fold(text) == _fold_by_nfkc(text)
+    assert len(fold(text)) == len(text)
