@@ -79,7 +79,7 @@ SCHEMA_VERSION = 3
 SET_CACHE_MIN_ROWS = 2_000
 SET_CACHE_BYTES = 32 << 20
 #: up to this many matches, ranking reads their analysed columns instead of asking FTS5 per level
-_PY_SCORE_LIMIT = 150
+_PY_SCORE_LIMIT = 60
 
 log = logging.getLogger(__name__)
 

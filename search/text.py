@@ -22,6 +22,8 @@ _CJK_RE = re.compile(f"[{_CJK}]")
 _RUN = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
 _WORD_CHARS = re.compile(r"[^\W_]")
 _SPACES = re.compile(r"\s+")
+#: stand-ins for <mark> and </mark> while a highlighted text is escaped in one go
+_OPEN, _CLOSE = "\ue000", "\ue001"
 #: U+FF01–U+FF5E and the ideographic space: their NFKC forms are ASCII (a wide compatibility mapping)
 _FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 MAX_TERMS = 12
@@ -41,14 +43,15 @@ def fold(text: str) -> str:
     """Length-preserving normalisation (full width to half width, lower case)."""
     if text.isascii():
         return text.lower()
-    # Chinese text is rarely NFKC-normal only because of full-width punctuation (，。：): map that
-    # block to ASCII first (what NFKC does to it), then a quick check usually spares building the
-    # normal form of the whole text.
-    narrowed = text.translate(_FULL_WIDTH)
-    if unicodedata.is_normalized("NFKC", narrowed):
-        lowered = narrowed.lower()
-        if len(lowered) == len(text):
-            return lowered
+    # A quick check usually spares building the normal form: titles pass as they are; Chinese
+    # prose fails it mostly because of full-width punctuation (，。：), so map that block to ASCII
+    # (what NFKC does to it) and check again.
+    for candidate in (text, text.translate(_FULL_WIDTH)):
+        if unicodedata.is_normalized("NFKC", candidate):
+            lowered = candidate.lower()
+            if len(lowered) == len(text):
+                return lowered
+            break
     whole = unicodedata.normalize("NFKC", text).lower()
     if len(whole) == len(text):
         # The usual case (full-width punctuation and letters map one to one): no per-char work.
@@ -225,17 +228,24 @@ def _boundary(text: str, index: int) -> bool:
 def render(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
     """HTML-escape text[start:end], wrapping the spans in <mark> (whitespace already collapsed)."""
     end = len(text) if end is None else end
-    out: list[str] = []
+    clipped = [(max(s, start), min(e, end)) for s, e in spans if max(s, start) < min(e, end)]
+    if _OPEN in text or _CLOSE in text:
+        # The text holds the stand-ins itself: escape piece by piece so they stay plain text.
+        out: list[str] = []
+        pos = start
+        for s, e in clipped:
+            out += (html.escape(text[pos:s]), "<mark>", html.escape(text[s:e]), "</mark>")
+            pos = e
+        out.append(html.escape(text[pos:end]))
+        return "".join(out)
+    pieces: list[str] = []
     pos = start
-    for s, e in spans:
-        s, e = max(s, start), min(e, end)
-        if s >= e:
-            continue
-        out.append(html.escape(text[pos:s]))
-        out.append(f"<mark>{html.escape(text[s:e])}</mark>")
+    for s, e in clipped:
+        pieces += (text[pos:s], _OPEN, text[s:e], _CLOSE)
         pos = e
-    out.append(html.escape(text[pos:end]))
-    return "".join(out)
+    pieces.append(text[pos:end])
+    # One escape for the whole text; the stand-ins (private-use characters) pass through it.
+    return html.escape("".join(pieces)).replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
 
 
 def _esc(s: str) -> str:

@@ -181,6 +181,15 @@ def test_highlight_escapes_and_marks() -> None:
     assert highlight("maintain", query_terms("ai")) == "maintain"
 
 
+def test_highlight_never_turns_text_into_markup() -> None:
+    """The one-escape path uses private-use stand-ins for <mark>: a listing that contains them
+    gets them back as text, and only the real matches are marked."""
+    text = "\ue000<b>\ue001 锂电池\ue001"
+    out = highlight(text, query_terms("电池"))
+    assert out == "\ue000&lt;b&gt;\ue001 锂<mark>电池</mark>\ue001"
+    assert out.count("<mark>") == out.count("</mark>") == 1
+
+
 def test_snippet_windows_on_the_first_match() -> None:
     text = "甲" * 150 + "氢能储运" + "乙" * 150
     out = snippet(text, query_terms("氢能"))
