@@ -197,6 +197,40 @@ def test_search_page_escapes_and_marks(app, session, people, client):
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page and "<mark>" in page
 
 
+def test_search_page_facet_and_page_links_keep_the_search(app):
+    """Each facet link switches one value on or off and starts again at page 1; the pager keeps
+    every argument. Checked on the helpers with a known query string."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from market.searching.view import page_url, toggle_url
+
+    def args(url: str) -> dict[str, list[str]]:
+        parts = urlsplit(url)
+        assert parts.path == "/search"
+        return parse_qs(parts.query)
+
+    query = "q=锂电池 储能&region=天津&region=河北&kind=result&challenge=1&page=3"
+    with app.test_request_context("/search?" + query.replace(" ", "%20")):
+        on, active = toggle_url("field_top", "新能源")
+        assert not active and args(on) == {
+            "q": ["锂电池 储能"], "region": ["天津", "河北"], "kind": ["result"], "challenge": ["1"],
+            "field_top": ["新能源"],
+        }  # fmt: skip
+        off, active = toggle_url("region", "天津")
+        assert active and args(off)["region"] == ["河北"] and "page" not in args(off)
+        kind, active = toggle_url("kind", "result")
+        assert active and "kind" not in args(kind)
+        challenge, active = toggle_url("is_challenge", "true")
+        assert active and "challenge" not in args(challenge)
+        assert args(toggle_url("is_challenge", "false")[0])["challenge"] == ["0"]
+        assert args(page_url(4)) == {
+            "q": ["锂电池 储能"], "region": ["天津", "河北"], "kind": ["result"], "challenge": ["1"],
+            "page": ["4"],
+        }  # fmt: skip
+    with app.test_request_context("/search"):
+        assert toggle_url("region", "天津") == ("/search?region=%E5%A4%A9%E6%B4%A5", False)
+
+
 def test_search_page_empty_state_and_fallback(app, session, people, client):
     page = client.get("/search", query_string={"q": "不存在的技术"}).data.decode()
     assert "没有找到" in page

@@ -27,20 +27,23 @@ def facet_value_label(facet: str, value: str) -> str:
     return VALUE_LABELS.get(facet, {}).get(str(value).lower(), str(value))
 
 
-def _args() -> dict[str, list[str]]:
-    """The current search's arguments (read once per request; callers copy what they change)."""
-    args = g.get("search_args")
-    if args is None:
-        args = g.search_args = request.args.to_dict(flat=False)
-    return args
+def _args() -> dict[str, str]:
+    """The current search's arguments, each key's values already URL-encoded (once per request:
+    a page has dozens of facet links, each changing one key)."""
+    encoded = g.get("search_args")
+    if encoded is None:
+        encoded = g.search_args = {
+            key: urlencode([(key, v) for v in values]) for key, values in request.args.lists()
+        }
+    return encoded
 
 
-def _url(args: dict[str, list[str]]) -> str:
-    """The search page with these arguments (a page has dozens of links: one url_for for all)."""
+def _url(encoded: dict[str, str]) -> str:
+    """The search page with these encoded arguments (one url_for per request for all links)."""
     base = g.get("search_base")
     if base is None:
         base = g.search_base = url_for("search.page")
-    query = urlencode([(k, v) for k, values in args.items() for v in values])
+    query = "&".join(part for part in encoded.values() if part)
     return f"{base}?{query}" if query else base
 
 
@@ -48,18 +51,19 @@ def toggle_url(facet: str, value: str) -> tuple[str, bool]:
     """(url, active): the current search with this facet value switched on or off."""
     arg = FACET_ARG.get(facet, facet)
     value = {"true": "1", "false": "0"}.get(str(value).lower(), str(value))
-    args = {k: v for k, v in _args().items() if k != "page"}
-    current = args.get(arg, [])
+    current = request.args.getlist(arg)
     active = value in current
     if arg in ("kind", "challenge"):
-        args[arg] = [] if active else [value]
+        values = [] if active else [value]
     else:
-        args[arg] = [v for v in current if v != value] if active else [*current, value]
+        values = [v for v in current if v != value] if active else [*current, value]
+    args = {k: v for k, v in _args().items() if k != "page"}
+    args[arg] = urlencode([(arg, v) for v in values])
     return _url(args), active
 
 
 def page_url(page: int) -> str:
-    return _url({**_args(), "page": [str(page)]})
+    return _url({**_args(), "page": urlencode([("page", page)])})
 
 
 def register_view_helpers(app) -> None:
