@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from market import create_app
@@ -67,3 +69,26 @@ def test_no_inline_script_in_templates():
         or ' style="' in p.read_text(encoding="utf-8")
     ]
     assert offenders == []
+
+
+def test_home_lists_the_newest_published_listings_and_counts(session, people, client):
+    from datetime import timedelta
+
+    from market.accounts.models import Organization
+    from market.db import utcnow
+    from tests.factories import make_listing
+
+    uni, ent = (session.get(Organization, people[r].organization_id) for r in ("uni", "ent"))
+    for i in range(7):
+        listing = make_listing(session, kind="result", org=uni, title=f"成果{i}号")
+        listing.published_at = utcnow() + timedelta(minutes=i)  # 成果6号 is the newest
+    make_listing(session, kind="result", org=uni, title="未发布的草稿", status="草稿")
+    make_listing(session, kind="need", org=ent, title="普通需求")
+    make_listing(session, kind="need", org=ent, title="揭榜挂帅需求", is_challenge=True)
+    session.commit()
+    page = client.get("/").data.decode()
+    assert [f"成果{i}号" in page for i in range(7)] == [False, False, True, True, True, True, True]
+    assert "未发布的草稿" not in page and "普通需求" in page and "揭榜挂帅需求" in page
+    assert "天津大学" in page and "海河新能源科技股份有限公司" in page and 'bg-danger">揭榜挂帅' in page
+    counts = [int(n) for n in re.findall(r'<div class="stat-number">(\d+)</div>', page)]
+    assert counts == [7, 2, 1]

@@ -88,7 +88,7 @@ class Filters:
 
 @dataclass
 class Page:
-    items: list[tuple[Listing, Organization]]
+    items: list[Any]  # (listing, organisation) pairs; rows of shown columns from `newest`
     total: int
     page: int
     per_page: int
@@ -148,6 +148,30 @@ def published_page(session: Session, kind: str, f: Filters) -> Page:
         order = [model.published_at.desc(), model.id.desc()]
     rows = session.exec(stmt.order_by(*order).offset((f.page - 1) * f.per_page).limit(f.per_page)).all()
     return Page(items=list(rows), total=total, page=f.page, per_page=f.per_page)
+
+
+def newest(session: Session, kind: str, *, limit: int = 5, challenge: bool | None = None) -> Page:
+    """The home page's lists: the newest published listings of `kind` and how many there are.
+
+    Only the columns shown (id, title, field, 揭榜挂帅, organisation name), as rows: loading whole
+    listings with their JSON columns cost more than the queries themselves.
+    """
+    model = KINDS[kind]
+    where: list[Any] = [model.status == ListingStatus.PUBLISHED]
+    columns: list[Any] = [model.id, model.title, model.field, Organization.name.label("org_name")]
+    if model is TechNeed:
+        columns.append(TechNeed.is_challenge)
+        if challenge is not None:
+            where.append(TechNeed.is_challenge == challenge)
+    total = session.exec(select(func.count()).select_from(model).where(*where)).one()
+    rows = session.exec(
+        select(*columns)
+        .join(Organization, Organization.id == model.organization_id)
+        .where(*where)
+        .order_by(model.published_at.desc(), model.id.desc())
+        .limit(limit)
+    ).all()
+    return Page(items=list(rows), total=total, page=1, per_page=limit)
 
 
 def organization_listings(session: Session, org_id: int) -> dict[str, list[Listing]]:

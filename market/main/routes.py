@@ -16,11 +16,8 @@ def home():
     from market.listings import queries
 
     session = db()
-    latest = {
-        kind: queries.published_page(session, kind, queries.Filters(per_page=5))
-        for kind in ("result", "need")
-    }
-    challenges = queries.published_page(session, "need", queries.Filters(challenge=True, per_page=5))
+    latest = {kind: queries.newest(session, kind) for kind in ("result", "need")}
+    challenges = queries.newest(session, "need", challenge=True)
     return render_template("home.html", latest=latest, challenges=challenges)
 
 
