@@ -228,22 +228,18 @@ def _boundary(text: str, index: int) -> bool:
 def render(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
     """HTML-escape text[start:end], wrapping the spans in <mark> (whitespace already collapsed)."""
     end = len(text) if end is None else end
-    clipped = [(max(s, start), min(e, end)) for s, e in spans if max(s, start) < min(e, end)]
-    if _OPEN in text or _CLOSE in text:
-        # The text holds the stand-ins itself: escape piece by piece so they stay plain text.
-        out: list[str] = []
-        pos = start
-        for s, e in clipped:
-            out += (html.escape(text[pos:s]), "<mark>", html.escape(text[s:e]), "</mark>")
-            pos = e
-        out.append(html.escape(text[pos:end]))
-        return "".join(out)
-    pieces: list[str] = []
+    pieces: list[str] = []  # text, _OPEN, match, _CLOSE, text, ...
     pos = start
-    for s, e in clipped:
-        pieces += (text[pos:s], _OPEN, text[s:e], _CLOSE)
-        pos = e
+    for s, e in spans:
+        s, e = max(s, start), min(e, end)
+        if s < e:
+            pieces += (text[pos:s], _OPEN, text[s:e], _CLOSE)
+            pos = e
     pieces.append(text[pos:end])
+    if _OPEN in text or _CLOSE in text:
+        # The text holds the stand-ins itself: escape it piece by piece so they stay plain text.
+        tags = {1: "<mark>", 3: "</mark>"}
+        return "".join(tags.get(i % 4) or html.escape(p) for i, p in enumerate(pieces))
     # One escape for the whole text; the stand-ins (private-use characters) pass through it.
     return html.escape("".join(pieces)).replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
 
