@@ -118,35 +118,28 @@ def register_user(
         if existing.kind not in allowed_kinds:
             raise DomainError(("org_name", f"“{existing.name}”是{existing.kind}，与所选身份不符"))
         # Typing an organisation's name proves nothing: the newcomer waits for approval.
-        user = User(
-            email=email,
-            display_name=display_name,
-            role=role,
-            pending_organization_id=existing.id,
-            password_hash=hash_password(password),
+        membership = {"pending_organization_id": existing.id}
+    else:
+        kind = org_kind or allowed_kinds[0]
+        if kind not in allowed_kinds:
+            raise DomainError(("org_kind", "机构类型与所选身份不符"))
+        org, _ = get_or_create_org(
+            session,
+            name=org_name,
+            kind=kind,
+            region=region,
+            district=district,
+            agency_type=agency_type,
+            growth_tier=growth_tier,
+            high_tech=high_tech,
         )
-        session.add(user)
-        session.flush()
-        return user
-    kind = org_kind or allowed_kinds[0]
-    if kind not in allowed_kinds:
-        raise DomainError(("org_kind", "机构类型与所选身份不符"))
-    org, _ = get_or_create_org(
-        session,
-        name=org_name,
-        kind=kind,
-        region=region,
-        district=district,
-        agency_type=agency_type,
-        growth_tier=growth_tier,
-        high_tech=high_tech,
-    )
+        membership = {"organization_id": org.id}
     user = User(
         email=email,
         display_name=display_name,
         role=role,
-        organization_id=org.id,
         password_hash=hash_password(password),
+        **membership,
     )
     session.add(user)
     session.flush()
