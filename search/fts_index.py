@@ -24,6 +24,8 @@ FTS_TABLES: dict[str, tuple[str, ...]] = {
     "fts_t": ("g",),  # bigrams of the title
 }
 _TABLES = ("docs", "stored", *FTS_TABLES)
+#: what a rebuild makes anew: the tables of documents, and the sets derived from them
+_REBUILT = (*_TABLES, "hot_sets")
 #: Words are single tokens with column filters: `detail=column` keeps their doclists small. Bigram
 #: tables need positions for phrases. No table keeps column sizes: nothing here uses BM25.
 _FTS_DETAIL = {"fts_w": ", detail = column", "fts_g": "", "fts_t": ""}
@@ -53,6 +55,10 @@ def _schema(suffix: str = "") -> list[str]:
             price_high REAL,
             published_at INTEGER NOT NULL)""",
         f"CREATE TABLE IF NOT EXISTS stored{suffix} (rowid INTEGER PRIMARY KEY, doc TEXT NOT NULL)",
+        # frequent terms' rowid sets (uint32), exact at change-log sequence `seq` (`search.fts_sets`)
+        f"""CREATE TABLE IF NOT EXISTS hot_sets{suffix} (
+            tbl TEXT NOT NULL, expr TEXT NOT NULL, seq INTEGER NOT NULL, rowids BLOB NOT NULL,
+            PRIMARY KEY (tbl, expr))""",
         # unicode61 only splits on the spaces we put between pre-analysed tokens.
         *(
             f"""CREATE VIRTUAL TABLE IF NOT EXISTS {table}{suffix} USING fts5({", ".join(cols)},
@@ -86,7 +92,7 @@ def analyse(doc: Mapping[str, Any]) -> Analysed:
     """Clean a document and compute its FTS column texts (the expensive, parallelisable part)."""
     doc = clean_document(doc)
     analyzer = default_analyzer()
-    size = len(analyzer.words)
+    size = analyzer.vocabulary_size()
 
     def words(text: str) -> str:
         # Precise mode: a whole word is a strong signal; sub-words are covered by the bigrams.

@@ -25,7 +25,11 @@ _SPACES = re.compile(r"\s+")
 #: stand-ins for <mark> and </mark> while a highlighted text is escaped in one go
 _OPEN, _CLOSE = "\ue000", "\ue001"
 #: U+FF01–U+FF5E and the ideographic space: their NFKC forms are ASCII (a wide compatibility mapping)
-_FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_FULL_WIDTH = {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
+#: the full-width marks of everyday Chinese prose, replaced one by one (each a fast scan in C)
+_COMMON_FULL_WIDTH = tuple((c, _FULL_WIDTH[c]) for c in "，：；（）！？％")
+#: the rest of the block, if any is left, visited by a regex (str.translate looks up every character)
+_FULL_WIDTH_RE = re.compile("[\uff01-\uff5e\u3000]")
 MAX_TERMS = 12
 SNIPPET_CHARS = 100
 
@@ -44,19 +48,34 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     # A quick check usually spares building the normal form: titles pass as they are; Chinese
-    # prose fails it mostly because of full-width punctuation (，。：), so map that block to ASCII
-    # (what NFKC does to it) and check again.
-    for candidate in (text, text.translate(_FULL_WIDTH)):
+    # prose fails it mostly because of full-width punctuation (，：；), so map the common marks,
+    # then the rest of that block, to ASCII (what NFKC does to them), checking again after each.
+    candidate = text
+    for narrow in (_common_half_width, _half_width, None):
         if unicodedata.is_normalized("NFKC", candidate):
             lowered = candidate.lower()
             if len(lowered) == len(text):
                 return lowered
             break
+        if narrow is None:
+            break
+        candidate = narrow(candidate)
     whole = unicodedata.normalize("NFKC", text).lower()
     if len(whole) == len(text):
         # The usual case (full-width punctuation and letters map one to one): no per-char work.
         return whole
     return "".join(fold_char(c) for c in text)
+
+
+def _common_half_width(text: str) -> str:
+    for wide, narrow in _COMMON_FULL_WIDTH:
+        text = text.replace(wide, narrow)
+    return text
+
+
+def _half_width(text: str) -> str:
+    """`text` with the full-width ASCII block mapped to ASCII (what NFKC does to it)."""
+    return _FULL_WIDTH_RE.sub(lambda m: _FULL_WIDTH[m.group()], text)
 
 
 def is_cjk(s: str) -> bool:
@@ -129,7 +148,19 @@ def query_terms(text: str, analyzer: ChineseAnalyzer | None = None) -> list[Quer
     When the analyzer keeps nothing (a query of stopwords like 系统), the query's own letter runs
     are searched as substrings.
     """
-    analyzer = analyzer or default_analyzer()
+    if analyzer is None:
+        # Users repeat searches, and segmenting costs 25–140 µs; the vocabulary size is part of
+        # the key because words added to the analyser change the segmentation.
+        return list(_default_query_terms(text, default_analyzer().vocabulary_size()))
+    return _query_terms(text, analyzer)
+
+
+@lru_cache(maxsize=4096)
+def _default_query_terms(text: str, vocabulary_size: int) -> tuple[QueryTerm, ...]:
+    return tuple(_query_terms(text, default_analyzer()))
+
+
+def _query_terms(text: str, analyzer: ChineseAnalyzer) -> list[QueryTerm]:
     folded = fold(text)
     variants = _variants()
     located: list[tuple[str, int, int]] = []  # token, start, end (-1 when not found in the text)

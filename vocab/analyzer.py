@@ -328,6 +328,12 @@ class ChineseAnalyzer:
                     self.words.add(word)
             self._pending.clear()
 
+    def vocabulary_size(self) -> int:
+        """How many words the dictionary holds, words added but not yet loaded included: memos of
+        segmentations key on it, since a new word can change how text is segmented."""
+        self._ensure()
+        return len(self.words)
+
     def add_words(self, words: Iterable[str]) -> None:
         """Teach the analyzer new domain words (e.g. listing keywords); idempotent."""
         fresh = {w for w in (normalize(w) for w in words) if len(w) >= 2 and w not in self.words}

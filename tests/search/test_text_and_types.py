@@ -30,6 +30,7 @@ from search.text import (
     render_marked,
     snippet,
 )
+from vocab.analyzer import default_analyzer
 
 # -- documents ----------------------------------------------------------------------------------
 
@@ -225,3 +226,12 @@ def _fold_by_nfkc(text: str) -> str:
 def test_fold_is_nfkc_lower_case_and_keeps_length(text: str) -> None:
     assert fold(text) == _fold_by_nfkc(text)
     assert len(fold(text)) == len(text)
+
+
+def test_remembered_query_terms_follow_words_added_to_the_analyzer() -> None:
+    """Query terms are memoised per text; a word taught to the analyzer afterwards still counts."""
+    text = "钒钛液流堆"  # a compound the dictionary does not know
+    assert query_terms(text) == query_terms(text)
+    assert all(t.word != text for t in query_terms(text))
+    default_analyzer().add_words([text])
+    assert query_terms(text) == [QueryTerm(word=text, surfaces=(text,))]
