@@ -52,6 +52,7 @@ from search.fts_index import (
     _KIND_CODE,
     _KIND_NAME,
     _MAX_MODE_BITS,
+    _REBUILT,
     _TABLES,
     FTS_TABLES,
     _analysed_chunks,
@@ -63,23 +64,29 @@ from search.fts_index import (
 from search.fts_query import (
     _LEVELS,
     SeqCache,
+    TermSets,
     _bit_counts,
-    _nonzero,
     _top,
     expression,
     level_queries,
 )
-from search.text import QueryTerm, highlight, phrase_grams, query_terms, snippet
+from search.fts_sets import (
+    bring_forward,
+    changed_rowids,
+    contains,
+    hot_sets,
+    load_hot_set,
+    read,
+    store_hot_sets,
+)
+from search.text import QueryTerm, highlight, query_terms, snippet
 
 __all__ = ["FTS_TABLES", "FtsEngine", "analyse", "expression", "level_queries", "rowid_of"]
 
 #: layout version of the index file (PRAGMA user_version); bump it when tables change
-SCHEMA_VERSION = 3
-#: a term's rowid set is kept between queries from this size on (smaller ones are cheap to read)
-SET_CACHE_MIN_ROWS = 2_000
+SCHEMA_VERSION = 4
+#: memory for the rowid sets of terms kept between queries (each costs its bytes + 256)
 SET_CACHE_BYTES = 32 << 20
-#: up to this many matches, ranking reads their analysed columns instead of asking FTS5 per level
-_PY_SCORE_LIMIT = 60
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +134,10 @@ class FtsEngine(SearchEngine):
         self._codes_lock = threading.Lock()
         self._snapshot: Columns | None = None
         self._browse_facets: tuple[Any, dict[str, dict[str, int]]] = (None, {})
-        #: rowid sets of broad terms (at least `SET_CACHE_MIN_ROWS`), bounded in bytes
-        self.sets = SeqCache(SET_CACHE_BYTES, cost=lambda rowids: rowids.nbytes)
+        #: rowid sets of the terms queried, least recently used out first
+        self.sets = TermSets(SET_CACHE_BYTES)
+        #: (rowids changed since a set's sequence or None,) per pair of sequences
+        self._changes = SeqCache(64)
         #: whole result pages, bounded in entries (0 turns it off)
         self.results = SeqCache(result_cache)
         self._snapshot_lock = threading.Lock()
@@ -143,6 +152,8 @@ class FtsEngine(SearchEngine):
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA mmap_size = 268435456")
+            # A rebuild passes hundreds of megabytes through the WAL: give the disk back afterwards.
+            conn.execute("PRAGMA journal_size_limit = 67108864")
         conn.execute("PRAGMA cache_size = -65536")
         conn.execute("PRAGMA temp_store = MEMORY")
         return conn
@@ -225,7 +236,7 @@ class FtsEngine(SearchEngine):
                     log.warning(
                         "search index %s has layout %s, not %s: emptied", self.path, version, SCHEMA_VERSION
                     )
-                    for table in ("fts", *_TABLES, "changes", "facet_values"):
+                    for table in ("fts", *_REBUILT, "changes", "facet_values"):
                         conn.execute(f"DROP TABLE IF EXISTS {table}")
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 conn.execute(
@@ -368,7 +379,7 @@ class FtsEngine(SearchEngine):
     def clear(self) -> None:
         """Delete every document (facet codes stay, they are stable for the file's life)."""
         with self._write() as conn:
-            for table in _TABLES:
+            for table in _REBUILT:
                 conn.execute(f"DELETE FROM {table}")
             _log_changes(conn, [-1])
         return None
@@ -383,7 +394,7 @@ class FtsEngine(SearchEngine):
         started = time.perf_counter()
         with self._writer() as conn:
             conn.execute("BEGIN IMMEDIATE")
-            for table in _TABLES:
+            for table in _REBUILT:
                 conn.execute(f"DROP TABLE IF EXISTS {table}_new")
             for stmt in _schema("_new"):
                 conn.execute(stmt)
@@ -403,14 +414,20 @@ class FtsEngine(SearchEngine):
             # Merge FTS segments once: fewer b-trees to visit per query.
             for table in FTS_TABLES:
                 conn.execute(f"INSERT INTO {table}_new({table}_new) VALUES ('optimize')")
+            optimized = time.perf_counter()
+            # Frequent terms' sets, read now so that no query has to walk their long doclists.
+            frequent = hot_sets(conn, "_new")
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for table in _TABLES:
+                store_hot_sets(conn, frequent, "_new")
+                for table in _REBUILT:
                     conn.execute(f"DROP TABLE {table}")
                     conn.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
                 for stmt in _INDEXES:
                     conn.execute(stmt)
                 _log_changes(conn, [-1])
+                # The sets are exact at the sequence of the rebuild's own change-log entry.
+                conn.execute("UPDATE hot_sets SET seq = (SELECT max(seq) FROM changes)")
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -420,6 +437,8 @@ class FtsEngine(SearchEngine):
             "indexed": count,
             "seconds": round(finished - started, 3),
             "optimize_swap_seconds": round(finished - analysed, 3),
+            "hot_sets": len(frequent),
+            "hot_sets_seconds": round(finished - optimized, 3),
             "engine": self.name,
         }
 
@@ -456,24 +475,31 @@ class FtsEngine(SearchEngine):
                     self._snapshot = fresh
         return fresh
 
-    def _rowids(
-        self, conn: sqlite3.Connection, seq: int, expression: str, table: str = "fts_g"
-    ) -> np.ndarray:
-        """Rowids matching a MATCH expression, ascending (one string from SQLite, parsed by numpy);
-        broad ones come from the set cache while the index is unchanged."""
-        cached = self.sets.get(seq, (table, expression))
-        if cached is not None:
-            return cached
-        (joined,) = conn.execute(
-            f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH ?", (expression,)
-        ).fetchone()
-        if not joined:
-            return np.empty(0, dtype=np.int64)
-        rowids = np.fromstring(joined, dtype=np.int64, sep=",")
-        if len(rowids) >= SET_CACHE_MIN_ROWS:
+    def _rowids(self, conn: sqlite3.Connection, seq: int, expr: str, table: str = "fts_g") -> np.ndarray:
+        """Rowids matching a MATCH expression, ascending. A frequent term's set comes from memory
+        or from the file's kept sets, brought forward to `seq` (`search.fts_sets`)."""
+        key = (table, expr)
+        found = self.sets.get(key)
+        if found is None or found[0] > seq:
+            found = load_hot_set(conn, key)
+        rowids = None if found is None else self._forward(conn, key, *found, seq)
+        if rowids is None:
+            rowids = read(conn, table, expr)
             rowids.setflags(write=False)  # shared between queries and threads
-            self.sets.put(seq, (table, expression), rowids)
+        self.sets.put(key, seq, rowids)  # kept unless a copy at a later sequence is
         return rowids
+
+    def _forward(
+        self, conn: sqlite3.Connection, key: tuple[str, str], at: int, rowids: np.ndarray, seq: int
+    ) -> np.ndarray | None:
+        """`rowids`, the set of `key` at sequence `at`, as it is at `seq` (None: cannot tell)."""
+        if at >= seq:
+            return rowids if at == seq else None
+        changed = self._changes.get(seq, at)  # memoised: every set of a query asks the same
+        if changed is None:
+            changed = (changed_rowids(conn, at, seq),)
+            self._changes.put(seq, at, changed)
+        return None if changed[0] is None else bring_forward(conn, key, rowids, changed[0])
 
     def _filter(
         self, conn: sqlite3.Connection, cols: Columns, q: SearchQuery, pos: np.ndarray | None
@@ -489,8 +515,12 @@ class FtsEngine(SearchEngine):
             values = getattr(cols, name)
             return values if pos is None else values[pos]
 
+        # Conditions on single-valued facets become one lookup per document through its profile.
+        allowed: dict[str, list[int]] = {}
         if q.kind != "all":
-            both(column("kind") == _KIND_CODE[q.kind])
+            allowed["kind"] = [_KIND_CODE[q.kind]]
+        if q.challenge is not None:
+            allowed["is_challenge"] = [int(q.challenge)]
         for key, values in q.filters.items():
             codes = [c for c in (self._code(conn, key, v) for v in values) if c is not None]
             if key == "modes":
@@ -499,9 +529,9 @@ class FtsEngine(SearchEngine):
                     mask |= 1 << c
                 both((column("modes") & mask) != 0)
             else:
-                both(np.isin(column(key), codes))
-        if q.challenge is not None:
-            both(column("is_challenge") == int(q.challenge))
+                allowed[key] = codes
+        if allowed:
+            both(cols.profiles_where(allowed)[column("profile")])
         with np.errstate(invalid="ignore"):
             # NaN (no price) compares false, so unpriced listings drop out of a price filter.
             if q.price_min is not None:
@@ -514,25 +544,18 @@ class FtsEngine(SearchEngine):
     def _facets(
         self, conn: sqlite3.Connection, cols: Columns, pos: np.ndarray, names: tuple[str, ...]
     ) -> dict[str, dict[str, int]]:
+        single = cols.facet_counts(pos, tuple(name for name in names if name != "modes"))
         out: dict[str, dict[str, int]] = {}
         for facet in names:
-            counts: dict[str, int] = {}
-            if facet == "kind":
-                for code, n in _nonzero(np.bincount(cols.kind[pos], minlength=2)):
-                    counts[_KIND_NAME[code]] = n
-            elif facet == "is_challenge":
-                for code, n in _nonzero(np.bincount(cols.is_challenge[pos], minlength=2)):
-                    counts["true" if code else "false"] = n
-            elif facet == "modes":
+            if facet == "modes":
                 per_bit = _bit_counts(cols.modes[pos])
                 counts = {self._name(conn, "modes", bit): n for bit, n in per_bit.items()}
+            elif facet == "kind":
+                counts = {_KIND_NAME[code]: n for code, n in single[facet]}
+            elif facet == "is_challenge":
+                counts = {"true" if code else "false": n for code, n in single[facet]}
             else:
-                # +1 shifts "no value" (-1) into bucket 0, which is then skipped
-                shifted = getattr(cols, facet)[pos] + 1
-                if len(shifted):
-                    for code, n in _nonzero(np.bincount(shifted)):
-                        if code:
-                            counts[self._name(conn, facet, code - 1)] = n
+                counts = {self._name(conn, facet, code): n for code, n in single[facet]}
             out[facet] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
         return out
 
@@ -582,59 +605,28 @@ class FtsEngine(SearchEngine):
         (8) > in the title (4) > whole words in title/keywords/fields (2) > whole words anywhere (1);
         substrings elsewhere only: 0. A title word is also all the others, so it scores 15.
 
-        Few matches: read their analysed columns and score in Python. Many: ask FTS5 for the set of
-        each level (cheaper than touching thousands of rows); when the title-word set alone fills
-        the first `k` places, the other levels cannot change them and are skipped.
+        Each level is the intersection of one set per term (`level_queries`); a frequent term's
+        sets come from the set cache or the file's kept sets, a rare term's are short to read. When
+        the title-word set alone fills the first `k` places, the other levels cannot change them
+        and are skipped.
         """
         if len(pos) < 2:
             return np.zeros(len(pos), dtype=np.int64)
-        if len(pos) <= _PY_SCORE_LIMIT:
-            return self._scores_in_python(conn, cols, pos, terms)
         score = np.zeros(len(pos), dtype=np.int64)
         seen: dict[tuple[str, str], np.ndarray] = {}
         for level, weight in _LEVELS:
             hit = np.ones(len(pos), dtype=bool)
             for part in level_queries(terms, level):
                 if part not in seen:  # glued terms repeat the same title query at several levels
-                    seen[part] = cols.flags(self._rowids(conn, cols.seq, part[1], part[0]))[pos]
+                    rowids = self._rowids(conn, cols.seq, part[1], part[0])
+                    # few matches: look each up; many: one pass over a flag per document
+                    small = len(pos) * 16 < len(cols)
+                    seen[part] = contains(rowids, cols.rowid[pos]) if small else cols.flags(rowids)[pos]
                 hit &= seen[part]
             score += weight * hit
             if level == "title_word" and int(np.count_nonzero(hit)) >= k:
                 return score * 15 // 8
         return score
-
-    def _scores_in_python(
-        self, conn: sqlite3.Connection, cols: Columns, pos: np.ndarray, terms: list[QueryTerm]
-    ) -> np.ndarray:
-        rowids = cols.rowid[pos].tolist()
-        marks = ", ".join("?" * len(rowids))
-        # The FTS5 content tables (id, c0, c1, ...) are plain rowid tables: direct lookups are
-        # about twice as fast as going through the virtual tables.
-        sql = (
-            "SELECT w.id, w.c0, w.c1, w.c2 || ' ' || w.c3, t.c0 FROM fts_w_content w "
-            f"JOIN fts_t_content t ON t.id = w.id WHERE w.id IN ({marks})"
-        )
-        rows = {r[0]: r[1:] for r in conn.execute(sql, rowids)}
-        # Space-padded token strings: a word is " w ", a phrase " a b ", a prefix " a".
-        words = [f" {t.word} " if t.word else None for t in terms]
-        phrases = [
-            [" " + phrase_grams(s) + ("" if t.single_char else " ") for s in t.surfaces] for t in terms
-        ]
-        out = np.zeros(len(rowids), dtype=np.int64)
-        for i, rid in enumerate(rowids):
-            row = rows.get(rid)
-            if row is None:
-                continue
-            title_w, kw_w, rest_w, title_g = (f" {c} " for c in row)
-            in_title = [any(p in title_g for p in ps) for ps in phrases]
-            title_word = [w in title_w if w else t for w, t in zip(words, in_title, strict=True)]
-            label_word = [
-                tw or (w is not None and w in kw_w) for w, tw in zip(words, title_word, strict=True)
-            ]
-            # a glued substring term has no whole word: being matched at all stands in
-            anywhere = [lw or w is None or w in rest_w for w, lw in zip(words, label_word, strict=True)]
-            out[i] = 8 * all(title_word) + 4 * all(in_title) + 2 * all(label_word) + all(anywhere)
-        return out
 
     def _page(
         self,
@@ -661,7 +653,7 @@ class FtsEngine(SearchEngine):
         hits: list[Hit] = []
         if total > offset:
             published = cols.published_at[pos]
-            score = np.zeros(total, dtype=np.int64)
+            score = np.zeros(0, dtype=np.int64)
             if q.sort == "relevance" and mode is not None:
                 score = (
                     or_score
@@ -677,12 +669,13 @@ class FtsEngine(SearchEngine):
                 primary = np.where(priced, value + 1e12, -1.0)
             else:
                 primary = published
-            order = _top(primary, published, cols.rowid[pos], offset + q.per_page)[offset:]
-            chosen = pos[order]
-            rowids = [int(r) for r in cols.rowid[chosen]]
+            # pos is ascending, so ties in `_top` fall to the lower rowid
+            order = _top(primary, published, offset + q.per_page)[offset:]
+            rowids = cols.rowid[pos[order]].tolist()
+            scores = score[order].tolist() if len(score) else [0] * len(order)
             marks = ", ".join("?" * len(rowids))
             stored = dict(conn.execute(f"SELECT rowid, doc FROM stored WHERE rowid IN ({marks})", rowids))
-            for rid, sc in zip(rowids, score[order], strict=True):
+            for rid, sc in zip(rowids, scores, strict=True):
                 if rid in stored:
                     hits.append(self._hit(json.loads(stored[rid]), float(sc), terms))
         return SearchResults(total, hits, facets, q.page, q.per_page, self.name)

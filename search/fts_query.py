@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -40,30 +41,24 @@ _LEVEL_WORD_COLS = {"title_word": "{title_w} : ", "keyword_word": "{title_w kw_w
 
 
 def level_queries(terms: list[QueryTerm], level: str) -> list[tuple[str, str]]:
-    """(table, MATCH expression) pairs whose rowid sets, intersected, are the documents where every
-    term matches at `level`: "title" (in the title), "title_word", "keyword_word", "word" (as a
-    whole analyser word in the title / title, keywords, fields / anywhere).
+    """(table, MATCH expression) pairs, one per term, whose rowid sets, intersected, are the
+    documents where every term matches at `level`: "title" (in the title), "title_word",
+    "keyword_word", "word" (as a whole analyser word in the title / title, keywords, fields /
+    anywhere).
+
+    One set per term, not one AND expression, so that a frequent term's set is read once and then
+    comes from the set cache, whatever it is combined with.
 
     A glued substring term has no whole word: its title match stands in at the title levels, and
     at "word" it is already satisfied by every match.
     """
-    if level == "title":
-        return [("fts_t", expression(terms))]
-    words = [t for t in terms if t.word]
-    others = [t for t in terms if not t.word]
     parts: list[tuple[str, str]] = []
-    if words:
-        cols = _LEVEL_WORD_COLS[level]
-        parts.append(("fts_w", " AND ".join(f"{cols}{_quote(t.word or '')}" for t in words)))
-    if others and level != "word":
-        parts.append(("fts_t", expression(others)))
+    for term in terms:
+        if level == "title" or (not term.word and level != "word"):
+            parts.append(("fts_t", expression([term])))
+        elif term.word:
+            parts.append(("fts_w", _LEVEL_WORD_COLS[level] + _quote(term.word)))
     return parts
-
-
-def _nonzero(counts: np.ndarray) -> list[tuple[int, int]]:
-    """(index, count) of the non-zero buckets of a bincount, as Python ints."""
-    index = np.flatnonzero(counts)
-    return list(zip(index.tolist(), counts[index].tolist(), strict=True))
 
 
 def _bit_counts(masks: np.ndarray) -> dict[int, int]:
@@ -71,67 +66,87 @@ def _bit_counts(masks: np.ndarray) -> dict[int, int]:
     if not len(masks):
         return {}
     used = int(np.bitwise_or.reduce(masks))
-    per_bit: dict[int, int] = {}
+    bits = [bit for bit in range(used.bit_length()) if (used >> bit) & 1]
     if used < 1 << 12:
-        # Count each distinct mask once, then split it into bits.
-        for mask, n in _nonzero(np.bincount(masks, minlength=used + 1)):
-            bit = 0
-            while mask >> bit:
-                if (mask >> bit) & 1:
-                    per_bit[bit] = per_bit.get(bit, 0) + n
-                bit += 1
-        return per_bit
-    for bit in range(used.bit_length()):
-        if (used >> bit) & 1:
-            per_bit[bit] = int(np.count_nonzero((masks >> bit) & 1))
-    return per_bit
+        # Count each distinct mask once, then add up the masks holding each bit.
+        counts = np.bincount(masks, minlength=used + 1)
+        holds = (np.arange(len(counts))[:, None] >> np.array(bits)) & 1  # mask x bit
+        return dict(zip(bits, (counts @ holds).tolist(), strict=True))
+    return {bit: int(np.count_nonzero((masks >> bit) & 1)) for bit in bits}
 
 
 #: ranking levels and their weights (a higher level outweighs all lower ones together)
 _LEVELS = (("title_word", 8), ("title", 4), ("keyword_word", 2), ("word", 1))
 
 
-def _top(primary: np.ndarray, published: np.ndarray, rowid: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the `k` best by (primary desc, published desc, rowid asc), in order.
+def _top(primary: np.ndarray, published: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the `k` best by (primary desc, published desc, index asc), in order. The engine
+    passes arrays over ascending positions, so the index order is the rowid order.
 
     A partition first keeps the full sort to about `k` candidates however many documents match.
     """
     n = len(primary)
     if n > 2 * k:
         kth = np.partition(primary, n - k)[n - k]
-        candidates = np.nonzero(primary >= kth)[0]
+        candidates = np.flatnonzero(primary >= kth)
     else:
         candidates = np.arange(n)
-    order = np.lexsort((rowid[candidates], -published[candidates], -primary[candidates]))
+    order = np.lexsort((candidates, -published[candidates], -primary[candidates]))
     return candidates[order][:k]
 
 
-class SeqCache:
-    """A least-recently-used cache of what queries read under one change-log sequence.
+class _Lru:
+    """Least-recently-used entries; `max_cost` bounds the sum of `cost(value)` (entries by default)."""
 
-    Keys carry the sequence the query read under, so a change to the index retires every older
-    entry at the first put after it; `max_cost` bounds the sum of `cost(value)` (entries by default).
-    The engine keeps two: the rowid sets of broad terms (a term such as 智能 matches a third of the
-    corpus, and walking its doclist is most of such a query's cost; cost = bytes) and whole result
-    pages (users repeat the same searches; cost = 1). Like Lucene's query cache and Elasticsearch's
-    request cache, nothing here can outlive a change to the index.
-    """
-
-    def __init__(self, max_cost: int, cost=None) -> None:
+    def __init__(self, max_cost: int, cost: Callable[[Any], int] | None = None) -> None:
         self.max_cost = max_cost
         self._cost = cost or (lambda value: 1)
         self._entries: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
         self._total = 0
-        self._seq = -1
         self._lock = threading.Lock()
+
+    def _get(self, key: Any) -> Any:
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        self._entries.move_to_end(key)
+        return found[0]
+
+    def _put(self, key: Any, value: Any, cost: int) -> None:
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._total -= old[1]
+        self._entries[key] = (value, cost)
+        self._total += cost
+        while self._total > self.max_cost:
+            _, (_, dropped) = self._entries.popitem(last=False)
+            self._total -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._total = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class SeqCache(_Lru):
+    """What queries read under one change-log sequence (the engine keeps whole result pages here:
+    users repeat the same searches).
+
+    Keys carry the sequence the query read under, so a change to the index retires every older
+    entry at the first put after it. Like Elasticsearch's request cache, nothing here can outlive a
+    change to the index.
+    """
+
+    def __init__(self, max_cost: int, cost: Callable[[Any], int] | None = None) -> None:
+        super().__init__(max_cost, cost)
+        self._seq = -1
 
     def get(self, seq: int, key: Any) -> Any:
         with self._lock:
-            found = self._entries.get((seq, key))
-            if found is None:
-                return None
-            self._entries.move_to_end((seq, key))
-            return found[0]
+            return self._get((seq, key))
 
     def put(self, seq: int, key: Any, value: Any) -> None:
         cost = self._cost(value)
@@ -144,18 +159,37 @@ class SeqCache:
                 self._entries.clear()
                 self._total = 0
                 self._seq = seq
-            if (seq, key) in self._entries:
-                return
-            self._entries[(seq, key)] = (value, cost)
-            self._total += cost
-            while self._total > self.max_cost:
-                _, (_, old) = self._entries.popitem(last=False)
-                self._total -= old
+            if (seq, key) not in self._entries:
+                self._put((seq, key), value, cost)
 
-    def clear(self) -> None:
+
+#: what an entry costs besides its rowids (key, tuple, array header), so empty sets count too
+_ENTRY_BYTES = 256
+
+
+class TermSets(_Lru):
+    """Rowid sets of frequent terms, each with the change-log sequence it is exact at.
+
+    A term such as 智能 matches a third of the corpus, and walking its doclist is most of such a
+    query's cost. Unlike result pages, a set survives changes to the index: the engine brings it
+    forward by re-checking only the rowids changed since (as Lucene keeps per-segment caches while
+    segments come and go). Cost is bytes.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(max_bytes)
+
+    def get(self, key: Any) -> tuple[int, np.ndarray] | None:
+        """(sequence, rowids) of the newest copy of `key`'s set."""
         with self._lock:
-            self._entries.clear()
-            self._total = 0
+            return self._get(key)
 
-    def __len__(self) -> int:
-        return len(self._entries)
+    def put(self, key: Any, seq: int, rowids: np.ndarray) -> None:
+        """Keep `rowids` as `key`'s set at `seq`, unless a copy at a later sequence is kept."""
+        cost = rowids.nbytes + _ENTRY_BYTES
+        if cost > self.max_cost:
+            return
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or found[0][0] < seq:
+                self._put(key, (seq, rowids), cost)

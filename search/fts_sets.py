@@ -1,0 +1,129 @@
+"""Rowid sets of terms for the FTS5 engine: read from FTS5, kept for frequent terms, brought forward.
+
+A query asks FTS5 for one rowid set per term (and per ranking level). Walking the doclist of a
+frequent term (智能, 电池, 关键技术: thousands to tens of thousands of documents) is most of such a
+query's cost, so:
+
+* a rebuild computes the sets of every frequent term once and keeps them in the index file
+  (`hot_sets`), chosen from FTS5's own vocabulary, whatever is queried later;
+* each process keeps the sets it has used in memory (`search.fts_query.TermSets`);
+* a set read at an older change-log sequence is brought forward by re-checking only the rowids
+  changed since (`bring_forward`), so edits do not throw the sets away; when too many changed, or
+  the log no longer reaches back, the set is read again from FTS5.
+
+Rowids fit in 32 bits (rowid = database id * 2 + kind, database ids are 32-bit integers), so sets
+are kept as uint32: half the memory and file space of int64.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+
+from search.fts_query import _LEVELS, expression, level_queries
+from search.text import query_terms
+
+#: terms in at least this many documents get their sets computed at rebuild (1 % of 100,000)
+HOT_MIN_DOCS = 1000
+#: a set is brought forward by re-checking at most this many changed rowids; more: read it again
+FORWARD_MAX_ROWS = 64
+
+Key = tuple[str, str]  # (FTS table, MATCH expression)
+
+
+def read(conn: sqlite3.Connection, table: str, expr: str) -> np.ndarray:
+    """Rowids matching a MATCH expression, ascending (one string from SQLite, parsed by numpy)."""
+    (joined,) = conn.execute(
+        f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH ?", (expr,)
+    ).fetchone()
+    if not joined:
+        return np.empty(0, dtype=np.uint32)
+    return np.fromstring(joined, dtype=np.uint32, sep=",")
+
+
+def term_keys(text: str) -> list[Key]:
+    """Every set a query for `text` alone asks for: its match, then each ranking level's."""
+    terms = query_terms(text)
+    if len(terms) != 1:
+        return []
+    levels = [part for level, _ in _LEVELS for part in level_queries(terms, level)]
+    return list(dict.fromkeys([("fts_g", expression(terms)), *levels]))
+
+
+def frequent_terms(conn: sqlite3.Connection, suffix: str = "") -> list[str]:
+    """Analyser words and bigrams found in at least `HOT_MIN_DOCS` documents (FTS5's vocabulary)."""
+    out: dict[str, None] = {}
+    for table, where in (("fts_w", ""), ("fts_g", " AND length(term) > 1")):
+        vocab = f"temp.hot_vocab_{table}"
+        conn.execute(f"CREATE VIRTUAL TABLE {vocab} USING fts5vocab(main, {table}{suffix}, row)")
+        try:
+            found = conn.execute(f"SELECT term FROM {vocab} WHERE doc >= ?{where}", (HOT_MIN_DOCS,))
+            out.update((term, None) for (term,) in found)
+        finally:
+            conn.execute(f"DROP TABLE {vocab}")
+    return list(out)
+
+
+def hot_sets(conn: sqlite3.Connection, suffix: str = "") -> dict[Key, np.ndarray]:
+    """The sets of every frequent term: its match and each ranking level's, however small (read
+    only: no transaction is held meanwhile)."""
+    keys = dict.fromkeys(key for text in frequent_terms(conn, suffix) for key in term_keys(text))
+    return {(table, expr): read(conn, table + suffix, expr) for table, expr in keys}
+
+
+def store_hot_sets(conn: sqlite3.Connection, sets: dict[Key, np.ndarray], suffix: str = "") -> None:
+    """Keep `sets` in the file (sequence 0 until the caller sets it, inside its transaction)."""
+    conn.executemany(
+        f"INSERT OR REPLACE INTO hot_sets{suffix} VALUES (?, ?, 0, ?)",
+        ((table, expr, rowids.astype("<u4").tobytes()) for (table, expr), rowids in sets.items()),
+    )
+
+
+def load_hot_set(conn: sqlite3.Connection, key: Key) -> tuple[int, np.ndarray] | None:
+    """(sequence, rowids) of a kept set, or None."""
+    row = conn.execute("SELECT seq, rowids FROM hot_sets WHERE tbl = ? AND expr = ?", key).fetchone()
+    if row is None:
+        return None
+    rowids = np.frombuffer(row[1], dtype="<u4").astype(np.uint32)
+    rowids.setflags(write=False)
+    return row[0], rowids
+
+
+def changed_rowids(conn: sqlite3.Connection, since: int, seq: int) -> np.ndarray | None:
+    """Rowids changed after `since` up to `seq`, ascending; None when unknown (the log was trimmed
+    or holds a rebuild) or more than `FORWARD_MAX_ROWS`."""
+    (first,) = conn.execute("SELECT min(seq) FROM changes").fetchone()
+    if first is None or first > since + 1:
+        return None
+    changed = [
+        r
+        for (r,) in conn.execute(
+            "SELECT DISTINCT rowid FROM changes WHERE seq > ? AND seq <= ? LIMIT ?",
+            (since, seq, FORWARD_MAX_ROWS + 1),
+        )
+    ]
+    if len(changed) > FORWARD_MAX_ROWS or -1 in changed:
+        return None
+    return np.array(sorted(changed), dtype=np.uint32)
+
+
+def contains(ascending: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """A boolean per value: is it in `ascending` (sorted, unique)?"""
+    if not len(ascending):
+        return np.zeros(len(values), dtype=bool)
+    at = np.searchsorted(ascending, values)
+    at[at == len(ascending)] = 0
+    return ascending[at] == values
+
+
+def bring_forward(conn: sqlite3.Connection, key: Key, rowids: np.ndarray, changed: np.ndarray) -> np.ndarray:
+    """`rowids` (the set of `key` before the `changed` rowids changed) as it is now."""
+    table, expr = key
+    sql = f"SELECT 1 FROM {table} WHERE {table} MATCH ? AND rowid = ?"
+    # FTS5 seeks a rowid within each doclist: a few microseconds per changed row.
+    now = [r for r in changed.tolist() if conn.execute(sql, (expr, r)).fetchone()]
+    kept = rowids[~contains(changed, rowids)]
+    out = np.union1d(kept, np.array(now, dtype=np.uint32)).astype(np.uint32)
+    out.setflags(write=False)
+    return out
