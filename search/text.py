@@ -226,26 +226,31 @@ def _word_term(token: str, variants: dict[str, tuple[str, ...]]) -> QueryTerm:
     return QueryTerm(word=token, surfaces=tuple(dict.fromkeys(fold(f) for f in forms if gram_tokens(f))))
 
 
+@lru_cache(maxsize=1024)
+def _surfaces(terms: tuple[QueryTerm, ...]) -> tuple[tuple[str, bool], ...]:
+    """Each surface to mark, and whether it is a Latin word (marked whole only): worked out once
+    per query, not once per hit."""
+    return tuple((s, not is_cjk(s)) for term in terms for s in term.surfaces if s)
+
+
 def highlight_spans(text: str, terms: Iterable[QueryTerm]) -> list[tuple[int, int]]:
     """Merged (start, end) spans of `text` where a term's surface occurs."""
     folded = fold(text)
     spans: list[tuple[int, int]] = []
-    for term in terms:
-        for surface in term.surfaces:
-            if not surface:
-                continue
-            ascii_word = not is_cjk(surface)
-            start = folded.find(surface)
-            while start != -1:
-                end = start + len(surface)
-                # Latin words are marked whole only ("ai" must not light up inside "maintain").
-                if not ascii_word or (_boundary(folded, start - 1) and _boundary(folded, end)):
-                    spans.append((start, end))
-                start = folded.find(surface, start + 1)
+    for surface, latin in _surfaces(tuple(terms)):
+        start = folded.find(surface)
+        while start != -1:
+            end = start + len(surface)
+            # Latin words are marked whole only ("ai" must not light up inside "maintain").
+            if not latin or (_boundary(folded, start - 1) and _boundary(folded, end)):
+                spans.append((start, end))
+            start = folded.find(surface, start + 1)
+    if len(spans) < 2:
+        return spans
     spans.sort()
-    merged: list[tuple[int, int]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
+    merged = [spans[0]]
+    for start, end in spans[1:]:
+        if start <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
             merged.append((start, end))
