@@ -613,19 +613,25 @@ class FtsEngine(SearchEngine):
         if len(pos) < 2:
             return np.zeros(len(pos), dtype=np.int64)
         score = np.zeros(len(pos), dtype=np.int64)
-        seen: dict[tuple[str, str], np.ndarray] = {}
+        seen: dict[tuple[str, str], np.ndarray | None] = {}  # None: no document at all
         for level, weight in _LEVELS:
             hit = np.ones(len(pos), dtype=bool)
             for part in level_queries(terms, level):
                 if part not in seen:  # glued terms repeat the same title query at several levels
                     rowids = self._rowids(conn, cols.seq, part[1], part[0])
-                    # few matches: look each up; many: one pass over a flag per document
-                    small = len(pos) * 16 < len(cols)
-                    seen[part] = contains(rowids, cols.rowid[pos]) if small else cols.flags(rowids)[pos]
+                    if not len(rowids):
+                        seen[part] = None
+                    elif len(pos) * 16 < len(cols):  # few matches: look each one up
+                        seen[part] = contains(rowids, cols.rowid[pos])
+                    else:  # many: one pass over a flag per document
+                        seen[part] = cols.flags(rowids)[pos]
+                if seen[part] is None:
+                    break  # nobody reaches this level
                 hit &= seen[part]
-            score += weight * hit
-            if level == "title_word" and int(np.count_nonzero(hit)) >= k:
-                return score * 15 // 8
+            else:
+                np.add(score, weight, out=score, where=hit)
+                if level == "title_word" and int(np.count_nonzero(hit)) >= k:
+                    return score * 15 // 8
         return score
 
     def _page(
