@@ -62,6 +62,10 @@ class EngineUnavailable(SearchError):
     """The engine could not be reached or refused a write; the relay retries later."""
 
 
+#: `SearchQuery.filter_key()` of a query that filters nothing
+NO_FILTERS: tuple = ("all", (), None, None, None)
+
+
 @dataclass(frozen=True)
 class SearchQuery:
     """One search request (检索条件). Construction validates and raises `QueryError`."""
@@ -110,13 +114,15 @@ class SearchQuery:
             raise QueryError(f"未知的分面：{unknown[0]}", "facets")
         object.__setattr__(self, "facets", facets)
 
-    def cache_key(self) -> tuple:
-        """Everything that decides the answer, hashable (`filters` holds lists)."""
+    def filter_key(self) -> tuple:
+        """Everything that decides which documents pass the filters, hashable (`filters` holds
+        lists); `NO_FILTERS` when nothing is filtered."""
         filters = tuple(sorted((k, tuple(v)) for k, v in self.filters.items()))
-        return (
-            self.text, self.kind, filters, self.challenge, self.price_min, self.price_max,
-            self.sort, self.page, self.per_page, self.facets,
-        )  # fmt: skip
+        return (self.kind, filters, self.challenge, self.price_min, self.price_max)
+
+    def cache_key(self) -> tuple:
+        """Everything that decides the answer, hashable."""
+        return (self.text, *self.filter_key(), self.sort, self.page, self.per_page, self.facets)
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> SearchQuery:

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from search.base import (
+    NO_FILTERS,
     DocumentError,
     EngineUnavailable,
     Hit,
@@ -136,6 +137,8 @@ class FtsEngine(SearchEngine):
         self._browse_facets: tuple[Any, dict[str, dict[str, int]]] = (None, {})
         #: rowid sets of the terms queried, least recently used out first
         self.sets = TermSets(SET_CACHE_BYTES)
+        #: filter masks (a flag per document) per combination of filters
+        self._masks = SeqCache(64)
         #: (rowids changed since a set's sequence or None,) per pair of sequences
         self._changes = SeqCache(64)
         #: whole result pages, bounded in entries (0 turns it off)
@@ -504,42 +507,56 @@ class FtsEngine(SearchEngine):
     def _filter(
         self, conn: sqlite3.Connection, cols: Columns, q: SearchQuery, pos: np.ndarray | None
     ) -> np.ndarray:
-        """Positions passing the query's filters (all documents when `pos` is None)."""
-        keep: np.ndarray | None = None
+        """Positions passing the query's filters, ascending (all documents when `pos` is None)."""
+        mask = self._filter_mask(conn, cols, q)
+        if mask is None:
+            return np.arange(len(cols), dtype=np.int64) if pos is None else pos
+        if pos is None:
+            return np.flatnonzero(mask)
+        if len(pos) * 8 < len(cols):
+            return pos[mask[pos]]
+        # Many matches: one pass over a flag per document beats compressing a long array.
+        keep = np.zeros(len(cols), dtype=bool)
+        keep[pos] = True
+        keep &= mask
+        return np.flatnonzero(keep)
 
-        def both(condition: np.ndarray) -> None:
-            nonlocal keep
-            keep = condition if keep is None else keep & condition
-
-        def column(name: str) -> np.ndarray:
-            values = getattr(cols, name)
-            return values if pos is None else values[pos]
-
+    def _filter_mask(self, conn: sqlite3.Connection, cols: Columns, q: SearchQuery) -> np.ndarray | None:
+        """A flag per document: does it pass the query's filters? None when nothing is filtered.
+        Kept per combination of filters while the index is unchanged (users page and refine)."""
+        key = q.filter_key()
+        if key == NO_FILTERS:
+            return None
+        found = self._masks.get(cols.seq, key)
+        if found is not None:
+            return found
+        mask = np.ones(len(cols), dtype=bool)
         # Conditions on single-valued facets become one lookup per document through its profile.
         allowed: dict[str, list[int]] = {}
         if q.kind != "all":
             allowed["kind"] = [_KIND_CODE[q.kind]]
         if q.challenge is not None:
             allowed["is_challenge"] = [int(q.challenge)]
-        for key, values in q.filters.items():
-            codes = [c for c in (self._code(conn, key, v) for v in values) if c is not None]
-            if key == "modes":
-                mask = 0
+        for facet, values in q.filters.items():
+            codes = [c for c in (self._code(conn, facet, v) for v in values) if c is not None]
+            if facet == "modes":
+                bits = 0
                 for c in codes:
-                    mask |= 1 << c
-                both((column("modes") & mask) != 0)
+                    bits |= 1 << c
+                mask &= (cols.modes & bits) != 0
             else:
-                allowed[key] = codes
+                allowed[facet] = codes
         if allowed:
-            both(cols.profiles_where(allowed)[column("profile")])
+            mask &= cols.profiles_where(allowed)[cols.profile]
         with np.errstate(invalid="ignore"):
             # NaN (no price) compares false, so unpriced listings drop out of a price filter.
             if q.price_min is not None:
-                both(column("price_high") >= q.price_min)
+                mask &= cols.price_high >= q.price_min
             if q.price_max is not None:
-                both(column("price_low") <= q.price_max)
-        base = np.arange(len(cols), dtype=np.int64) if pos is None else pos
-        return base if keep is None else base[keep]
+                mask &= cols.price_low <= q.price_max
+        mask.setflags(write=False)
+        self._masks.put(cols.seq, key, mask)
+        return mask
 
     def _facets(
         self, conn: sqlite3.Connection, cols: Columns, pos: np.ndarray, names: tuple[str, ...]

@@ -33,16 +33,21 @@ def frequent(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fts_sets, "HOT_MIN_DOCS", 5)
 
 
-def answers(engine: FtsEngine) -> dict[str, list[tuple[str, float]]]:
-    """Every query's whole ranked list (ids and scores) and its total."""
+#: filters the engine keeps a mask for, per index state
+FILTERS = [{}, {"filters": {"region": ["天津"]}}, {"kind": "need", "price_min": 50.0}]
+
+
+def answers(engine: FtsEngine) -> dict[tuple[str, int], list[tuple[str, float]]]:
+    """Every query's whole ranked list (ids and scores), its total and its facets."""
     out = {}
-    for text in QUERIES:
-        result = engine.query(SearchQuery(text=text, per_page=100))
-        out[text] = [("total", result.total), *((h.id, h.score) for h in result.hits)]
+    for text in [*QUERIES, ""]:
+        for i, filters in enumerate(FILTERS):
+            result = engine.query(SearchQuery(text=text, per_page=100, **filters))
+            out[(text, i)] = [("total", result.total), result.facets, *((h.id, h.score) for h in result.hits)]
     return out
 
 
-def afresh(path: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[str, float]]]:
+def afresh(path: str, monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, int], list[tuple[str, float]]]:
     """The answers of an engine that reads every set from FTS5 (no kept or remembered sets)."""
     with monkeypatch.context() as patch:
         patch.setattr(fts_module, "load_hot_set", lambda conn, key: None)
