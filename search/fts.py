@@ -646,7 +646,7 @@ class FtsEngine(SearchEngine):
                     break  # nobody reaches this level
                 hit &= seen[part]
             else:
-                np.add(score, weight, out=score, where=hit)
+                score += weight * hit  # (np.add with where= is several times slower)
                 if level == "title_word" and int(np.count_nonzero(hit)) >= k:
                     return score * 15 // 8
         return score
