@@ -9,8 +9,9 @@ on, result cache off) three times: "cold" with the engine's in-memory set cache 
 every query, "first pass" in order with that cache filling as it goes (what a freshly started
 process sees), and "warm" once every term has been seen; then a baseline that scans the rows
 with Python `in` plus the same filters, facets and top 20. That round repeats (`--rounds`, the
-engine and the scan alternating) and percentiles pool all rounds. Prints one JSON object; the
-headline `fts_ms` / `speedup` are the first pass, `rounds` gives each round's p95 and ratio.
+engine and the scan alternating); each query's time is its median over the rounds, and the
+percentiles are over those medians, for the engine and the scan alike. Prints one JSON object;
+the headline `fts_ms` / `speedup` are the first pass, `rounds` gives each round's own p95 and ratio.
 """
 
 from __future__ import annotations
@@ -266,9 +267,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--scan-queries", type=int, default=200, help="queries for the scan baseline")
-    parser.add_argument(
-        "--rounds", type=int, default=3, help="rounds of engine passes and scan, alternating (samples pooled)"
-    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of engine passes and scan, alternating")
     parser.add_argument(
         "--index",
         help="keep the index in this file and reuse it when it already holds --n documents "
@@ -294,26 +293,24 @@ def main() -> None:
         # Load the in-memory columns and warm the page cache with queries outside the measured set.
         for q in query_set(seed=99, size=20):
             engine.query(SearchQuery(**q))
-        # Rounds alternate the engine and the scan, and percentiles pool every round's samples: on
-        # a shared machine whose speed drifts by tens of percent within seconds, neither side gets
-        # a luckier stretch than the other.
+        # Rounds alternate the engine and the scan, and each query counts with its median over the
+        # rounds: this machine's speed drifts by 20-40 % within seconds, and a slow second would
+        # otherwise decide the tail of a 2 ms operation far more than that of a 100 ms one.
         rows = scan_rows(docs)
-        pooled: dict[str, list[float]] = {}
+        per_round: list[dict[str, list[float]]] = []
         rounds = []
         for _ in range(args.rounds):
             measured = fts_round(engine, queries)
             measured["scan_match"], measured["scan"], measured["scan_cpu"] = scan_baseline(
                 rows, queries[: args.scan_queries]
             )
-            for key, samples in measured.items():
-                pooled.setdefault(key, []).extend(samples)
+            per_round.append(measured)
+            fts_p95, scan_p95 = percentile(measured["first"], 95), percentile(measured["scan"], 95)
             rounds.append(
                 {
-                    "fts_p95_ms": round(percentile(measured["first"], 95), 2),
-                    "scan_p95_ms": round(percentile(measured["scan"], 95), 2),
-                    "speedup_p95": round(
-                        percentile(measured["scan"], 95) / percentile(measured["first"], 95), 1
-                    ),
+                    "fts_p95_ms": round(fts_p95, 2),
+                    "scan_p95_ms": round(scan_p95, 2),
+                    "speedup_p95": round(scan_p95 / fts_p95, 1),
                 }
             )
         browse = []
@@ -323,8 +320,12 @@ def main() -> None:
             browse.append((time.perf_counter() - started) * 1000)
         engine.close()
 
-    timings, cpu, cold, warm, totals = (pooled[k] for k in ("first", "cpu", "cold", "warm", "totals"))
-    scan_match, scan, scan_cpu = pooled["scan_match"], pooled["scan"], pooled["scan_cpu"]
+    def medians(key: str) -> list[float]:
+        return [statistics.median(samples) for samples in zip(*(r[key] for r in per_round), strict=True)]
+
+    timings, cpu, cold, warm = (medians(k) for k in ("first", "cpu", "cold", "warm"))
+    scan_match, scan, scan_cpu = (medians(k) for k in ("scan_match", "scan", "scan_cpu"))
+    totals = per_round[0]["totals"]
     fts_cpu = {p: round(percentile(cpu, p), 2) for p in (50, 95, 99)}
     base_cpu = {p: round(percentile(scan_cpu, p), 2) for p in (50, 95)}
     fts = {p: round(percentile(timings, p), 2) for p in (50, 95, 99)}
