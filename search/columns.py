@@ -94,9 +94,12 @@ class Columns:
         if not len(self.rowid) or not len(rowids):
             return np.empty(0, dtype=np.int64)
         if self.lookup is not None:
-            inside = rowids[rowids < len(self.lookup)]
-            pos = self.lookup[inside]
-            return pos[pos >= 0].astype(np.int64)
+            # Sets come from the same snapshot as the columns, so every rowid is normally here:
+            # two reductions check that, instead of two compressions of a long array.
+            if int(rowids.max()) >= len(self.lookup):
+                rowids = rowids[rowids < len(self.lookup)]
+            pos = self.lookup[rowids]
+            return pos if int(pos.min(initial=0)) >= 0 else pos[pos >= 0]
         pos = np.searchsorted(self.rowid, rowids)
         pos[pos >= len(self.rowid)] = 0
         return pos[self.rowid[pos] == rowids]
@@ -147,8 +150,8 @@ def _build(seq: int, table: np.ndarray) -> Columns:
     top = int(ints[0][-1]) + 1 if len(ints[0]) else 0
     if top <= max(1 << 20, 16 * len(ints[0])):
         # Listing ids are dense in practice: a table lookup beats a binary search per rowid.
-        lookup = np.full(top, -1, dtype=np.int32)
-        lookup[ints[0]] = np.arange(len(ints[0]), dtype=np.int32)
+        lookup = np.full(top, -1, dtype=np.int64)
+        lookup[ints[0]] = np.arange(len(ints[0]), dtype=np.int64)
     facets = {
         "kind": ints[1].astype(np.int8),
         "field_top": ints[2].astype(np.int32),

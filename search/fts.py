@@ -80,7 +80,7 @@ from search.fts_sets import (
     read,
     store_hot_sets,
 )
-from search.text import QueryTerm, highlight, query_terms, snippet
+from search.text import QueryTerm, highlight_page, query_terms
 
 __all__ = ["FTS_TABLES", "FtsEngine", "analyse", "expression", "level_queries", "rowid_of"]
 
@@ -698,13 +698,20 @@ class FtsEngine(SearchEngine):
             scores = score[order].tolist() if len(score) else [0] * len(order)
             marks = ", ".join("?" * len(rowids))
             stored = dict(conn.execute(f"SELECT rowid, doc FROM stored WHERE rowid IN ({marks})", rowids))
-            for rid, sc in zip(rowids, scores, strict=True):
-                if rid in stored:
-                    hits.append(self._hit(json.loads(stored[rid]), float(sc), terms))
+            docs = [
+                (json.loads(stored[rid]), sc) for rid, sc in zip(rowids, scores, strict=True) if rid in stored
+            ]
+            titles, snippets = highlight_page(
+                [d["title"] for d, _ in docs], [d["body"] for d, _ in docs], terms
+            )
+            hits = [
+                self._hit(doc, float(sc), title, body)
+                for (doc, sc), title, body in zip(docs, titles, snippets, strict=True)
+            ]
         return SearchResults(total, hits, facets, q.page, q.per_page, self.name)
 
     @staticmethod
-    def _hit(doc: dict[str, Any], score: float, terms: list[QueryTerm]) -> Hit:
+    def _hit(doc: dict[str, Any], score: float, title: str, snippet: str) -> Hit:
         extra = {
             k: doc[k]
             for k in (
@@ -717,8 +724,8 @@ class FtsEngine(SearchEngine):
             kind=doc["kind"],
             db_id=doc["db_id"],
             external_id=doc["external_id"],
-            title=highlight(doc["title"], terms),
-            snippet=snippet(doc["body"], terms),
+            title=title,
+            snippet=snippet,
             field=doc["field"],
             score=round(float(score), 6),
             fields=extra,

@@ -188,3 +188,23 @@ def test_facet_profiles_count_like_a_counter(large_codes: bool) -> None:
             expected = Counter(int(v) for v in getattr(cols, name)[pos] if v >= 0)
             assert dict(counted[name]) == expected, (name, size)
     assert _profiles([np.array([3, 3, -1]), np.array([0, 0, 1])])[0].tolist() == [1, 1, 0]
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_positions_of_rowids_drop_the_absent(sparse: bool) -> None:
+    """Through the lookup table (dense rowids) and by binary search (sparse), rowids the snapshot
+    does not hold, beyond its largest or in its gaps, are dropped."""
+    from search.columns import _build
+
+    rng = np.random.default_rng(8)
+    rowids = np.unique(rng.integers(0, 10**12 if sparse else 5000, 800))
+    table = np.zeros((11, len(rowids)))
+    table[0] = rowids
+    cols = _build(1, table)
+    assert (cols.lookup is None) == sparse
+    for _ in range(30):
+        asked = np.unique(
+            np.concatenate([rng.choice(rowids, 50), rng.integers(0, int(rowids.max()) * 2, 20)])
+        )
+        expected = [i for i, r in enumerate(rowids.tolist()) if r in set(asked.tolist())]
+        assert cols.positions(asked.astype(np.uint32 if not sparse else np.int64)).tolist() == expected

@@ -25,6 +25,7 @@ from search.text import (
     fold_char,
     gram_tokens,
     highlight,
+    highlight_page,
     phrase_grams,
     query_terms,
     render_marked,
@@ -235,3 +236,27 @@ def test_remembered_query_terms_follow_words_added_to_the_analyzer() -> None:
     assert all(t.word != text for t in query_terms(text))
     default_analyzer().add_words([text])
     assert query_terms(text) == [QueryTerm(word=text, surfaces=(text,))]
+
+
+_PAGE_TEXT = st.text(
+    alphabet=st.sampled_from(list("锂电池储能AI ai，（）\n\t<&>\ue000\ue001\ue002Ａｉ")), max_size=30
+)
+
+
+@given(
+    titles=st.lists(_PAGE_TEXT, max_size=5),
+    bodies=st.lists(_PAGE_TEXT, max_size=5),
+    query=st.sampled_from(["电池", "锂电池 AI", "ai", "池储", "\ue002电", "<&>"]),
+    size=st.sampled_from([5, 100]),
+)
+def test_a_page_highlighted_at_once_reads_like_one_by_one(
+    titles: list[str], bodies: list[str], query: str, size: int
+) -> None:
+    """The engine marks a page's titles and snippets in one pass over the texts joined; the result
+    must be the same strings, also with the separator, stand-ins or markup in texts or query."""
+    bodies = (bodies + [""] * len(titles))[: len(titles)]
+    terms = query_terms(query)
+    assert highlight_page(titles, bodies, terms, size) == (
+        [highlight(t, terms) for t in titles],
+        [snippet(b, terms, size) for b in bodies],
+    )
