@@ -302,42 +302,55 @@ def snippet(text: str, terms: list[QueryTerm], size: int = SNIPPET_CHARS) -> str
 
 
 def _snippet(text: str, spans: list[tuple[int, int]], size: int) -> str:
-    if len(text) <= size:
-        return render(text, spans)
-    start = 0
-    if spans:
-        # Some context before the first match, but not so much that the match falls off the end.
-        start = max(0, min(spans[0][0] - size // 5, len(text) - size))
-    end = min(len(text), start + size)
-    body = render(text, spans, start, end)
-    return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
+    start, end = _window(len(text), spans, size)
+    return ("…" if start > 0 else "") + render(text, spans, start, end) + ("…" if end < len(text) else "")
+
+
+def _window(length: int, spans: list[tuple[int, int]], size: int) -> tuple[int, int]:
+    """The snippet's (start, end): some context before the first match, but not so much that the
+    match falls off the end."""
+    if length <= size:
+        return 0, length
+    start = max(0, min(spans[0][0] - size // 5, length - size)) if spans else 0
+    return start, min(length, start + size)
 
 
 def highlight_page(
     titles: list[str], bodies: list[str], terms: list[QueryTerm], size: int = SNIPPET_CHARS
 ) -> tuple[list[str], list[str]]:
-    """`highlight` of every title and `snippet` of every body of a page of hits, the same strings
-    as one by one, from one fold and one search over all the texts joined (per-call overhead
-    was most of the cost of 20 short texts)."""
-    texts = [_SPACES.sub(" ", t) for t in titles] + [_SPACES.sub(" ", b.strip()) for b in bodies]
-    joined = _SEP.join(texts)
-    own_separators = joined.count(_SEP) != len(texts) - 1
+    """`highlight` of every title and `snippet` of every body of a page of hits: the same strings
+    as one by one, from one fold, one search and one escape over all the texts joined (per-call
+    overhead was most of the cost of 20 short texts)."""
+    joined = _SPACES.sub(" ", _SEP.join([*titles, *(b.strip() for b in bodies)]))
+    texts = joined.split(_SEP)
+    own_separators = len(texts) != len(titles) + len(bodies)
     if not terms or own_separators or any(_SEP in s for s, _ in _surfaces(tuple(terms))):
         return [highlight(t, terms) for t in titles], [snippet(b, terms, size) for b in bodies]
     # Matches never cross a separator (no surface holds one), and one counts as a word boundary.
     spans = iter(_spans(fold(joined), terms))
     span = next(spans, None)
-    marked: list[tuple[str, list[tuple[int, int]]]] = []
-    offset = 0
-    for text in texts:
+    # Titles whole and bodies cut to their snippets, with their spans, joined again to render once.
+    shown: list[str] = []
+    shown_spans: list[tuple[int, int]] = []
+    ends: list[tuple[str, str]] = []  # the ellipses around each snippet
+    offset = shown_offset = 0
+    for i, text in enumerate(texts):
         mine: list[tuple[int, int]] = []
         while span is not None and span[0] < offset + len(text):
             mine.append((span[0] - offset, span[1] - offset))
             span = next(spans, None)
-        marked.append((text, mine))
+        start, end = (0, len(text)) if i < len(titles) else _window(len(text), mine, size)
+        if i >= len(titles):
+            ends.append(("…" if start > 0 else "", "…" if end < len(text) else ""))
+        shown.append(text[start:end])
+        for s, e in mine:
+            if s < end and e > start:
+                shown_spans.append((shown_offset + max(s, start) - start, shown_offset + min(e, end) - start))
         offset += len(text) + 1
-    rendered_titles = [render(text, mine) for text, mine in marked[: len(titles)]]
-    return rendered_titles, [_snippet(text, mine, size) for text, mine in marked[len(titles) :]]
+        shown_offset += end - start + 1
+    rendered = render(_SEP.join(shown), shown_spans).split(_SEP)
+    snippets = [pre + body + post for (pre, post), body in zip(ends, rendered[len(titles) :], strict=True)]
+    return rendered[: len(titles)], snippets
 
 
 def render_marked(text: str, pre: str, post: str) -> str:
