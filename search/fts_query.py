@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ def _quote(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
 
+@lru_cache(maxsize=4096)
 def _phrases(term: QueryTerm) -> str:
     """The term as bigram phrases, any of which matches (one per spelling)."""
     if term.single_char:
