@@ -267,7 +267,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--scan-queries", type=int, default=200, help="queries for the scan baseline")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of engine passes and scan, alternating")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of engine passes and scan, alternating")
     parser.add_argument(
         "--index",
         help="keep the index in this file and reuse it when it already holds --n documents "
