@@ -85,9 +85,8 @@ def load_hot_set(conn: sqlite3.Connection, key: Key) -> tuple[int, np.ndarray] |
     row = conn.execute("SELECT seq, rowids FROM hot_sets WHERE tbl = ? AND expr = ?", key).fetchone()
     if row is None:
         return None
-    rowids = np.frombuffer(row[1], dtype="<u4").astype(np.uint32)
-    rowids.setflags(write=False)
-    return row[0], rowids
+    # A read-only view of the blob (no copy; on a big-endian machine numpy swaps on access).
+    return row[0], np.frombuffer(row[1], dtype="<u4")
 
 
 def changed_rowids(conn: sqlite3.Connection, since: int, seq: int) -> np.ndarray | None:
