@@ -18,6 +18,13 @@ def demo(if_empty: bool) -> None:
     session = db()
     if if_empty and not loader.is_empty(session):
         click.echo("数据库已有数据，跳过演示数据加载。")
+        from market.searching.cli import reindex_with_progress
+        from market.searching.sync import index_is_missing
+
+        if index_is_missing(session):
+            # e.g. an upgrade emptied a search index of an older layout: searching would find nothing
+            click.echo("搜索索引为空而数据库有已发布的条目，重建索引。")
+            reindex_with_progress()
     else:
         with click.progressbar(length=loader.count_lines(), label="加载演示数据") as bar:
             report = loader.load_demo(session, progress=bar.update)

@@ -75,6 +75,17 @@ def _safe_drain(app: Flask) -> None:
             app.logger.warning("outbox drain after response failed", exc_info=True)
 
 
+def index_is_missing(session: Session) -> bool:
+    """The index holds no document while the database has published listings (a new engine, or
+    an upgrade that emptied an index file of an older layout)."""
+    try:
+        if get_engine(current_app._get_current_object()).count()["total"]:
+            return False
+    except EngineUnavailable:
+        return False  # not missing, unreachable: `flask search status` says so
+    return next(published_documents(session, batch=1), None) is not None
+
+
 def reindex(session: Session, *, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Rebuild the whole index from the database into a fresh index and swap it in.
 
