@@ -284,7 +284,12 @@ def main() -> None:
         path = Path(args.index) if args.index else Path(tmp) / "bench.sqlite3"
         engine = FtsEngine(str(path), result_cache=0)  # every query does its work
         t = time.perf_counter()
-        report = {"optimize_swap_seconds": 0.0, "hot_sets": None, "hot_sets_seconds": 0.0}
+        report = {
+            "optimize_swap_seconds": 0.0,
+            "hot_sets": None,
+            "hot_sets_seconds": 0.0,
+            "hot_sets_bytes": 0,
+        }
         if engine.count()["total"] != args.n:
             report = engine.rebuild(iter(docs), workers=args.workers)
         index_s = time.perf_counter() - t
@@ -343,6 +348,7 @@ def main() -> None:
                 "index_optimize_swap_s": report["optimize_swap_seconds"],
                 "index_hot_sets": report["hot_sets"],
                 "index_hot_sets_s": report["hot_sets_seconds"],
+                "index_hot_sets_mb": round(report["hot_sets_bytes"] / 1e6, 1),
                 "index_file_mb": round(size_mb, 1),
                 "fts_ms": {"p50": fts[50], "p95": fts[95], "p99": fts[99], "max": round(max(timings), 2)},
                 "fts_cold_ms": {f"p{p}": round(percentile(cold, p), 2) for p in (50, 95, 99)},

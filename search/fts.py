@@ -10,11 +10,15 @@ Layout (all in one file):
 * `fts_t`   FTS5 over the title's bigrams (the "in the title" ranking level);
 * `facet_values` the code of each facet value; codes never change for the life of the file, so any
             process can cache them and reload only on a miss;
-* `changes` a log of changed rowids, so every process patches its in-memory columns (`search.columns`).
+* `changes` a log of changed rowids, so every process patches its in-memory columns (`search.columns`)
+            and brings its term sets forward (`search.fts_sets`);
+* `hot_sets` the rowid sets of every frequent term, computed by a rebuild (`search.fts_sets`).
 
-A query asks FTS5 only for sets of rowids (the bigram match, then four smaller "where did it match"
-sets for ranking) and does filtering, facet counting and sorting over numpy columns: joining rows
-and BM25 over tens of thousands of matches cost 20–80 ms each at 100,000 documents, this costs a few.
+A query asks FTS5 only for sets of rowids, one per term (the bigram match, then four smaller "where
+did it match" sets for ranking), intersects them in numpy and does filtering, facet counting and
+sorting over numpy columns: joining rows and BM25 over tens of thousands of matches cost 20–80 ms
+each at 100,000 documents, this costs a few. A frequent term's sets come from memory or the file's
+kept sets, so no query walks its long doclists.
 
 Ranking (relevance): all terms as whole words in the title, then in the title at all, then as whole
 words in keywords/fields, then as whole words anywhere, then substrings only; ties newest first.
@@ -435,12 +439,15 @@ class FtsEngine(SearchEngine):
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            # The build passed the whole index through the WAL: give that disk space back.
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finished = time.perf_counter()
         return {
             "indexed": count,
             "seconds": round(finished - started, 3),
             "optimize_swap_seconds": round(finished - analysed, 3),
             "hot_sets": len(frequent),
+            "hot_sets_bytes": sum(rowids.nbytes for rowids in frequent.values()),
             "hot_sets_seconds": round(finished - optimized, 3),
             "engine": self.name,
         }
