@@ -490,9 +490,10 @@ class FtsEngine(SearchEngine):
         or from the file's kept sets, brought forward to `seq` (`search.fts_sets`)."""
         key = (table, expr)
         found = self.sets.get(key)
-        if found is None or found[0] > seq:
-            found = load_hot_set(conn, key)
         rowids = None if found is None else self._forward(conn, key, *found, seq)
+        if rowids is None:  # not in memory, or no longer usable (after a rebuild): the kept set
+            found = load_hot_set(conn, key)
+            rowids = None if found is None else self._forward(conn, key, *found, seq)
         if rowids is None:
             rowids = read(conn, table, expr)
             rowids.setflags(write=False)  # shared between queries and threads

@@ -82,6 +82,11 @@ def test_a_rebuild_keeps_the_sets_of_frequent_terms(path: str, monkeypatch: pyte
     battery = fresh.query(SearchQuery(text="电池", per_page=100))
     assert walked == []
     assert battery.total == sum("电池" in " ".join([d["title"], d["body"], *d["keywords"]]) for d in DOCS)
+    # Another rebuild retires the sets in memory; the new kept sets replace them, still no walk.
+    engine.rebuild(DOCS[1:])
+    assert "电池" in DOCS[0]["title"]
+    assert fresh.query(SearchQuery(text="电池", per_page=100)).total == battery.total - 1
+    assert walked == []
     monkeypatch.undo()
     assert answers(fresh) == afresh(path, monkeypatch)
 
