@@ -69,10 +69,12 @@ def _bit_counts(masks: np.ndarray) -> dict[int, int]:
         return {}
     used = int(np.bitwise_or.reduce(masks))
     bits = [bit for bit in range(used.bit_length()) if (used >> bit) & 1]
+    if not bits:  # listings without any mode
+        return {}
     if used < 1 << 12:
         # Count each distinct mask once, then add up the masks holding each bit.
         counts = np.bincount(masks, minlength=used + 1)
-        holds = (np.arange(len(counts))[:, None] >> np.array(bits)) & 1  # mask x bit
+        holds = (np.arange(len(counts))[:, None] >> np.array(bits, dtype=np.int64)) & 1  # mask x bit
         return dict(zip(bits, (counts @ holds).tolist(), strict=True))
     return {bit: int(np.count_nonzero((masks >> bit) & 1)) for bit in bits}
 

@@ -213,3 +213,23 @@ def test_positions_of_rowids_drop_the_absent(sparse: bool) -> None:
         )
         expected = [i for i, r in enumerate(rowids.tolist()) if r in set(asked.tolist())]
         assert cols.positions(asked.astype(np.uint32 if not sparse else np.int64)).tolist() == expected
+
+
+def test_bit_counts_match_a_plain_count() -> None:
+    """How many mode masks hold each bit: listings without modes, few distinct masks and wide ones."""
+    from search.fts_query import _bit_counts
+
+    rng = np.random.default_rng(6)
+    cases = [np.zeros(5, dtype=np.int64), np.array([], dtype=np.int64), np.array([0, 4, 0, 5])]
+    cases += [rng.integers(0, 1 << width, rng.integers(1, 300)) for width in (3, 8, 20, 40) for _ in range(5)]
+    for masks in cases:
+        expected = Counter(bit for m in masks.tolist() for bit in range(64) if (m >> bit) & 1)
+        assert _bit_counts(masks.astype(np.int64)) == dict(expected)
+
+
+def test_matches_without_any_mode_have_no_mode_facet(path: str) -> None:
+    """A listing saved without a cooperation mode (the browser test found it: a 500)."""
+    engine = FtsEngine(path)
+    engine.upsert([dict(DOCS[0], modes=[]), dict(DOCS[1], modes=[])])
+    result = engine.query(SearchQuery(text="电池"))
+    assert result.total == 2 and result.facets["modes"] == {}
