@@ -36,6 +36,7 @@ MAX_TERMS = 12
 SNIPPET_CHARS = 100
 
 
+@lru_cache(maxsize=65536)
 def fold_char(ch: str) -> str:
     """NFKC + lower case of one character, kept to one character so offsets stay valid."""
     folded = unicodedata.normalize("NFKC", ch).lower()
@@ -46,27 +47,24 @@ def fold_char(ch: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Length-preserving normalisation (full width to half width, lower case)."""
+    """Character-aligned normalisation (full width to half width, lower case): the character at
+    each offset of the result is `fold_char` of the character at the same offset of `text`."""
     if text.isascii():
         return text.lower()
-    # A quick check usually spares building the normal form: titles pass as they are; Chinese
-    # prose fails it mostly because of full-width punctuation (，：；), so map the common marks,
-    # then the rest of that block, to ASCII (what NFKC does to them), checking again after each.
+    # A quick check usually spares the work per character: titles pass as they are; Chinese prose
+    # fails it mostly because of full-width punctuation (，：；), so map the common marks, then the
+    # rest of that block, to ASCII (what NFKC does to them), checking again after each.
     candidate = text
-    for narrow in (_common_half_width, _half_width, None):
-        if unicodedata.is_normalized("NFKC", candidate):
-            lowered = candidate.lower()
-            if len(lowered) == len(text):
-                return lowered
-            break
-        if narrow is None:
-            break
-        candidate = narrow(candidate)
-    whole = unicodedata.normalize("NFKC", text).lower()
-    if len(whole) == len(text):
-        # The usual case (full-width punctuation and letters map one to one): no per-char work.
-        return whole
-    return "".join(fold_char(c) for c in text)
+    steps = iter((_common_half_width, _half_width))
+    while not unicodedata.is_normalized("NFKC", candidate):
+        step = next(steps, None)
+        if step is None:
+            # Character by character: the whole text's normal form could compose e + U+0301 into
+            # one é or expand ﬁ into fi, and every offset after it would point elsewhere.
+            return "".join(map(fold_char, text))
+        candidate = step(candidate)
+    lowered = candidate.lower()
+    return lowered if len(lowered) == len(text) else "".join(map(fold_char, text))
 
 
 def _common_half_width(text: str) -> str:

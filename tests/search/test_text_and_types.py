@@ -22,7 +22,6 @@ from search.base import (
 from search.text import (
     QueryTerm,
     fold,
-    fold_char,
     gram_tokens,
     highlight,
     highlight_page,
@@ -57,6 +56,9 @@ def test_clean_document_drops_unknown_and_contact_keys() -> None:
         {"kind": "patent"},
         {"db_id": "7"},
         {"id": "result-8"},
+        {"db_id": 0, "id": "result-0"},
+        {"db_id": -3, "id": "result--3"},
+        {"db_id": 2**31, "id": f"result-{2**31}"},  # beyond a 32-bit database key
         {"title": "  "},
         {"keywords": "锂电池"},
         {"price_low": float("nan")},
@@ -208,12 +210,15 @@ def test_render_marked_is_balanced_and_escaped() -> None:
 
 
 def _fold_by_nfkc(text: str) -> str:
-    """The definition `fold` implements faster: NFKC + lower case, per character when that would
-    change the length."""
-    whole = unicodedata.normalize("NFKC", text).lower()
-    if len(whole) == len(text):
-        return whole
-    return "".join(fold_char(c) for c in text)
+    """The definition `fold` implements faster: each character on its own, NFKC + lower case when
+    that is one character (lower case alone, or the character itself, otherwise)."""
+    out = []
+    for c in text:
+        for candidate in (unicodedata.normalize("NFKC", c).lower(), c.lower(), c):
+            if len(candidate) == 1:
+                out.append(candidate)
+                break
+    return "".join(out)
 
 
 @given(
@@ -239,14 +244,15 @@ def test_remembered_query_terms_follow_words_added_to_the_analyzer() -> None:
 
 
 _PAGE_TEXT = st.text(
-    alphabet=st.sampled_from(list("锂电池储能AI ai，（）\n\t<&>\ue000\ue001\ue002Ａｉ")), max_size=30
+    alphabet=st.sampled_from(list("锂电池储能AI ai，（）\n\t<&>\ue000\ue001\ue002ＡｉİﬁÉ℃e\u0301")),
+    max_size=30,
 )
 
 
 @given(
     titles=st.lists(_PAGE_TEXT, max_size=5),
     bodies=st.lists(_PAGE_TEXT, max_size=5),
-    query=st.sampled_from(["电池", "锂电池 AI", "ai", "池储", "\ue002电", "<&>"]),
+    query=st.sampled_from(["电池", "锂电池 AI", "ai", "池储", "\ue002电", "<&>", "cafe", "é", "fi 电池"]),
     size=st.sampled_from([5, 100]),
 )
 def test_a_page_highlighted_at_once_reads_like_one_by_one(
@@ -260,3 +266,16 @@ def test_a_page_highlighted_at_once_reads_like_one_by_one(
         [highlight(t, terms) for t in titles],
         [snippet(b, terms, size) for b in bodies],
     )
+
+
+def test_marks_stay_on_their_characters_next_to_ligatures_and_combining_marks() -> None:
+    """İ and ﬁ grow under NFKC + lower case, e + U+0301 shrinks: a fold of the whole text would keep
+    its length but shift every offset between them (a review found 'c<mark>afe </mark>')."""
+    terms = query_terms("cafe")
+    titles = ["İ cafe here", "cafe\u0301 ok", "ﬁ电池 cafe"]
+    assert [highlight(t, terms) for t in titles] == [
+        "İ <mark>cafe</mark> here",
+        "<mark>cafe</mark>\u0301 ok",
+        "ﬁ电池 <mark>cafe</mark>",
+    ]
+    assert highlight_page(titles, ["e\u0301 cafe"] * 3, terms)[0] == [highlight(t, terms) for t in titles]
