@@ -62,6 +62,8 @@ class EngineUnavailable(SearchError):
     """The engine could not be reached or refused a write; the relay retries later."""
 
 
+#: listing ids are 32-bit database keys; the FTS5 engine relies on it (rowids fit in 32 bits)
+MAX_DB_ID = 2**31 - 1
 #: `SearchQuery.filter_key()` of a query that filters nothing
 NO_FILTERS: tuple = ("all", (), None, None, None)
 
@@ -320,6 +322,8 @@ def clean_document(doc: Mapping[str, Any]) -> dict[str, Any]:
     db_id = doc.get("db_id")
     if isinstance(db_id, bool) or not isinstance(db_id, int):
         raise DocumentError("db_id must be an integer")
+    if not 0 < db_id <= MAX_DB_ID:
+        raise DocumentError(f"db_id must be between 1 and {MAX_DB_ID} (a database integer key)")
     doc_id = doc.get("id") or document_id(kind, db_id)
     if doc_id != document_id(kind, db_id):
         raise DocumentError(f"id {doc_id!r} does not match kind and db_id")

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from search.base import (
+    MAX_DB_ID,
     NO_FILTERS,
     DocumentError,
     EngineUnavailable,
@@ -373,7 +374,7 @@ class FtsEngine(SearchEngine):
         rowids: list[tuple[int]] = []
         for doc_id in ids:
             kind, _, num = str(doc_id).rpartition("-")
-            if kind in _KIND_CODE and num.isdigit():
+            if kind in _KIND_CODE and num.isdigit() and 0 < int(num) <= MAX_DB_ID:
                 rowids.append((rowid_of(kind, int(num)),))
         if not rowids:
             return None

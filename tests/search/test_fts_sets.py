@@ -233,3 +233,13 @@ def test_matches_without_any_mode_have_no_mode_facet(path: str) -> None:
     engine.upsert([dict(DOCS[0], modes=[]), dict(DOCS[1], modes=[])])
     result = engine.query(SearchQuery(text="电池"))
     assert result.total == 2 and result.facets["modes"] == {}
+
+
+def test_ids_beyond_a_database_key_are_ignored_by_delete(path: str) -> None:
+    """Rowids are kept as uint32: an id no database key can have is refused on upsert (tested with
+    the documents) and ignored by delete, so it never reaches the change log."""
+    engine = FtsEngine(path)
+    engine.upsert(DOCS[:5])
+    before = engine.query(SearchQuery(text="电池")).total
+    engine.delete([f"result-{2**31}", "result-99999999999", "need-0"])
+    assert engine.query(SearchQuery(text="电池")).total == before
