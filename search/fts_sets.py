@@ -8,8 +8,8 @@ query's cost, so:
   (`hot_sets`), chosen from FTS5's own vocabulary, whatever is queried later;
 * each process keeps the sets it has used in memory (`search.fts_query.TermSets`);
 * a set read at an older change-log sequence is brought forward by re-checking only the rowids
-  changed since (`bring_forward`), so edits do not throw the sets away; when too many changed, or
-  the log no longer reaches back, the set is read again from FTS5.
+  changed since (`bring_forward`), so edits do not throw the sets away; after a rebuild, or when
+  the log no longer reaches back, the set is read again.
 
 Rowids fit in 32 bits (rowid = database id * 2 + kind, database ids are 32-bit integers), so sets
 are kept as uint32: half the memory and file space of int64.
@@ -26,16 +26,21 @@ from search.text import query_terms
 
 #: terms in at least this many documents get their sets computed at rebuild (1 % of 100,000)
 HOT_MIN_DOCS = 1000
-#: a set is brought forward by re-checking at most this many changed rowids; more: read it again
-FORWARD_MAX_ROWS = 64
+#: up to this many changed rowids, a set is brought forward by looking each up; more: by reading
+#: the stretch of the doclist they span
+FORWARD_LOOKUPS = 16
+#: the largest rowid (`search.base.MAX_DB_ID` * 2 + 1)
+MAX_ROWID = 2**32 - 1
 
 Key = tuple[str, str]  # (FTS table, MATCH expression)
 
 
-def read(conn: sqlite3.Connection, table: str, expr: str) -> np.ndarray:
-    """Rowids matching a MATCH expression, ascending (one string from SQLite, parsed by numpy)."""
+def read(conn: sqlite3.Connection, table: str, expr: str, low: int = 0, high: int = MAX_ROWID) -> np.ndarray:
+    """Rowids from `low` to `high` matching a MATCH expression, ascending (one string from
+    SQLite, parsed by numpy)."""
     (joined,) = conn.execute(
-        f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH ?", (expr,)
+        f"SELECT group_concat(rowid) FROM {table} WHERE {table} MATCH ? AND rowid BETWEEN ? AND ?",
+        (expr, low, high),
     ).fetchone()
     if not joined:
         return np.empty(0, dtype=np.uint32)
@@ -91,18 +96,13 @@ def load_hot_set(conn: sqlite3.Connection, key: Key) -> tuple[int, np.ndarray] |
 
 def changed_rowids(conn: sqlite3.Connection, since: int, seq: int) -> np.ndarray | None:
     """Rowids changed after `since` up to `seq`, ascending; None when unknown (the log was trimmed
-    or holds a rebuild) or more than `FORWARD_MAX_ROWS`."""
+    or holds a rebuild)."""
     (first,) = conn.execute("SELECT min(seq) FROM changes").fetchone()
     if first is None or first > since + 1:
         return None
-    changed = [
-        r
-        for (r,) in conn.execute(
-            "SELECT DISTINCT rowid FROM changes WHERE seq > ? AND seq <= ? LIMIT ?",
-            (since, seq, FORWARD_MAX_ROWS + 1),
-        )
-    ]
-    if len(changed) > FORWARD_MAX_ROWS or -1 in changed:
+    sql = "SELECT DISTINCT rowid FROM changes WHERE seq > ? AND seq <= ?"
+    changed = [r for (r,) in conn.execute(sql, (since, seq))]
+    if -1 in changed:
         return None
     return np.array(sorted(changed), dtype=np.uint32)
 
@@ -117,12 +117,22 @@ def contains(ascending: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def bring_forward(conn: sqlite3.Connection, key: Key, rowids: np.ndarray, changed: np.ndarray) -> np.ndarray:
-    """`rowids` (the set of `key` before the `changed` rowids changed) as it is now."""
+    """`rowids` (the set of `key` before the `changed` rowids changed) as it is now.
+
+    A few changed rows are looked up one by one (FTS5 seeks a rowid within each doclist: a few
+    microseconds each). More are covered by reading the doclist again between the lowest and the
+    highest of them (FTS5 seeks to a rowid range too): new listings have the highest ids, so after
+    a day of additions that is a short stretch at the end; scattered edits cost at most a read.
+    """
     table, expr = key
-    sql = f"SELECT 1 FROM {table} WHERE {table} MATCH ? AND rowid = ?"
-    # FTS5 seeks a rowid within each doclist: a few microseconds per changed row.
-    now = [r for r in changed.tolist() if conn.execute(sql, (expr, r)).fetchone()]
-    kept = rowids[~contains(changed, rowids)]
-    out = np.union1d(kept, np.array(now, dtype=np.uint32)).astype(np.uint32)
+    if len(changed) <= FORWARD_LOOKUPS:
+        sql = f"SELECT 1 FROM {table} WHERE {table} MATCH ? AND rowid = ?"
+        now = np.array([r for r in changed.tolist() if conn.execute(sql, (expr, r)).fetchone()], np.uint32)
+        kept = rowids[~contains(changed, rowids)]
+    else:
+        low, high = int(changed[0]), int(changed[-1])
+        now = read(conn, table, expr, low, high)
+        kept = rowids[(rowids < low) | (rowids > high)]
+    out = np.union1d(kept, now).astype(np.uint32)
     out.setflags(write=False)
     return out

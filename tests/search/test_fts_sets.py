@@ -93,44 +93,49 @@ def test_a_rebuild_keeps_the_sets_of_frequent_terms(path: str, monkeypatch: pyte
 
 @pytest.mark.usefixtures("frequent")
 def test_sets_are_brought_forward_through_edits(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A writer (the relay) upserts and deletes at random; a reader that keeps its sets answers
-    every query exactly like one that reads everything afresh, whether it brought its sets
-    forward (few changes) or had to read them again (more than `FORWARD_MAX_ROWS`)."""
-    monkeypatch.setattr(fts_sets, "FORWARD_MAX_ROWS", 4)
+    """A writer (the relay) adds, edits and deletes at random, and once rebuilds; a reader that
+    keeps its sets answers every query exactly like one that reads everything afresh, whether it
+    brought its sets forward by lookups (few changes) or by reading a stretch (more), or had to
+    take the rebuild's kept sets."""
+    monkeypatch.setattr(fts_sets, "FORWARD_LOOKUPS", 2)
     writer = FtsEngine(path)
     writer.rebuild(DOCS)
     reader = FtsEngine(path, result_cache=0)
     paths = Counter()
-    real_forward, real_read = fts_module.bring_forward, fts_module.read
+    real_forward = fts_module.bring_forward
 
-    def forward(*args):
-        paths["forward"] += 1
-        return real_forward(*args)
-
-    def read(*args):
-        paths["read"] += 1
-        return real_read(*args)
+    def forward(conn, key, rowids, changed):
+        paths["lookups" if len(changed) <= fts_sets.FORWARD_LOOKUPS else "stretch"] += 1
+        return real_forward(conn, key, rowids, changed)
 
     monkeypatch.setattr(fts_module, "bring_forward", forward)
-    monkeypatch.setattr(fts_module, "read", read)
     rng = random.Random(11)
     live = {d["id"]: d for d in DOCS}
+    next_id = 1000
     assert answers(reader) == afresh(path, monkeypatch)
-    for _ in range(12):
+    for step in range(14):
         changed = []
+        if step == 9:
+            writer.rebuild(list(live.values()))
+            changed.append("rebuild")
         for _ in range(rng.choice([1, 2, 3, 7])):
             doc, donor = rng.choice(list(live.values())), rng.choice(DOCS)
-            if rng.random() < 0.3 and len(live) > 20:
+            action = rng.random()
+            if action < 0.25 and len(live) > 20:
                 writer.delete([doc["id"]])
                 del live[doc["id"]]
-            else:
-                # another listing's words move into this one: sets gain and lose members
+            elif action < 0.5:  # a new listing: the highest id so far
+                next_id += 1
+                added = dict(donor, id=f"{donor['kind']}-{next_id}", db_id=next_id)
+                writer.upsert([added])
+                live[added["id"]] = doc = added
+            else:  # another listing's words move into this one: sets gain and lose members
                 edited = dict(doc, title=donor["title"], body=donor["body"], keywords=donor["keywords"])
                 writer.upsert([edited])
                 live[doc["id"]] = edited
             changed.append(doc["id"])
         assert answers(reader) == afresh(path, monkeypatch), changed
-    assert paths["forward"] > 0 and paths["read"] > 0
+    assert paths["lookups"] > 0 and paths["stretch"] > 0
 
 
 def test_term_sets_keep_the_newest_copy_within_their_bytes() -> None:
