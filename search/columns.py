@@ -99,7 +99,7 @@ class Columns:
             if int(rowids.max()) >= len(self.lookup):
                 rowids = rowids[rowids < len(self.lookup)]
             pos = self.lookup[rowids]
-            return pos if int(pos.min(initial=0)) >= 0 else pos[pos >= 0]
+            return pos[pos >= 0] if (pos < 0).any() else pos
         pos = np.searchsorted(self.rowid, rowids)
         pos[pos >= len(self.rowid)] = 0
         return pos[self.rowid[pos] == rowids]

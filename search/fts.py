@@ -440,8 +440,12 @@ class FtsEngine(SearchEngine):
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            # The build passed the whole index through the WAL: give that disk space back.
+            # The build passed the whole index through the WAL: give that disk space back, unless
+            # readers hold it (a truncating checkpoint would make writers wait for them meanwhile;
+            # the size limit trims the file at a later checkpoint instead).
+            conn.execute("PRAGMA busy_timeout = 0")
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.execute("PRAGMA busy_timeout = 10000")
         finished = time.perf_counter()
         return {
             "indexed": count,

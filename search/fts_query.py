@@ -172,7 +172,7 @@ _ENTRY_BYTES = 256
 
 
 class TermSets(_Lru):
-    """Rowid sets of frequent terms, each with the change-log sequence it is exact at.
+    """Rowid sets of the terms queried, each with the change-log sequence it is exact at.
 
     A term such as 智能 matches a third of the corpus, and walking its doclist is most of such a
     query's cost. Unlike result pages, a set survives changes to the index: the engine brings it

@@ -23,6 +23,7 @@ import numpy as np
 
 from search.fts_query import _LEVELS, expression, level_queries
 from search.text import query_terms
+from vocab.analyzer import default_analyzer
 
 #: terms in at least this many documents get their sets computed at rebuild (1 % of 100,000)
 HOT_MIN_DOCS = 1000
@@ -49,7 +50,9 @@ def read(conn: sqlite3.Connection, table: str, expr: str, low: int = 0, high: in
 
 def term_keys(text: str) -> list[Key]:
     """Every set a query for `text` alone asks for: its match, then each ranking level's."""
-    terms = query_terms(text)
+    # The analyser passed explicitly: thousands of vocabulary terms must not crowd users' queries
+    # out of the memo of query terms.
+    terms = query_terms(text, default_analyzer())
     if len(terms) != 1:
         return []
     levels = [part for level, _ in _LEVELS for part in level_queries(terms, level)]
