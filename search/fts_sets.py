@@ -122,8 +122,8 @@ def contains(ascending: np.ndarray, values: np.ndarray) -> np.ndarray:
 def bring_forward(conn: sqlite3.Connection, key: Key, rowids: np.ndarray, changed: np.ndarray) -> np.ndarray:
     """`rowids` (the set of `key` before the `changed` rowids changed) as it is now.
 
-    A few changed rows are looked up one by one (FTS5 seeks a rowid within each doclist: a few
-    microseconds each). More are covered by reading the doclist again between the lowest and the
+    A few changed rows are looked up one by one (FTS5 seeks a rowid within each doclist: about
+    20 µs each). More are covered by reading the doclist again between the lowest and the
     highest of them (FTS5 seeks to a rowid range too): new listings have the highest ids, so after
     a day of additions that is a short stretch at the end; scattered edits cost at most a read.
     """
