@@ -427,7 +427,6 @@ class FtsEngine(SearchEngine):
             frequent = hot_sets(conn, "_new")
             conn.execute("BEGIN IMMEDIATE")
             try:
-                store_hot_sets(conn, frequent, "_new")
                 for table in _REBUILT:
                     conn.execute(f"DROP TABLE {table}")
                     conn.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
@@ -435,7 +434,8 @@ class FtsEngine(SearchEngine):
                     conn.execute(stmt)
                 _log_changes(conn, [-1])
                 # The sets are exact at the sequence of the rebuild's own change-log entry.
-                conn.execute("UPDATE hot_sets SET seq = (SELECT max(seq) FROM changes)")
+                (seq,) = conn.execute("SELECT max(seq) FROM changes").fetchone()
+                store_hot_sets(conn, frequent, seq)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

@@ -80,11 +80,11 @@ def hot_sets(conn: sqlite3.Connection, suffix: str = "") -> dict[Key, np.ndarray
     return {(table, expr): read(conn, table + suffix, expr) for table, expr in keys}
 
 
-def store_hot_sets(conn: sqlite3.Connection, sets: dict[Key, np.ndarray], suffix: str = "") -> None:
-    """Keep `sets` in the file (sequence 0 until the caller sets it, inside its transaction)."""
+def store_hot_sets(conn: sqlite3.Connection, sets: dict[Key, np.ndarray], seq: int) -> None:
+    """Keep `sets`, exact at change-log sequence `seq`, in the file (inside the caller's transaction)."""
     conn.executemany(
-        f"INSERT OR REPLACE INTO hot_sets{suffix} VALUES (?, ?, 0, ?)",
-        ((table, expr, rowids.astype("<u4").tobytes()) for (table, expr), rowids in sets.items()),
+        "INSERT OR REPLACE INTO hot_sets VALUES (?, ?, ?, ?)",
+        ((table, expr, seq, rowids.astype("<u4").tobytes()) for (table, expr), rowids in sets.items()),
     )
 
 
