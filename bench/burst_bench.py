@@ -78,7 +78,9 @@ def run(cmd: list[str], env: dict[str, str], logfile: Path) -> None:
 
 def spawn(cmd: list[str], env: dict[str, str], logfile: Path) -> subprocess.Popen:
     out = logfile.open("ab")
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -261,7 +263,13 @@ def main(argv: list[str] | None = None) -> int:
             cmd = [*flask, "run", "--host", "127.0.0.1", "--port", str(port), "--with-threads"]
         procs.append(spawn(cmd, env, logfile))
         if args.worker:
-            procs.append(spawn([str(BIN / c) if (BIN / c).exists() else c for c in shlex.split(args.worker)], env, logfile))
+            procs.append(
+                spawn(
+                    [str(BIN / c) if (BIN / c).exists() else c for c in shlex.split(args.worker)],
+                    env,
+                    logfile,
+                )
+            )
         wait_up(base, procs[0])
         log(f"serving {' '.join(cmd)}; {len(listings)} approvals and {args.logins} logins at once")
         out = burst(base, listings, args.logins)

@@ -18,20 +18,32 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
     """Build the Flask config mapping from environment variables."""
     env = dict(os.environ if env is None else env)
     production = env.get("MARKET_ENV", "development") == "production"
+    instance = Path(env.get("INSTANCE_PATH") or INSTANCE)
     return {
+        #: the instance folder: the embedded database and indexes, uploads, the worker's doorbell
+        "INSTANCE_PATH": str(instance),
         "MARKET_ENV": "production" if production else "development",
         "SECRET_KEY": env.get("SECRET_KEY", "" if production else DEV_SECRET_KEY),
-        "DATABASE_URL": env.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'market.sqlite3'}"),
+        "DATABASE_URL": env.get("DATABASE_URL", f"sqlite:///{instance / 'market.sqlite3'}"),
+        #: seconds a write waits for the embedded database's write lock before answering 503
+        "DB_BUSY_TIMEOUT": float(env.get("DB_BUSY_TIMEOUT", "10")),
         # Embedded FTS5 index file unless MEILI_URL names a Meilisearch server.
-        "SEARCH_PATH": env.get("SEARCH_PATH", str(INSTANCE / "search.sqlite3")),
+        "SEARCH_PATH": env.get("SEARCH_PATH", str(instance / "search.sqlite3")),
         # Result pages the embedded engine keeps per process until the index changes (0: none;
         # about 40 KB each with 20 hits and all facets, so 512 is about 20 MB per process).
         "SEARCH_RESULT_CACHE": int(env.get("SEARCH_RESULT_CACHE", "512")),
         "MEILI_URL": env.get("MEILI_URL", ""),
         "MEILI_MASTER_KEY": env.get("MEILI_MASTER_KEY", ""),
         "MEILI_INDEX": env.get("MEILI_INDEX", "listings"),
-        "MATCH_MODEL_PATH": env.get("MATCH_MODEL_PATH", str(INSTANCE / "matcher.joblib")),
-        "UPLOAD_DIR": env.get("UPLOAD_DIR", str(INSTANCE / "uploads")),
+        #: the per-listing match state (matching.store), kept by the worker
+        "MATCH_STORE_PATH": env.get("MATCH_STORE_PATH", str(instance / "matching.sqlite3")),
+        #: refit the matcher's vocabulary when the library grew or shrank by this share since the last fit
+        "MATCH_REFIT_GROWTH": float(env.get("MATCH_REFIT_GROWTH", "0.25")),
+        #: worker processes a full match rebuild may use
+        "MATCH_JOBS": int(env.get("MATCH_JOBS", "1")),
+        #: the worker's poll when no doorbell rings (a change normally wakes it at once)
+        "OUTBOX_POLL_SECONDS": float(env.get("OUTBOX_POLL_SECONDS", "1.0")),
+        "UPLOAD_DIR": env.get("UPLOAD_DIR", str(instance / "uploads")),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_LOGIN_IP": env.get("RATELIMIT_LOGIN_IP", "30 per minute"),
         "RATELIMIT_LOGIN_ACCOUNT": env.get("RATELIMIT_LOGIN_ACCOUNT", "5 per minute"),
@@ -49,7 +61,6 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
         "BOOTSTRAP_SERVE_LOCAL": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "JSON_AS_ASCII": False,
-        "RELAY_AFTER_COMMIT": env.get("RELAY_AFTER_COMMIT", "1") == "1",
     }
 
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel
 
@@ -32,11 +32,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str) -> sa.Engine:
-    """An engine for `url`; SQLite gets foreign keys, WAL and a busy timeout."""
+#: execution option marking a connection whose transactions will write (BEGIN IMMEDIATE on SQLite)
+WRITE = "market_write"
+SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+
+
+def make_engine(url: str, *, busy_timeout: float = 10.0) -> sa.Engine:
+    """An engine for `url`.
+
+    SQLite is set up as a server-grade embedded database (SQLAlchemy's documented pysqlite recipe):
+    WAL, so readers never block the writer; `synchronous=NORMAL`; a busy timeout; and SQLAlchemy, not
+    pysqlite, emits BEGIN — `BEGIN IMMEDIATE` on connections marked for writing (`WRITE`), so that a
+    transaction that will write takes the write lock first and waits its turn, instead of reading a
+    snapshot and failing with "database is locked" when it tries to write after another writer.
+    """
     if url.startswith("sqlite"):
         engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, json_serializer=_json_dumps
+            url,
+            connect_args={"check_same_thread": False, "timeout": busy_timeout},
+            json_serializer=_json_dumps,
         )
 
         @sa.event.listens_for(engine, "connect")
@@ -47,11 +61,12 @@ def make_engine(url: str) -> sa.Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             cur.close()
 
         @sa.event.listens_for(engine, "begin")
         def _sqlite_begin(conn) -> None:
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
 
         return engine
     return sa.create_engine(
@@ -66,7 +81,9 @@ def _json_dumps(value: object) -> str:
 
 def register_db(app: Flask) -> None:
     """Attach an engine and a session factory to the app; nothing connects until first use."""
-    engine = app.config.get("DB_ENGINE") or make_engine(str(app.config["DATABASE_URL"]))
+    engine = app.config.get("DB_ENGINE") or make_engine(
+        str(app.config["DATABASE_URL"]), busy_timeout=float(app.config.get("DB_BUSY_TIMEOUT", 10))
+    )
     app.extensions["db.engine"] = engine
     app.extensions["db.sessionmaker"] = sessionmaker(bind=engine, class_=Session, expire_on_commit=False)
 
@@ -84,20 +101,48 @@ def engine() -> sa.Engine:
     return current_app.extensions["db.engine"]
 
 
+def _write_intent() -> bool:
+    """A request that may change something (POST, PUT, …) writes; a GET, HEAD or OPTIONS only reads.
+    Outside a request (commands, the worker) everything may write."""
+    return not has_request_context() or request.method not in SAFE_METHODS
+
+
+def open_session(*, write: bool) -> Session:
+    """A new session of the current app; `write` makes its transactions take the write lock first."""
+    return current_app.extensions["db.sessionmaker"](execution_options={WRITE: True} if write else {})
+
+
 def db() -> Session:
-    """The session of the current request or app context (created on first use)."""
+    """The session of the current request or app context (created on first use).
+
+    A request that may write gets a session whose transactions begin by taking the write lock;
+    a plain read (GET) never takes it, so reads never wait for writers and never write.
+    """
     session = g.get("db_session")
     if session is None:
-        session = current_app.extensions["db.sessionmaker"]()
-        g.db_session = session
+        session = g.db_session = open_session(write=_write_intent())
     return session
 
 
 @contextmanager
-def new_session() -> Iterator[Session]:
+def new_session(*, write: bool = True) -> Iterator[Session]:
     """A separate session (for CLI loops and the relay), closed afterwards."""
-    session = current_app.extensions["db.sessionmaker"]()
+    session = open_session(write=write)
     try:
         yield session
     finally:
         session.close()
+
+
+@contextmanager
+def write_transaction() -> Iterator[Session]:
+    """A short write transaction of its own, committed on success (a read request's one write,
+    such as recording that a contact was shown). Never nest it in a writing request's session:
+    on SQLite that would wait for the lock the request itself holds."""
+    with new_session(write=True) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

@@ -5,7 +5,7 @@ from market.deals.models import Contract
 from market.listings.models import ContactReveal, Interest, ListingEvent, ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
 from market.notifications.models import Notification
-from market.outbox.models import OutboxEntry
+from market.outbox.models import OutboxEntry, WorkerState
 
 __all__ = [
     "ContactReveal",
@@ -20,4 +20,5 @@ __all__ = [
     "ResearchResult",
     "TechNeed",
     "User",
+    "WorkerState",
 ]

@@ -14,6 +14,7 @@ Attributes are encoded into numpy arrays once, so one need is scored against man
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
@@ -156,15 +157,15 @@ class Attributes:
 
 
 class FieldCodes:
-    """Stable integer codes for field strings (so unknown fields can still be compared for equality)."""
+    """Stable integer codes for field strings, so unknown fields can still be compared for equality.
 
-    def __init__(self) -> None:
-        self.codes: dict[str, int] = {}
+    A code is a hash of the string, the same in every process and every saved store (per-listing
+    attributes are written to disk and compared with attributes encoded later)."""
 
     def code(self, field: str | None) -> int:
         if not field:
             return -1
-        return self.codes.setdefault(field, len(self.codes))
+        return zlib.crc32(field.encode("utf-8")) & 0x7FFFFFFF
 
 
 def encode(records: Sequence[ResultRecord | NeedRecord], codes: FieldCodes) -> Attributes:

@@ -438,5 +438,9 @@ class SearchEngine(ABC):
         """Status of a write: "succeeded", "failed", "enqueued", "processing" or "canceled"."""
         return "succeeded"
 
+    def wait(self, uid: int | None, timeout_s: float = 60.0) -> str:
+        """Block until a write is applied (engines that apply writes synchronously return at once)."""
+        return "succeeded"
+
     def close(self) -> None:  # noqa: B027 - optional hook, engines without resources keep the default
         """Release connections."""

@@ -64,7 +64,8 @@ def app_config(engine, tmp_path) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "SEARCH_PATH": str(tmp_path / "search.sqlite3"),
-        "MATCH_MODEL_PATH": str(tmp_path / "matcher.joblib"),
+        "MATCH_STORE_PATH": str(tmp_path / "matching.sqlite3"),
+        "INSTANCE_PATH": str(tmp_path),
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "MEILI_URL": "",
     }

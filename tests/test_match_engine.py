@@ -7,7 +7,7 @@ import json
 from sqlmodel import select
 
 from market.matches.models import Match
-from market.searching.sync import drain_now
+from market.outbox.worker import drain_now
 from tests.factories import NEED, RESULT, login, publish
 
 OTHER_RESULT = dict(

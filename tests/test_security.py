@@ -546,11 +546,9 @@ def _bodies(client, urls) -> dict[str, str]:
 
 
 def _reindex(app):
-    from market.db import db
     from market.searching.sync import reindex
 
-    with app.app_context():
-        reindex(db())
+    reindex(app)
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from market.errors import ConflictError, DomainError, NotAllowed
 from market.listings import permissions as perm
 from market.listings.models import KINDS, ContactReveal, Interest, Listing, ListingEvent
 from market.listings.schemas import NeedIn, ResultIn, validate_listing
+from market.outbox.relay import Change
 from market.outbox.service import enqueue_listing
 from vocab.taxonomy import ListingStatus as S
 
@@ -238,3 +239,20 @@ def express_interest(
 
     interest_expressed.send(session, interest=interest, listing=listing, user=user)
     return interest
+
+
+def load_changes(session: Session, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Change]:
+    """The outbox loader: each changed listing with its organisation, as it is now."""
+    out: dict[tuple[str, int], Change] = {}
+    for kind, model in KINDS.items():
+        ids = [listing_id for k, listing_id in keys if k == kind]
+        if not ids:
+            continue
+        rows = session.exec(
+            select(model, Organization)
+            .join(Organization, Organization.id == model.organization_id)
+            .where(model.id.in_(ids))
+        ).all()
+        for listing, org in rows:
+            out[(kind, listing.id)] = Change(kind, listing.id, listing, org, listing.status == S.PUBLISHED)
+    return out

@@ -10,7 +10,6 @@ from flask.cli import AppGroup
 
 from market.db import db
 from market.matches import engine, labels
-from market.searching.documents import published_count
 
 match_cli = AppGroup("match", help="供需匹配")
 
@@ -18,11 +17,7 @@ match_cli = AppGroup("match", help="供需匹配")
 @match_cli.command("rebuild")
 def rebuild_command() -> None:
     """Refit the matcher and recompute every match (agents' states are kept)."""
-    session = db()
-    with click.progressbar(length=published_count(session), label="计算匹配") as bar:
-        stats = engine.rebuild(session, current_app._get_current_object(), progress=bar.update)
-    session.commit()
-    click.echo(f"匹配已重算：成果 {stats['results']}，需求 {stats['needs']}，匹配 {stats['pairs']} 对")
+    engine.rebuild(current_app._get_current_object(), progress=click.echo)
 
 
 @match_cli.command("export-labels")

@@ -1,37 +1,41 @@
-"""The site's side of the matcher: records from the database, the fitted model on disk, Match rows.
+"""The site's side of the matcher: records from the database, the per-listing match store, Match rows.
 
-One fitted `matching.Matcher` is kept at MATCH_MODEL_PATH. A full rebuild refits it on every published
-listing; a newly published or edited listing is added to it without refitting (and a withdrawn one
-removed), under a file lock so that several processes (web workers, the relay worker) never lose each
-other's changes. Recomputing matches only ever writes scores and reasons: the state agents gave a match
-(claimed, introduced, …) is never touched, and a pair someone acted on is never deleted.
+The worker keeps one `matching.store.MatchStore` (at MATCH_STORE_PATH) up to date change by change
+through the outbox: a listing's change costs what that listing costs, whatever the library's size, and
+a restart loads no model. A full rebuild refits the vocabulary into a new store and swaps it in.
+
+Match rows are the store's wanted pairs plus every pair someone acted on. Recomputing only ever writes
+scores and reasons: the state agents gave a match (claimed, introduced, …) is never touched, and a pair
+someone acted on is never deleted — only marked stale when the matcher no longer recommends it.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import Flask
-from sqlmodel import Session, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, func, or_, select
 
 from market.accounts.models import Organization
 from market.db import utcnow
 from market.listings.models import KINDS, Listing, ResearchResult, TechNeed
 from market.matches.models import Match
-from matching.matcher import Matcher, ModelFormatError
+from market.outbox import relay
+from market.outbox.worker import tx
 from matching.records import NeedRecord, ResultRecord
+from matching.store import MatchStore, PairState, StoreConfig, StoreError, remove_stale_builds
 from vocab.taxonomy import ListingStatus, MatchStatus
 
 #: matches kept per listing, and the lowest score worth an agent's time
 TOP_K = 20
 MIN_SCORE = 0.2
+CONFIG = StoreConfig(k=TOP_K, candidates=5 * TOP_K, min_score=MIN_SCORE)
 
-_process_lock = threading.Lock()
+Progress = Callable[[str], None]
 
 
 def result_record(listing: ResearchResult, org: Organization) -> ResultRecord:
@@ -83,78 +87,61 @@ def published_records(session: Session) -> tuple[list[ResultRecord], list[NeedRe
     return out["result"], out["need"]
 
 
-class ModelStore:
-    """The fitted matcher on disk, cached per process and reloaded when another process saved it."""
-
-    def __init__(self, path: str) -> None:
-        self.path = Path(path)
-        self._matcher: Matcher | None = None
-        self._mtime: float | None = None
-
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        """Exclusive access across processes (and threads) for a load–modify–save cycle."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with _process_lock, open(f"{self.path}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-    def load(self) -> Matcher | None:
-        """The current model (None when none was built yet or the file is unreadable)."""
-        try:
-            mtime = self.path.stat().st_mtime
-        except FileNotFoundError:
-            return None
-        if self._matcher is None or mtime != self._mtime:
-            try:
-                self._matcher = Matcher.load(self.path)
-            except (ModelFormatError, EOFError, OSError, ValueError):
-                return None
-            self._mtime = mtime
-        return self._matcher
-
-    def save(self, matcher: Matcher) -> None:
-        tmp = self.path.with_suffix(f".tmp{os.getpid()}")
-        matcher.save(tmp)
-        os.replace(tmp, self.path)  # atomic: readers see the old or the new model, never half
-        self._matcher, self._mtime = matcher, self.path.stat().st_mtime
+# -- the store ------------------------------------------------------------------------------------
 
 
-def store(app: Flask) -> ModelStore:
-    s = app.extensions.get("matches.store")
-    if s is None or str(s.path) != str(app.config["MATCH_MODEL_PATH"]):
-        s = app.extensions["matches.store"] = ModelStore(str(app.config["MATCH_MODEL_PATH"]))
-    return s
+def store_path(app: Flask) -> Path:
+    return Path(str(app.config["MATCH_STORE_PATH"]))
 
 
-def _upsert(session: Session, pairs: list[tuple[int, int, float, dict]]) -> int:
-    """Write scores and reasons for (result_id, need_id) pairs; state is left as agents set it."""
-    if not pairs:
-        return 0
-    wanted = {(r, n): (score, reasons) for r, n, score, reasons in pairs}
-    existing = {
-        (m.result_id, m.need_id): m
-        for m in session.exec(
-            select(Match).where(
-                Match.result_id.in_({r for r, _ in wanted}), Match.need_id.in_({n for _, n in wanted})
-            )
-        ).all()
-    }
-    now = utcnow()
-    for key, (score, reasons) in wanted.items():
-        match = existing.get(key)
-        if match is None:
-            session.add(
-                Match(result_id=key[0], need_id=key[1], score=score, reasons=reasons, origin="matcher")
-            )
-        else:
-            match.score, match.reasons, match.stale, match.updated_at = score, reasons, False, now
-            session.add(match)
-    session.flush()
-    return len(wanted)
+def open_store(app: Flask) -> MatchStore | None:
+    """This process's store, reopened when a rebuild swapped the file; None when there is none yet."""
+    current: MatchStore | None = app.extensions.get("matches.store")
+    if current is not None and not current.replaced():
+        return current
+    if current is not None:
+        current.close()
+        app.extensions["matches.store"] = None
+    try:
+        opened = MatchStore(store_path(app))
+    except StoreError:
+        return None
+    app.extensions["matches.store"] = opened
+    return opened
+
+
+def build_store(app: Flask, progress: Progress | None = None) -> tuple[MatchStore, int]:
+    """Refit a new store on every published listing and swap it in; returns it and the last outbox id
+    it covers."""
+    with tx(app).read() as session:
+        upto = relay.last_entry_id(session)
+        results, needs = published_records(session)
+    store_path(app).parent.mkdir(parents=True, exist_ok=True)
+    built = MatchStore.build(
+        store_path(app),
+        results,
+        needs,
+        config=CONFIG,
+        n_jobs=int(app.config.get("MATCH_JOBS", 1)),
+        progress=progress,
+    )
+    previous = app.extensions.get("matches.store")
+    if previous is not None:
+        previous.close()
+    app.extensions["matches.store"] = built
+    return built, upto
+
+
+# -- match rows -----------------------------------------------------------------------------------
+
+_UNTOUCHED = (
+    Match.origin == "matcher",
+    Match.status == MatchStatus.SUGGESTED,
+    Match.agent_id.is_(None),
+    Match.raised_at.is_(None),
+    Match.result_feedback.is_(None),
+    Match.need_feedback.is_(None),
+)
 
 
 def stored_reasons(reasons: dict) -> dict:
@@ -163,135 +150,221 @@ def stored_reasons(reasons: dict) -> dict:
     return {"components": components, "terms": list(reasons.get("key_terms", []))}
 
 
-def _pairs(matches) -> list[tuple[int, int, float, dict]]:
-    return [
-        (int(m.result_id), int(m.need_id), round(m.score, 6), stored_reasons(m.reasons))
-        for m in matches
-        if m.score >= MIN_SCORE
-    ]
+def _upsert_statement(session: Session):
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(Match.__table__)
+    return stmt.on_conflict_do_update(
+        index_elements=["result_id", "need_id"],
+        set_={
+            "score": stmt.excluded.score,
+            "reasons": stmt.excluded.reasons,
+            "stale": stmt.excluded.stale,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
 
 
-def _drop_unacted(
-    session: Session,
-    *,
-    result_id: int | None = None,
-    need_id: int | None = None,
-    keep: set[tuple[int, int]] = frozenset(),
-) -> None:
-    """Delete suggested pairs nobody acted on (no agent, no interest, no feedback) that are no longer wanted;
-    pairs someone acted on are only marked stale."""
-    stmt = select(Match).where(Match.origin == "matcher")
-    if result_id is not None:
-        stmt = stmt.where(Match.result_id == result_id)
-    if need_id is not None:
-        stmt = stmt.where(Match.need_id == need_id)
-    for match in session.exec(stmt).all():
-        if (match.result_id, match.need_id) in keep:
-            continue
-        untouched = (
-            match.status == MatchStatus.SUGGESTED
-            and match.agent_id is None
-            and match.raised_at is None
-            and not match.result_feedback
-            and not match.need_feedback
+def write_pairs(session: Session, states: Iterable[PairState], *, stale: frozenset = frozenset()) -> int:
+    """Bring match rows in line with pair states: upsert the wanted ones (agents' states untouched;
+    those whose (result_id, need_id) is in `stale` are scored but no longer recommended), delete the
+    unwanted ones nobody acted on and mark the others stale. Returns the rows written."""
+    now = utcnow()
+    wanted, unwanted = [], []
+    for state in states:
+        key = (int(state.result_id), int(state.need_id))
+        if state.wanted:
+            wanted.append(
+                {
+                    "result_id": key[0],
+                    "need_id": key[1],
+                    "score": round(state.score, 6),
+                    "reasons": stored_reasons(state.reasons or {}),
+                    "status": MatchStatus.SUGGESTED,
+                    "origin": "matcher",
+                    "stale": key in stale,
+                    "created_at": now,
+                    "updated_at": now,
+                    "version": 1,
+                }
+            )
+        else:
+            unwanted.append(key)
+    for start in range(0, len(wanted), 500):
+        session.execute(_upsert_statement(session), wanted[start : start + 500])
+    _drop(session, unwanted)
+    return len(wanted) + len(unwanted)
+
+
+def _drop(session: Session, pairs: list[tuple[int, int]]) -> None:
+    """Pairs the matcher no longer recommends: deleted when nobody acted on them, else marked stale."""
+    table = Match.__table__
+    for start in range(0, len(pairs), 500):
+        where = sa.tuple_(table.c.result_id, table.c.need_id).in_(pairs[start : start + 500])
+        session.execute(sa.delete(table).where(where, *_UNTOUCHED))
+        session.execute(
+            sa.update(table)
+            .where(where, table.c.origin == "matcher", table.c.stale.is_(False))
+            .values(stale=True)
         )
-        if untouched:
-            session.exec(delete(Match).where(Match.id == match.id))
-        elif not match.stale:
-            match.stale = True
-            session.add(match)
 
 
-def rebuild(
-    session: Session, app: Flask, *, progress: Callable[[int], None] | None = None, k: int = TOP_K
-) -> dict[str, int]:
-    """Refit on every published listing and recompute all matches (agents' states untouched)."""
-    results, needs = published_records(session)
-    stats = {"results": len(results), "needs": len(needs), "pairs": 0}
-    if not results or not needs:
-        return stats
-    matcher = Matcher().fit(results, needs)
-    wanted: dict[tuple[int, int], tuple[float, dict]] = {}
-    for chunk_start in range(0, len(needs), 200):
-        ids = [n.id for n in needs[chunk_start : chunk_start + 200]]
-        for matches in matcher.rank(k, need_ids=ids).values():
-            for r, n, score, reasons in _pairs(matches):
-                wanted[(r, n)] = (score, reasons)
-        if progress:
-            progress(len(ids))
-    for matches in matcher.rank_results(k).values():
-        for r, n, score, reasons in _pairs(matches):
-            wanted.setdefault((r, n), (score, reasons))
-    if progress:
-        progress(len(results))
-    # Pairs agents or owners acted on keep a fresh score even when they left everyone's top k.
-    acted = session.exec(select(Match).where(Match.status != MatchStatus.SUGGESTED)).all()
-    indexed_r = {r.id for r in results}
-    indexed_n = {n.id for n in needs}
-    for match in acted:
-        key = (match.result_id, match.need_id)
-        if key not in wanted and str(key[0]) in indexed_r and str(key[1]) in indexed_n:
-            m = matcher.score_pair(str(key[1]), str(key[0]))
-            wanted[key] = (round(m.score, 6), stored_reasons(m.reasons))
-    stats["pairs"] = _upsert(session, [(r, n, s, reasons) for (r, n), (s, reasons) in wanted.items()])
-    _drop_unacted(session, keep=set(wanted))
-    with store(app).locked():
-        store(app).save(matcher)
+def _involving(keys: set[tuple[str, int]]):
+    results = [i for k, i in keys if k == "result"]
+    needs = [i for k, i in keys if k == "need"]
+    return or_(Match.result_id.in_(results or [-1]), Match.need_id.in_(needs or [-1]))
+
+
+def _settle(store: MatchStore, rows, recommended: set[tuple[str, str]]) -> tuple[list[PairState], frozenset]:
+    """Existing rows the matcher does not recommend: a pair someone acted on (an agent's state, an
+    owner's interest) is rescored and kept, stale; the rest are to be dropped."""
+    states, stale = [], set()
+    for result_id, need_id, status, origin in rows:
+        key = (str(result_id), str(need_id))
+        if key in recommended:
+            continue
+        acted = status != MatchStatus.SUGGESTED or origin != "matcher"
+        fresh = store.score_pair(*key) if acted else None
+        if fresh is not None:
+            states.append(fresh)
+            stale.add((int(result_id), int(need_id)))
+        else:
+            states.append(PairState(*key, None))
+    return states, frozenset(stale)
+
+
+_ROW_KEYS = (Match.result_id, Match.need_id, Match.status, Match.origin)
+
+
+def match_handler(app: Flask) -> relay.Handler:
+    """The relay's handler: apply a batch of listing changes to the store, then to the match rows."""
+
+    def handle(changes: list[relay.Change], batch_tx: relay.Tx) -> None:
+        store = open_store(app)
+        if store is None or (store.fitted_docs < EAGER_REFIT_DOCS and refit_due(app, store)):
+            # A new or still small library: refitting on everything is cheap and gives a vocabulary
+            # fitted on what is there now (the changes are committed, so the rebuild includes them).
+            rebuild(app)
+            return
+        batch = [
+            (c.kind, str(c.listing_id), record_of(c.listing, c.org) if c.published else None) for c in changes
+        ]
+
+        def early(states: list[PairState]) -> None:
+            # A newly published listing's own matches are readable before the other side's lists
+            # are brought up to date.
+            with batch_tx.write() as session:
+                write_pairs(session, states)
+
+        diff = store.apply(batch, early=early)
+        recommended = {key for key, state in diff.pairs.items() if state.wanted}
+        keys = {(c.kind, c.listing_id) for c in changes}
+        with batch_tx.read() as session:
+            rows = session.exec(select(*_ROW_KEYS).where(_involving(keys))).all()
+        settled, stale = _settle(store, rows, recommended)
+        with batch_tx.write() as session:
+            write_pairs(session, [*diff.pairs.values(), *settled], stale=stale)
+
+    return handle
+
+
+def rebuild(app: Flask, progress: Progress | None = None) -> dict[str, int]:
+    """Refit the store on every published listing and bring every match row in line (agents' states
+    untouched). Changes relayed meanwhile went to the old store: they are queued again."""
+    say = progress or (lambda _m: None)
+    store, upto = build_store(app, say)
+    stats = {"results": store.count("result"), "needs": store.count("need"), "pairs": 0}
+    recommended: set[tuple[str, str]] = set()
+    batch: list[PairState] = []
+
+    def flush() -> None:
+        with tx(app).write() as session:
+            stats["pairs"] += write_pairs(session, batch)
+        batch.clear()
+
+    for state in store.wanted_pairs():
+        recommended.add((state.result_id, state.need_id))
+        batch.append(state)
+        if len(batch) >= 2000:
+            flush()
+    flush()
+    with tx(app).read() as session:
+        rows = session.exec(select(*_ROW_KEYS)).all()
+    settled, stale = _settle(store, rows, recommended)
+    with tx(app).write() as session:
+        write_pairs(session, settled, stale=stale)
+        relay.requeue_after(session, upto)
+    say(f"匹配已重算：成果 {stats['results']}，需求 {stats['needs']}，匹配 {stats['pairs']} 对")
     return stats
 
 
-def refresh_listing(
-    session: Session,
-    app: Flask,
-    kind: str,
-    listing_id: int,
-    listing: Listing | None,
-    org: Organization | None,
-) -> None:
-    """The relay's handler: keep one listing's matches current (no refit)."""
-    column = {"result_id": listing_id} if kind == "result" else {"need_id": listing_id}
-    published = listing is not None and org is not None and listing.status == ListingStatus.PUBLISHED
-    model = store(app)
-    with model.locked():
-        matcher = model.load()
-        if matcher is None:
-            results, needs = published_records(session)
-            if not results or not needs:
-                return
-            matcher = Matcher().fit(results, needs)
-        if published:
-            record = record_of(listing, org)
-            (matcher.add_result if kind == "result" else matcher.add_need)(record)
-            other = matcher.needs if kind == "result" else matcher.results
-            matches = (
-                (
-                    matcher.matches_for_result(record.id, TOP_K)
-                    if kind == "result"
-                    else matcher.matches_for_need(record.id, TOP_K)
-                )
-                if other
-                else []
-            )
-        else:
-            matcher.remove(kind, str(listing_id))
-            matches = []
-        model.save(matcher)
-    pairs = _pairs(matches)
-    _upsert(session, pairs)
-    _drop_unacted(session, keep={(r, n) for r, n, _, _ in pairs}, **column)
+# -- worker jobs ----------------------------------------------------------------------------------
+
+
+#: a store fitted on fewer listings than this is refitted as soon as the library grows past
+#: MATCH_REFIT_GROWTH (cheap at that size); a larger one by the worker's periodic job
+EAGER_REFIT_DOCS = 500
+
+
+def published_total(app: Flask) -> int:
+    with tx(app).read() as session:
+        return sum(
+            session.exec(select(func.count()).select_from(m).where(m.status == ListingStatus.PUBLISHED)).one()
+            for m in KINDS.values()
+        )
+
+
+def refit_due(app: Flask, store: MatchStore, published: int | None = None) -> bool:
+    """The library grew or shrank by more than MATCH_REFIT_GROWTH since the vocabulary was fitted."""
+    published = published_total(app) if published is None else published
+    fitted = max(store.fitted_docs, 1)
+    return published > 0 and abs(published - fitted) / fitted > float(
+        app.config.get("MATCH_REFIT_GROWTH", 0.25)
+    )
+
+
+def keep_store(app: Flask) -> str | None:
+    """Worker job: build the store when there is none, refit it when the library grew or shrank by
+    more than MATCH_REFIT_GROWTH since its vocabulary was fitted, and checkpoint it when idle."""
+    remove_stale_builds(store_path(app))
+    store = open_store(app)
+    published = published_total(app)
+    if store is None:
+        if not published:
+            return None
+        stats = rebuild(app)
+        return f"已建立匹配库（成果 {stats['results']}，需求 {stats['needs']}）"
+    if refit_due(app, store, published):
+        fitted = store.fitted_docs
+        rebuild(app)
+        return f"词表已按 {published} 条发布重新拟合（上次 {fitted} 条）"
+    store.checkpoint()
+    return None
+
+
+def store_status(app: Flask) -> dict | None:
+    """What the store file holds (admin page, status command)."""
+    from matching.store import describe
+
+    try:
+        return describe(store_path(app))
+    except StoreError as exc:
+        return {"error": str(exc)}
+
+
+def remove_store(app: Flask) -> None:
+    """Delete the store file (tests, `make clean`)."""
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(f"{store_path(app)}{suffix}")
+        if path.exists():
+            os.unlink(path)
 
 
 def register_matching(app: Flask) -> None:
-    """Matches follow listing changes through the outbox, and are part of a full rebuild."""
-    from market.outbox import relay
-    from market.rebuild import register_rebuild_step
+    """Matches follow listing changes through the outbox, are part of a full rebuild, and the worker
+    keeps the store built, refitted and checkpointed."""
+    from market.outbox.rebuild import register_rebuild_step
+    from market.outbox.worker import Job, register_handler, register_job
 
-    def handler(session, kind, listing_id, listing, org):
-        refresh_listing(session, app, kind, listing_id, listing, org)
-        return None
-
-    relay.register_handler(app, handler)
-
-    from market.matches.cli import rebuild_command
-
-    register_rebuild_step(app, lambda echo: rebuild_command.callback())
+    register_handler(app, match_handler(app))
+    register_rebuild_step(app, "供需匹配", lambda progress: rebuild(app, progress))
+    register_job(app, Job("match-store", every=30.0, run=keep_store))

@@ -1,4 +1,4 @@
-"""OutboxEntry: one pending notification that a listing changed."""
+"""OutboxEntry (one pending change) and WorkerState (what each background worker last reported)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,29 @@ class OutboxEntry(SQLModel, table=True):
     listing_id: int
     created_at: datetime = Field(default_factory=utcnow, sa_type=_TS)
     attempts: int = Field(default=0)
+    #: due from then on; a relay that takes the entry moves it past its lease, so a relay that dies
+    #: mid-batch leaves it due again once the lease runs out (and its restart frees it at once)
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=_TS, index=True)
     last_error: str | None = Field(default=None, max_length=500)
-    #: an asynchronous engine's task for this change (Meilisearch); done when the task succeeded
-    task_uid: int | None = Field(default=None)
+    #: the worker holding the entry's lease, while it works on it
+    claimed_by: str | None = Field(default=None, max_length=40)
     processed_at: datetime | None = Field(default=None, sa_type=_TS, index=True)
+
+
+class WorkerState(SQLModel, table=True):
+    """A background worker's heartbeat and counters (the admin page and `flask outbox status`)."""
+
+    __tablename__ = "worker_states"
+
+    name: str = Field(primary_key=True, max_length=40)
+    pid: int = Field(default=0)
+    host: str = Field(default="", max_length=100)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=_TS)
+    beat_at: datetime = Field(default_factory=utcnow, sa_type=_TS)
+    #: running, stopped (a clean exit) — a running worker whose beat is old has died
+    state: str = Field(default="running", max_length=10)
+    processed: int = Field(default=0)
+    failed: int = Field(default=0)
+    last_error: str | None = Field(default=None, max_length=500)
+    #: what the worker is doing now (draining, a job's name, idle)
+    doing: str = Field(default="", max_length=60)

@@ -1,175 +1,222 @@
-"""The relay: drains the outbox into the search engine and the matcher.
+"""The relay: drains the outbox into the handlers features registered (search, matching).
 
-Each entry names a listing; the relay reads the listing's *current* state and hands it to every
-handler (search: upsert or delete the document; matching: refresh the listing's matches). Handlers are
-idempotent, so an entry that is retried after a crash or a failure can never duplicate anything, and an
-entry is marked done only after every handler succeeded. Failures back off exponentially.
+Each entry names a listing; the relay reads the listing's *current* state and hands a batch of them to
+every handler. Transactions are short: one takes a batch (a lease), one read loads the listings, each
+handler makes its own short writes, and one marks the batch done. No transaction spans a call to the
+search engine or a matcher computation. Handlers are idempotent, so a batch done twice (its worker
+died after the handlers ran, and the lease ran out) duplicates nothing. A failing batch of several
+listings is retried one listing at a time, so a bad listing delays only itself; failures back off
+exponentially.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
-import sqlalchemy as sa
-from flask import Flask
-from sqlmodel import Session, func, select
+from sqlmodel import Session, func, or_, select, update
 
-from market.accounts.models import Organization
-from market.db import utcnow
-from market.listings.models import KINDS, Listing
+from market.db import WRITE, utcnow
 from market.outbox.models import OutboxEntry
 
-#: handler(session, kind, listing_id, listing_or_None, org_or_None) -> task uid or None
-Handler = Callable[[Session, str, int, "Listing | None", "Organization | None"], "int | None"]
-#: checks an asynchronous task: uid -> "succeeded" | "failed" | "enqueued" | "processing" | "canceled"
-TaskCheck = Callable[[int], str]
-
 MAX_BACKOFF_SECONDS = 600
+#: how long a taken batch stays the taker's; longer than any batch should take
+LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One listing that changed, as it is now (`listing` None when it no longer exists)."""
+
+    kind: str
+    listing_id: int
+    listing: Any = None
+    org: Any = None
+    #: the listing is public: index and match it; otherwise remove it everywhere
+    published: bool = False
+
+
+#: loads the changes of some (kind, listing id) keys in one read transaction (a feature provides it)
+Loader = Callable[[Session, list[tuple[str, int]]], dict[tuple[str, int], Change]]
+#: consumes a batch of changes; does its engine or matcher work first, then short writes through tx
+Handler = Callable[[list[Change], "Tx"], None]
+
+
+class Tx:
+    """Short transactions for handlers: `read()` never takes the write lock, `write()` takes it first
+    and commits on leaving the block."""
+
+    def __init__(self, sessionmaker: Callable[..., Session]) -> None:
+        self._sessionmaker = sessionmaker
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        session = self._sessionmaker()
+        try:
+            yield session
+        finally:
+            session.close()  # objects read stay usable, detached with what was loaded
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        session = self._sessionmaker(execution_options={WRITE: True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
 
 @dataclass
 class DrainStats:
     processed: int = 0
     failed: int = 0
-    waiting: int = 0
+    listings: int = 0
+    batches: int = 0
     errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
     def __iadd__(self, other: DrainStats) -> DrainStats:
         self.processed += other.processed
         self.failed += other.failed
-        self.waiting += other.waiting
+        self.listings += other.listings
+        self.batches += other.batches
         self.errors.extend(other.errors)
+        self.seconds += other.seconds
         return self
-
-
-def register_handler(app: Flask, handler: Handler) -> None:
-    """Add a consumer of listing changes (called in registration order)."""
-    app.extensions.setdefault("outbox.handlers", []).append(handler)
 
 
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(MAX_BACKOFF_SECONDS, 2 ** min(attempts, 10)))
 
 
-def _claim(session: Session, stmt):
+def _due(now):
+    return (OutboxEntry.processed_at.is_(None), OutboxEntry.next_attempt_at <= now)
+
+
+def claim(session: Session, *, worker: str, limit: int, now=None) -> list[OutboxEntry]:
+    """Take up to `limit` due entries (oldest first) under a lease; the caller commits.
+
+    When the oldest due entry is a retry, it is taken alone, with the other entries of its listing."""
+    now = now or utcnow()
+    stmt = select(OutboxEntry).where(*_due(now)).order_by(OutboxEntry.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
-        # Several relays (worker + web processes) never take the same rows.
+        # Several relays (workers, a command) never take the same rows.
         stmt = stmt.with_for_update(skip_locked=True)
-    return list(session.exec(stmt).all())
-
-
-def _fail(entries: list[OutboxEntry], error: str, now) -> None:
+    entries = list(session.exec(stmt).all())
+    if entries and entries[0].attempts > 0:
+        first = entries[0]
+        entries = [e for e in entries if (e.kind, e.listing_id) == (first.kind, first.listing_id)]
     for entry in entries:
-        entry.attempts += 1
-        entry.task_uid = None
-        entry.last_error = error[:500]
-        entry.next_attempt_at = now + backoff(entry.attempts)
+        entry.claimed_by = worker
+        entry.next_attempt_at = now + LEASE
+        session.add(entry)
+    session.flush()
+    return entries
 
 
 def drain_once(
-    session: Session, handlers: list[Handler], task_check: TaskCheck | None = None, *, limit: int = 200
+    tx: Tx, handlers: list[Handler], loader: Loader, *, worker: str, limit: int = 200
 ) -> DrainStats:
-    """Process one batch of due entries; commits. Returns what happened."""
+    """Take one batch, run every handler on it, mark it done (or failed). Returns what happened."""
+    started = time.perf_counter()
     stats = DrainStats()
-    now = utcnow()
-    # 1. Changes whose engine task was still running on the last pass.
-    waiting = _claim(
-        session,
-        select(OutboxEntry)
-        .where(OutboxEntry.processed_at.is_(None), OutboxEntry.task_uid.is_not(None))
-        .order_by(OutboxEntry.id)
-        .limit(limit),
-    )
-    for entry in waiting:
-        status = task_check(entry.task_uid) if task_check else "succeeded"
-        if status == "succeeded":
-            entry.processed_at = now
-            stats.processed += 1
-        elif status in ("failed", "canceled"):
-            _fail([entry], f"search task {entry.task_uid} {status}", now)
-            stats.failed += 1
-        else:
-            stats.waiting += 1
-    # 2. New and due entries, one handler run per listing however many entries it has.
-    due = _claim(
-        session,
-        select(OutboxEntry)
-        .where(
-            OutboxEntry.processed_at.is_(None),
-            OutboxEntry.task_uid.is_(None),
-            OutboxEntry.next_attempt_at <= now,
-        )
-        .order_by(OutboxEntry.id)
-        .limit(limit),
-    )
-    groups: dict[tuple[str, int], list[OutboxEntry]] = {}
-    for entry in due:
-        groups.setdefault((entry.kind, entry.listing_id), []).append(entry)
-    for (kind, listing_id), entries in groups.items():
-        listing = session.get(KINDS[kind], listing_id)
-        org = session.get(Organization, listing.organization_id) if listing else None
-        try:
-            with session.begin_nested():
-                uids = [h(session, kind, listing_id, listing, org) for h in handlers]
-        except Exception as exc:  # any handler failure: retry later, nothing is lost
-            _fail(entries, f"{type(exc).__name__}: {exc}", now)
-            stats.failed += len(entries)
-            stats.errors.append(f"{kind}-{listing_id}: {type(exc).__name__}: {exc}")
-            continue
-        uid = next((u for u in uids if u is not None), None)
-        for entry in entries:
-            if uid is None or task_check is None:
-                entry.processed_at = now
-                stats.processed += 1
-            else:
-                entry.task_uid = uid
-                stats.waiting += 1
-    session.commit()
+    with tx.write() as session:
+        entries = claim(session, worker=worker, limit=limit)
+        taken = [(e.id, e.kind, e.listing_id, e.attempts) for e in entries]
+    if not taken:
+        return stats
+    keys = list(dict.fromkeys((kind, listing_id) for _, kind, listing_id, _ in taken))
+    ids = [entry_id for entry_id, *_ in taken]
+    try:
+        with tx.read() as session:
+            loaded = loader(session, keys)
+        changes = [loaded.get(key) or Change(*key) for key in keys]
+        for handler in handlers:
+            handler(changes, tx)
+    except Exception as exc:  # any failure: retry later, nothing is lost
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        with tx.write() as session:
+            _fail(session, ids, error, alone=len(keys) == 1)
+        stats.failed = len(ids)
+        stats.errors.append(f"{', '.join(f'{k}-{i}' for k, i in keys[:5])}: {error}")
+    else:
+        with tx.write() as session:
+            session.exec(
+                update(OutboxEntry)
+                .where(OutboxEntry.id.in_(ids), OutboxEntry.processed_at.is_(None))
+                .values(processed_at=utcnow(), claimed_by=None, last_error=None)
+            )
+        stats.processed = len(ids)
+        stats.listings = len(keys)
+    stats.batches = 1
+    stats.seconds = time.perf_counter() - started
     return stats
 
 
+def _fail(session: Session, ids: list[int], error: str, *, alone: bool) -> None:
+    """Count an attempt; a lone listing backs off, a batch is retried at once one listing at a time."""
+    now = utcnow()
+    for entry in session.exec(select(OutboxEntry).where(OutboxEntry.id.in_(ids))).all():
+        entry.attempts += 1
+        entry.claimed_by = None
+        entry.last_error = error
+        entry.next_attempt_at = now + backoff(entry.attempts) if alone else now
+        session.add(entry)
+
+
 def drain(
-    session_factory: Callable[[], Session],
+    tx: Tx,
     handlers: list[Handler],
-    task_check: TaskCheck | None = None,
+    loader: Loader,
     *,
+    worker: str,
     limit: int = 200,
     max_batches: int = 1000,
 ) -> DrainStats:
     """Drain until nothing is due (or `max_batches`)."""
     total = DrainStats()
     for _ in range(max_batches):
-        with session_factory() as session:
-            stats = drain_once(session, handlers, task_check, limit=limit)
+        stats = drain_once(tx, handlers, loader, worker=worker, limit=limit)
         total += stats
-        if stats.processed + stats.failed == 0:
+        if not stats.batches:
             break
     return total
 
 
+def release(session: Session, worker: str) -> int:
+    """Make the entries a worker held due again (it restarted: whatever it was doing did not finish)."""
+    result = session.exec(
+        update(OutboxEntry)
+        .where(OutboxEntry.claimed_by == worker, OutboxEntry.processed_at.is_(None))
+        .values(claimed_by=None, next_attempt_at=utcnow())
+    )
+    return result.rowcount or 0
+
+
 def mark_done_up_to(session: Session, last_id: int) -> int:
     """Mark pending entries up to `last_id` done (after a full rebuild already covered them)."""
-    from sqlmodel import update
-
     result = session.exec(
         update(OutboxEntry)
         .where(OutboxEntry.processed_at.is_(None), OutboxEntry.id <= last_id)
-        .values(processed_at=utcnow(), task_uid=None)
+        .values(processed_at=utcnow(), claimed_by=None)
     )
     return result.rowcount or 0
 
 
 def requeue_after(session: Session, last_id: int) -> int:
     """Make entries written after `last_id` pending again (a rebuild swapped out the index they went to)."""
-    from sqlmodel import update
-
     result = session.exec(
         update(OutboxEntry)
         .where(OutboxEntry.id > last_id, OutboxEntry.processed_at.is_not(None))
-        .values(processed_at=None, task_uid=None, next_attempt_at=utcnow())
+        .values(processed_at=None, claimed_by=None, next_attempt_at=utcnow())
     )
     return result.rowcount or 0
 
@@ -178,38 +225,28 @@ def last_entry_id(session: Session) -> int:
     return session.exec(select(func.max(OutboxEntry.id))).one() or 0
 
 
-def backlog(session: Session) -> dict[str, int]:
-    """Pending entries: due now, waiting on an engine task, and backing off after failures."""
+def backlog(session: Session) -> dict[str, Any]:
+    """Pending entries: due now, taken by a worker, backing off after failures; the oldest one's age."""
     now = utcnow()
     pending = OutboxEntry.processed_at.is_(None)
 
     def count(*conditions) -> int:
         return session.exec(select(func.count()).select_from(OutboxEntry).where(pending, *conditions)).one()
 
+    oldest = session.exec(select(func.min(OutboxEntry.created_at)).where(pending)).one()
+    if oldest is not None and oldest.tzinfo is None:  # SQLite returns naive UTC
+        oldest = oldest.replace(tzinfo=now.tzinfo)
     return {
-        "due": count(OutboxEntry.task_uid.is_(None), OutboxEntry.next_attempt_at <= now),
-        "waiting_task": count(OutboxEntry.task_uid.is_not(None)),
-        "retrying": count(OutboxEntry.attempts > 0, OutboxEntry.next_attempt_at > now),
+        "due": count(OutboxEntry.next_attempt_at <= now),
+        "leased": count(OutboxEntry.claimed_by.is_not(None), OutboxEntry.next_attempt_at > now),
+        "retrying": count(
+            OutboxEntry.attempts > 0, OutboxEntry.next_attempt_at > now, OutboxEntry.claimed_by.is_(None)
+        ),
+        "oldest_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
+        "last_error": session.exec(
+            select(OutboxEntry.last_error)
+            .where(pending, or_(OutboxEntry.last_error.is_not(None)))
+            .order_by(OutboxEntry.id.desc())
+            .limit(1)
+        ).first(),
     }
-
-
-def run_forever(
-    drain_fn: Callable[[], DrainStats],
-    *,
-    idle: float = 1.0,
-    max_idle: float = 30.0,
-    echo: Callable[[str], None] = print,
-    stop: Callable[[], bool] = lambda: False,
-) -> None:
-    """The worker loop: drain, then sleep longer while idle or failing (back-off), shorter when busy."""
-    delay = idle
-    while not stop():
-        try:
-            stats = drain_fn()
-        except sa.exc.OperationalError as exc:  # database unreachable: wait and retry
-            echo(f"数据库不可用：{exc.__class__.__name__}，{delay:.0f} 秒后重试")
-            stats = DrainStats(failed=1)
-        if stats.processed or stats.failed or stats.waiting:
-            echo(f"已同步 {stats.processed}，失败 {stats.failed}，等待引擎任务 {stats.waiting}")
-        delay = min(max_idle, delay * 2) if (stats.failed or not stats.processed) else idle
-        time.sleep(delay)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from flask import current_app, has_app_context
 from sqlmodel import Session
 
+from market.outbox import doorbell
 from market.outbox.models import OutboxEntry
 
 
 def enqueue_listing(session: Session, *, kind: str, listing_id: int) -> None:
-    """Record that a listing changed; the relay updates search and matches from the row's current state."""
+    """Record that a listing changed; the worker updates search and matches from the row's current
+    state, woken as soon as this transaction commits."""
     session.add(OutboxEntry(kind=kind, listing_id=listing_id))
-    session.info["outbox_dirty"] = True  # lets the web process drain right after the response
+    if has_app_context():
+        doorbell.mark(session, doorbell.bell_path(current_app.instance_path))

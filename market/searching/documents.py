@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlmodel import Session, select
@@ -44,22 +45,26 @@ def doc_id(kind: str, listing_id: int) -> str:
     return document_id(kind, listing_id)
 
 
-def published_documents(session: Session, *, batch: int = 500) -> Iterator[dict[str, Any]]:
-    """Every published listing as a document, streamed in batches (for a full rebuild)."""
+def published_documents(
+    read: Callable[[], AbstractContextManager[Session]], *, batch: int = 500
+) -> Iterator[dict[str, Any]]:
+    """Every published listing as a document, streamed in batches, each read in a short transaction
+    of its own (`read()`), so a long rebuild never holds one open."""
     for model in KINDS.values():
         last = 0
         while True:
-            rows = session.exec(
-                select(model, Organization)
-                .join(Organization, Organization.id == model.organization_id)
-                .where(model.status == ListingStatus.PUBLISHED, model.id > last)
-                .order_by(model.id)
-                .limit(batch)
-            ).all()
+            with read() as session:
+                rows = session.exec(
+                    select(model, Organization)
+                    .join(Organization, Organization.id == model.organization_id)
+                    .where(model.status == ListingStatus.PUBLISHED, model.id > last)
+                    .order_by(model.id)
+                    .limit(batch)
+                ).all()
+                docs = [listing_document(listing, org) for listing, org in rows]
             if not rows:
                 break
-            for listing, org in rows:
-                yield listing_document(listing, org)
+            yield from docs
             last = rows[-1][0].id
 
 

@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.live_site import LiveSite
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,85 +29,23 @@ if not Path(CHROMIUM).exists():
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
-    """A real server process (gunicorn, 2 workers) on a fresh embedded database; yields its base URL."""
-    data = tmp_path_factory.mktemp("live")
-    env = dict(
-        os.environ,
-        DATABASE_URL=f"sqlite:///{data / 'market.sqlite3'}",
-        SEARCH_PATH=str(data / "search.sqlite3"),
-        MATCH_MODEL_PATH=str(data / "matcher.joblib"),
-        UPLOAD_DIR=str(data / "uploads"),
-        RATELIMIT_REGISTER_IP="200 per hour",
-        MEILI_URL="",
-        MARKET_ENV="development",
+    """A real server process (gunicorn, 2 workers) and the background worker on a fresh embedded
+    database; yields its base URL."""
+    site = LiveSite(tmp_path_factory.mktemp("live"), server="gunicorn").migrate()
+    site.flask(
+        "users",
+        "create-admin",
+        "--email",
+        ADMIN["email"],
+        "--name",
+        "运营测试",
+        "--password",
+        ADMIN["password"],
     )
-    env.pop("TEST_DATABASE_URL", None)
-    bin_dir = Path(sys.executable).parent
-    flask = [str(bin_dir / "flask"), "--app", "market"]
-    subprocess.run([*flask, "db", "upgrade"], env=env, check=True, cwd=ROOT, capture_output=True)
-    subprocess.run(
-        [
-            *flask,
-            "users",
-            "create-admin",
-            "--email",
-            ADMIN["email"],
-            "--name",
-            "运营测试",
-            "--password",
-            ADMIN["password"],
-        ],
-        env=env,
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-    )
-    port = _free_port()
-    log = (data / "server.log").open("w")
-    server = subprocess.Popen(
-        [
-            str(bin_dir / "gunicorn"),
-            "-w",
-            "2",
-            "--threads",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "market:create_app()",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2)
-            break
-        except OSError:
-            if server.poll() is not None:
-                raise RuntimeError((data / "server.log").read_text()) from None
-            time.sleep(0.3)
-    else:
-        raise RuntimeError("server did not start in 60 s")
-    yield base
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-    log.close()
+    with site.start():
+        yield site.base
 
 
 @pytest.fixture(scope="module")
