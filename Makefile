@@ -22,8 +22,8 @@ install: $(VENV)/.installed
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed demo --if-empty
-	@echo "科技成果转化交易平台: http://$(HOST):$(PORT)"
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@echo "科技成果转化交易平台: http://$(HOST):$(PORT)（网站与后台 worker 一起运行，Ctrl+C 同时停止）"
+	$(FLASK) serve --host $(HOST) --port $(PORT)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -37,7 +37,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 worker: install
-	$(FLASK) search sync --forever
+	$(FLASK) outbox work
 
 clean:
-	rm -rf $(VENV) instance/*.sqlite3* instance/*.joblib
+	rm -rf $(VENV) instance/*.sqlite3* instance/*.joblib instance/outbox.bell

@@ -48,7 +48,12 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
         "RATELIMIT_LOGIN_IP": env.get("RATELIMIT_LOGIN_IP", "30 per minute"),
         "RATELIMIT_LOGIN_ACCOUNT": env.get("RATELIMIT_LOGIN_ACCOUNT", "5 per minute"),
         "RATELIMIT_REGISTER_IP": env.get("RATELIMIT_REGISTER_IP", "10 per hour"),
-        "MAIL_HOOK": env.get("MAIL_HOOK", ""),
+        #: the SMTP server the worker sends through (smtp://host:port, smtps://user:pass@host:465,
+        #: smtp+starttls://…); empty: mail is queued but not sent (MAIL_HOOK is the old name)
+        "MAIL_URL": env.get("MAIL_URL", env.get("MAIL_HOOK", "")),
+        "MAIL_FROM": env.get("MAIL_FROM", "noreply@localhost"),
+        #: the site's public address, for links in mail
+        "SITE_URL": env.get("SITE_URL", "http://127.0.0.1:5000"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

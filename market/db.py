@@ -37,7 +37,7 @@ WRITE = "market_write"
 SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 
 
-def make_engine(url: str, *, busy_timeout: float = 10.0) -> sa.Engine:
+def make_engine(url: str, *, busy_timeout: float = 10.0, guard_reads: bool = False) -> sa.Engine:
     """An engine for `url`.
 
     SQLite is set up as a server-grade embedded database (SQLAlchemy's documented pysqlite recipe):
@@ -45,6 +45,8 @@ def make_engine(url: str, *, busy_timeout: float = 10.0) -> sa.Engine:
     pysqlite, emits BEGIN — `BEGIN IMMEDIATE` on connections marked for writing (`WRITE`), so that a
     transaction that will write takes the write lock first and waits its turn, instead of reading a
     snapshot and failing with "database is locked" when it tries to write after another writer.
+    With `guard_reads` (development), a read transaction is also `query_only`, so a page that writes
+    on a plain read fails loudly in tests instead of contending for the lock in production.
     """
     if url.startswith("sqlite"):
         engine = sa.create_engine(
@@ -66,7 +68,10 @@ def make_engine(url: str, *, busy_timeout: float = 10.0) -> sa.Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _sqlite_begin(conn) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
+            writes = bool(conn.get_execution_options().get(WRITE))
+            if guard_reads:
+                conn.exec_driver_sql(f"PRAGMA query_only = {0 if writes else 1}")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
         return engine
     return sa.create_engine(
@@ -82,7 +87,9 @@ def _json_dumps(value: object) -> str:
 def register_db(app: Flask) -> None:
     """Attach an engine and a session factory to the app; nothing connects until first use."""
     engine = app.config.get("DB_ENGINE") or make_engine(
-        str(app.config["DATABASE_URL"]), busy_timeout=float(app.config.get("DB_BUSY_TIMEOUT", 10))
+        str(app.config["DATABASE_URL"]),
+        busy_timeout=float(app.config.get("DB_BUSY_TIMEOUT", 10)),
+        guard_reads=app.config.get("MARKET_ENV") != "production",
     )
     app.extensions["db.engine"] = engine
     app.extensions["db.sessionmaker"] = sessionmaker(bind=engine, class_=Session, expire_on_commit=False)
@@ -94,6 +101,12 @@ def register_db(app: Flask) -> None:
             if exc is not None:
                 session.rollback()
             session.close()
+        for write in g.pop("deferred_writes", ()):
+            try:
+                with _own_transaction() as later:
+                    write(later)
+            except sa.exc.DBAPIError:  # bookkeeping only (a token's last use): skipped, not an error
+                app.logger.info("deferred write skipped", exc_info=True)
 
 
 def engine() -> sa.Engine:
@@ -134,11 +147,29 @@ def new_session(*, write: bool = True) -> Iterator[Session]:
         session.close()
 
 
+def defer_write(write) -> None:
+    """Run `write(session)` in a short transaction of its own once the request's session is closed:
+    bookkeeping a plain read must not do in its own transaction (a token's last use). Best effort."""
+    g.setdefault("deferred_writes", []).append(write)
+
+
 @contextmanager
 def write_transaction() -> Iterator[Session]:
-    """A short write transaction of its own, committed on success (a read request's one write,
-    such as recording that a contact was shown). Never nest it in a writing request's session:
-    on SQLite that would wait for the lock the request itself holds."""
+    """A short write transaction of its own, committed on success: a read request's one write, such
+    as recording that a contact was shown. The request's read transaction ends first (its objects
+    stay usable), so the write neither runs beside an open snapshot nor nests in it. A request that
+    writes anyway uses its own session: this would wait for the lock it holds itself."""
+    if has_request_context() and _write_intent():
+        raise RuntimeError("write_transaction() is for read requests; a writing request uses db()")
+    current = g.get("db_session") if has_request_context() else None
+    if current is not None:
+        current.commit()
+    with _own_transaction() as session:
+        yield session
+
+
+@contextmanager
+def _own_transaction() -> Iterator[Session]:
     with new_session(write=True) as session:
         try:
             yield session

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+import sqlalchemy as sa
+from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 
@@ -55,11 +56,28 @@ _MESSAGES = {
     403: "没有权限访问此页面",
     404: "页面不存在或尚未公开",
     405: "不支持该请求方法",
-    409: "内容已被他人修改",
+    409: "内容已有更新的版本（冲突）",
     413: "上传的文件过大",
     429: "操作过于频繁，请稍后再试",
     500: "服务器内部错误，我们已记录，请稍后再试",
 }
+
+
+def database_refusal(exc: BaseException) -> tuple[str, int] | None:
+    """(Chinese message, seconds to retry after) when the database refused for a reason that passes:
+    a write lock held longer than the busy timeout, a read-only or full disk, a lost connection."""
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return None
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "locked" in text or "busy" in text:
+        return "系统繁忙：其他操作正在保存，请几秒后重试", 2
+    if "readonly" in text or "read-only" in text or "read only" in text:
+        return "数据库当前为只读（例如正在维护），修改暂时无法保存，请稍后重试", 30
+    if "disk is full" in text or "no space" in text or "database or disk is full" in text:
+        return "服务器存储空间已满，修改暂时无法保存；平台运营已能在健康检查中看到，请稍后重试", 60
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return "数据库暂时无法连接，请稍后重试", 5
+    return None
 
 
 def wants_json() -> bool:
@@ -94,11 +112,30 @@ def register_errors(app: Flask) -> None:
             return jsonify(exc.as_json()), exc.status
         return render(exc.status, exc.message)
 
+    @app.errorhandler(sa.exc.DBAPIError)
+    def _database(exc: sa.exc.DBAPIError):
+        refusal = database_refusal(exc)
+        if refusal is None:
+            return _unexpected(exc)
+        message, retry_after = refusal
+        app.logger.warning("database refused (%s): %s", request.path, str(getattr(exc, "orig", exc))[:200])
+        session = g.get("db_session")
+        if session is not None:
+            session.rollback()
+        g.db_unavailable = True  # the page below must not touch the database again
+        if wants_json():
+            response = jsonify({"error": "503", "message": message, "retry_after": retry_after})
+        else:
+            response = app.make_response(
+                render_template("errors/unavailable.html", message=message, retry_after=retry_after)
+            )
+        response.status_code = 503
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         app.logger.exception("unhandled error")
-        from flask import g
-
         session = g.get("db_session")
         if session is not None:
             session.rollback()  # the error page itself reads the database (navigation, unread count)

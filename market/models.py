@@ -3,6 +3,7 @@
 from market.accounts.models import Organization, User
 from market.deals.models import Contract
 from market.listings.models import ContactReveal, Interest, ListingEvent, ResearchResult, TechNeed
+from market.mail.models import OutgoingMail
 from market.matches.models import Match, MatchEvent
 from market.notifications.models import Notification
 from market.outbox.models import OutboxEntry, WorkerState
@@ -17,6 +18,7 @@ __all__ = [
     "Notification",
     "Organization",
     "OutboxEntry",
+    "OutgoingMail",
     "ResearchResult",
     "TechNeed",
     "User",

@@ -32,6 +32,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -149,7 +150,10 @@ class FtsEngine(SearchEngine):
         #: whole result pages, bounded in entries (0 turns it off)
         self.results = SeqCache(result_cache)
         self._snapshot_lock = threading.Lock()
+        self._identity: tuple[int, int] | None = None
+        self._checked_at = 0.0
         self.apply_settings()
+        self._identity = self._file_identity()
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -166,8 +170,65 @@ class FtsEngine(SearchEngine):
         conn.execute("PRAGMA temp_store = MEMORY")
         return conn
 
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def _check_file(self) -> None:
+        """Notice an index file that was deleted (refuse: searching a ghost would hide it) or replaced
+        (by a recovery in another process: reopen, forgetting everything cached from the old one)."""
+        if self._memory:
+            return
+        now = time.monotonic()
+        if now - self._checked_at < 0.5:
+            return
+        self._checked_at = now
+        if self._identity is None:
+            return  # not opened yet: the first connection creates the file
+        identity = self._file_identity()
+        if identity is None:
+            raise EngineUnavailable("search index file is missing")
+        if identity != self._identity:
+            log.warning("search index %s was replaced: reopening", self.path)
+            self._reopen()
+            self._identity = identity
+
+    def _reopen(self) -> None:
+        self.close()
+        self._forget_codes()
+        with self._snapshot_lock:
+            self._snapshot = None
+        self.sets = TermSets(SET_CACHE_BYTES)
+        self._masks = SeqCache(64)
+        self._changes = SeqCache(64)
+        self.results = SeqCache(self.results.max_cost)
+        self._browse_facets = (None, {})
+
+    def recover(self) -> str:
+        """Start afresh after the file was lost or damaged: a damaged file is moved aside (kept for
+        inspection), a new empty index created. The caller rebuilds it (`rebuild`)."""
+        if self._memory:
+            return "in memory"
+        self._reopen()
+        note = "missing"
+        if os.path.exists(self.path):
+            aside = f"{self.path}.damaged-{int(time.time())}"
+            os.replace(self.path, aside)
+            note = f"moved aside to {os.path.basename(aside)}"
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path + suffix)
+        self._identity = None
+        self.apply_settings()
+        self._identity = self._file_identity()
+        return note
+
     @contextlib.contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
+        self._check_file()
         try:
             conn = self._pool.get_nowait()
         except queue.Empty:
@@ -195,6 +256,7 @@ class FtsEngine(SearchEngine):
                 with self._conn() as conn:
                     yield conn
                 return
+            self._check_file()
             if self._writer_conn is None:
                 try:
                     self._writer_conn = self._connect()
@@ -461,15 +523,24 @@ class FtsEngine(SearchEngine):
 
     def count(self) -> dict[str, int]:
         """Document counts by kind and in total (from the in-memory columns: /healthz asks often)."""
-        with self._conn() as conn, _snapshot_read(conn):
-            kinds = np.bincount(self._columns(conn).kind, minlength=2)
+        try:
+            with self._conn() as conn, _snapshot_read(conn):
+                kinds = np.bincount(self._columns(conn).kind, minlength=2)
+        except sqlite3.DatabaseError as exc:
+            raise EngineUnavailable(f"search index error: {exc}") from exc
         out = {_KIND_NAME[code]: int(n) for code, n in enumerate(kinds.tolist())}
         return {"total": sum(out.values()), **out}
 
     def health(self) -> dict[str, Any]:
-        """Status of the index file; never raises."""
+        """Status of the index file (missing, damaged, readable); never raises."""
         try:
+            self._checked_at = 0.0  # look at the file now
             counts = self.count()
+            if not self._memory:
+                with self._conn() as conn:
+                    (check,) = conn.execute("PRAGMA quick_check(1)").fetchone()
+                if check != "ok":
+                    raise EngineUnavailable(f"search index damaged: {check}")
         except Exception as exc:  # health reports, it does not fail
             return {"status": "down", "engine": self.name, "path": self.path, "error": str(exc)}
         return {
@@ -601,8 +672,9 @@ class FtsEngine(SearchEngine):
                 if cached is None:
                     cached = self._search(conn, cols, q)
                     self.results.put(cols.seq, key, cached)
-        except sqlite3.OperationalError as exc:
-            # The MATCH text is built from quoted tokens, so this is the file, not the user's input.
+        except sqlite3.DatabaseError as exc:
+            # The MATCH text is built from quoted tokens, so this is the file (locked, damaged, not a
+            # database), not the user's input.
             raise EngineUnavailable(f"search index error: {exc}") from exc
         # Callers get their own containers; the hits themselves are frozen.
         return dataclasses.replace(

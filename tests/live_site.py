@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,9 +160,13 @@ class LiveSite:
     def wait_up(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
+            try:
                 urllib.request.urlopen(self.base + "/healthz", timeout=2)
                 return
+            except urllib.error.HTTPError:
+                return  # answering (503 while, say, the worker has not started yet)
+            except OSError:
+                pass
             if self.procs["server"].poll() is not None:
                 raise RuntimeError(f"server exited:\n{self.log()}")
             time.sleep(0.2)

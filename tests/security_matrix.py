@@ -242,6 +242,7 @@ CASES: list[Case] = [
         effect=_status(ResearchResult, "pending", "已发布"),
     ),
     Case("admin.organizations", "GET", "/admin/organizations", ADMIN_ONLY),
+    Case("admin.system", "GET", "/admin/system", ADMIN_ONLY),
     Case(
         "admin.decide_member",
         "POST",

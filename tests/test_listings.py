@@ -144,7 +144,7 @@ def test_stale_edit_is_refused_and_nothing_overwritten(app, session, people):
     base = dict(RESULT, version=str(result.version))
     assert a.post(f"/results/{result.id}/edit", data=dict(base, title="甲修改后的标题")).status_code == 302
     resp = b.post(f"/results/{result.id}/edit", data=dict(base, title="乙修改后的标题"))
-    assert resp.status_code == 409 and "已被他人修改" in resp.data.decode()
+    assert resp.status_code == 409 and "您这次的修改没有保存" in resp.data.decode()
     session.expire_all()
     assert session.get(ResearchResult, result.id).title == "甲修改后的标题"
 

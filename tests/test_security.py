@@ -821,7 +821,7 @@ def test_signed_in_login_page_redirect_stays_on_site(app, people):
         ("uni", "/results/{result}/withdraw", {}),
         ("uni", "/results/{draft}/submit", {}),
         ("ent", "/matches/{m_suggested}/feedback", {"verdict": "interested"}),
-        ("agent", "/matches/{m_claimed}/claim", {}),  # already claimed: refused with a redirect back
+        ("agent", "/matches/{m_claimed}/decline", {"reason": "不是原因"}),  # refused with a redirect back
     ],
 )
 def test_back_field_is_not_an_open_redirect(app, people, world, role, url, data, target):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, or_, select, update
 
 from market.accounts.models import ApiToken, User
-from market.db import utcnow
+from market.db import defer_write, utcnow
 from market.errors import DomainError
 
 PREFIX = "kjcg_"
@@ -57,8 +58,13 @@ def revoke_token(session: Session, *, user: User, token_id: int) -> ApiToken:
     return token
 
 
+#: a token's last use is written at most this often (a request never writes it in its own transaction)
+TOUCH_EVERY = timedelta(minutes=1)
+
+
 def user_for_token(session: Session, raw: str) -> User | None:
-    """The active user a presented token belongs to (recording its use), or None."""
+    """The active user a presented token belongs to, or None. Its last use is recorded after the
+    request, at most once a minute."""
     if not raw or not raw.startswith(PREFIX) or len(raw) > 100:
         return None
     token = session.exec(select(ApiToken).where(ApiToken.token_hash == _digest(raw))).first()
@@ -67,7 +73,19 @@ def user_for_token(session: Session, raw: str) -> User | None:
     user = session.get(User, token.user_id)
     if user is None or not user.active:
         return None
-    token.last_used_at = utcnow()
-    session.add(token)
-    session.commit()
+    last = token.last_used_at
+    now = utcnow()
+    if last is None or now - (last if last.tzinfo else last.replace(tzinfo=now.tzinfo)) >= TOUCH_EVERY:
+        defer_write(lambda later, token_id=token.id: _touch(later, token_id, now))
     return user
+
+
+def _touch(session: Session, token_id: int, when) -> None:
+    session.exec(
+        update(ApiToken)
+        .where(
+            ApiToken.id == token_id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < when - TOUCH_EVERY),
+        )
+        .values(last_used_at=when)
+    )

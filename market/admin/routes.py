@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlmodel import func, select
 
@@ -112,3 +112,19 @@ def verify(org_id: int):
     session.commit()
     flash(f"{org.name}：{'已认证' if verified else '已取消认证'}", "success")
     return redirect(url_for("admin.organizations", show=request.args.get("show", "unverified")))
+
+
+@bp.route("/system")
+@admin_required
+def system():
+    """The parts the site stands on: database, search index, match store, background worker."""
+    from market.main import health
+    from market.matches.engine import store_status
+
+    return render_template(
+        "admin/system.html",
+        database=health.database_health(),
+        search=health.search_health(),
+        worker=health.worker_health(),
+        store=store_status(current_app._get_current_object()),
+    )

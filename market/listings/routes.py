@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from market.accounts.models import Organization
-from market.db import db
+from market.db import db, write_transaction
 from market.errors import ConflictError, DomainError, apply_to_form
 from market.listings import permissions as perm
 from market.listings import queries, service
@@ -63,10 +63,13 @@ def detail(kinds: str, listing_id: int):
     session = db()
     listing = perm.load_listing(session, kind_of(kinds), listing_id, current_user)
     org = session.get(Organization, listing.organization_id)
-    contact = service.reveal_contact(session, viewer=current_user, listing=listing)
+    contact, basis = service.reveal_contact(session, viewer=current_user, listing=listing)
+    if contact is not None and basis != "owner":
+        # A page view is a read; the one thing it records gets a short write transaction of its own.
+        with write_transaction() as writing:
+            service.record_reveal(writing, viewer=current_user, listing=listing, basis=basis)
     show_history = perm.is_owner(current_user, listing) or getattr(current_user, "is_admin", False)
     events = service.history(session, listing) if show_history else []
-    session.commit()  # the contact reveal is recorded
     return render_template(
         "listings/detail.html",
         listing=listing,

@@ -6,6 +6,7 @@ follow the database without the request waiting on them.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
@@ -22,7 +23,8 @@ from market.outbox.service import enqueue_listing
 from vocab.taxonomy import ListingStatus as S
 
 STALE_MESSAGE = (
-    "该内容已被他人修改（当前版本 {current}，您编辑的是版本 {yours}）。您的修改未保存，请刷新后重新编辑。"
+    "您打开编辑页之后，这条内容已有新的保存（当前版本 {current}，您编辑的是版本 {yours}；可能是您在其他"
+    "窗口的保存，或同事的修改）。您这次的修改没有保存，请刷新查看最新内容后重新编辑。"
 )
 
 
@@ -203,15 +205,37 @@ def history(session: Session, listing: Listing) -> list[tuple[ListingEvent, User
 
 def reveal_contact(
     session: Session, *, viewer: User | None, listing: Listing
-) -> dict[str, str | None] | None:
-    """The contact details when the viewer may see them (recording the reveal), else None."""
+) -> tuple[dict[str, str | None] | None, str | None]:
+    """(contact details, basis) when the viewer may see them, else (None, None). The basis ("owner",
+    "role", "match") is what `record_reveal` records; showing an owner their own contact is not."""
     basis = perm.contact_basis(session, viewer, listing)
     if basis is None:
+        return None, None
+    contact = {"name": listing.contact_name, "phone": listing.contact_phone, "email": listing.contact_email}
+    return contact, basis
+
+
+def record_reveal(session: Session, *, viewer: User, listing: Listing, basis: str) -> ContactReveal | None:
+    """Record that `viewer` was shown `listing`'s contact details: once per viewer, listing and basis
+    a day (an agent opening a listing ten times is one reveal, and a page view is not ten writes)."""
+    if basis == "owner":
         return None
-    if basis != "owner":
-        session.add(ContactReveal(kind=listing.kind, listing_id=listing.id, viewer_id=viewer.id, basis=basis))
-        session.flush()
-    return {"name": listing.contact_name, "phone": listing.contact_phone, "email": listing.contact_email}
+    since = utcnow() - timedelta(days=1)
+    seen = session.exec(
+        select(ContactReveal.id).where(
+            ContactReveal.kind == listing.kind,
+            ContactReveal.listing_id == listing.id,
+            ContactReveal.viewer_id == viewer.id,
+            ContactReveal.basis == basis,
+            ContactReveal.created_at >= since,
+        )
+    ).first()
+    if seen is not None:
+        return None
+    reveal = ContactReveal(kind=listing.kind, listing_id=listing.id, viewer_id=viewer.id, basis=basis)
+    session.add(reveal)
+    session.flush()
+    return reveal
 
 
 def express_interest(

@@ -45,6 +45,10 @@ def board():
 @bp.route("/matches/<int:match_id>")
 @login_required
 def detail(match_id: int):
+    return _detail(match_id)
+
+
+def _detail(match_id: int, *, conflict: str | None = None, status: int = 200):
     session = db()
     row = perm.load_match(session, match_id, current_user)
     contract = None
@@ -64,7 +68,8 @@ def detail(match_id: int):
         note_form=NoteForm(),
         feedback_form=FeedbackForm(),
         contract=contract,
-    )
+        conflict=conflict,
+    ), status
 
 
 def _post(match_id: int, form_cls, run, done: str | None, *, need=perm.can_view):
@@ -80,11 +85,15 @@ def _post(match_id: int, form_cls, run, done: str | None, *, need=perm.can_view)
     back = safe_next(request.form.get("back"), url_for("matches.detail", match_id=match_id))
     try:
         run(session, row.match, form)
+    except ConflictError as exc:
+        # Someone else got there first: show the match as it is now, with who holds it (409).
+        session.rollback()
+        return _detail(match_id, conflict=exc.message, status=409)
     except DomainError as exc:
         session.rollback()
         if exc.status == 403:
             abort(403)
-        flash(exc.message, "warning" if isinstance(exc, ConflictError) else "danger")
+        flash(exc.message, "danger")
         return redirect(back), 303
     session.commit()
     if done:

@@ -118,7 +118,13 @@ def claim(session: Session, *, actor: User, match: Match) -> Match:
     ).rowcount
     if won != 1:
         session.refresh(match)
-        raise ConflictError((None, "这条匹配刚刚已被其他经纪人认领，请选择其他匹配"))
+        holder = session.get(User, match.agent_id) if match.agent_id else None
+        who = (
+            "您自己"
+            if holder is not None and holder.id == actor.id
+            else (holder.display_name if holder else "其他经纪人")
+        )
+        raise ConflictError((None, f"这条匹配已被 {who} 认领（当前状态：{match.status}），请选择其他匹配"))
     session.refresh(match)
     record(session, match=match, actor=actor, action="claim", from_status=S.SUGGESTED, to_status=S.CLAIMED)
     return match

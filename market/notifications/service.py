@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import smtplib
-import threading
 from collections.abc import Iterable
-from email.message import EmailMessage
-from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from sqlmodel import Session, func, select, update
 
 from market.accounts.models import User
 from market.db import utcnow
+from market.mail.service import SITE_NAME, queue_mail
 from market.notifications.models import Notification
 
 
@@ -26,9 +23,19 @@ def notify(
         session.add(note)
         out.append(note)
     session.flush()
-    pending = session.info.setdefault("mail_outbox", [])
-    pending.extend((n.user_id, n.message, n.link) for n in out)
+    if has_app_context() and current_app.config.get("MAIL_URL"):
+        for user_id, email in session.exec(
+            select(User.id, User.email).where(User.id.in_([n.user_id for n in out]))
+        ):
+            note = next(n for n in out if n.user_id == user_id)
+            link = f"\n\n{_absolute(note.link)}" if note.link else ""
+            queue_mail(session, to=email, subject=f"{SITE_NAME}通知", body=note.message + link)
     return out
+
+
+def _absolute(link: str) -> str:
+    base = str(current_app.config.get("SITE_URL") or "").rstrip("/")
+    return f"{base}{link}" if base and link.startswith("/") else link
 
 
 def members_of(session: Session, org_id: int) -> list[int]:
@@ -64,58 +71,7 @@ def mark_all_read(session: Session, user_id: int) -> int:
     return result.rowcount or 0
 
 
-def send_mail_hook(app: Flask, session: Session) -> None:
-    """E-mail the notifications a request created, when MAIL_HOOK (smtp://host:port) is configured.
-
-    Off by default; runs in a thread after the response so a slow mail server never delays a page.
-    """
-    pending = session.info.pop("mail_outbox", None)
-    url = app.config.get("MAIL_HOOK")
-    if not pending or not url:
-        return
-    emails = dict(session.exec(select(User.id, User.email).where(User.id.in_([p[0] for p in pending]))).all())
-    messages = [(emails[uid], text, link) for uid, text, link in pending if uid in emails]
-    threading.Thread(
-        target=_send, args=(url, app.config.get("MAIL_FROM", "noreply@localhost"), messages), daemon=True
-    ).start()
-
-
-def _send(url: str, sender: str, messages: list[tuple[str, str, str | None]]) -> None:
-    parts = urlsplit(url)
-    try:
-        with smtplib.SMTP(parts.hostname or "127.0.0.1", parts.port or 25, timeout=10) as smtp:
-            for to, text, link in messages:
-                msg = EmailMessage()
-                msg["Subject"] = "科技成果转化交易平台通知"
-                msg["From"], msg["To"] = sender, to
-                msg.set_content(text + (f"\n\n{link}" if link else ""))
-                smtp.send_message(msg)
-    except OSError:
-        pass  # the in-site notification is the record; mail is best effort
-
-
 def register_notifications(app: Flask) -> None:
-    """Mail only what was committed: pending mails move to "ready" on commit and are dropped on rollback."""
-    import sqlalchemy as sa
-    from flask import g
-
-    @sa.event.listens_for(Session, "after_commit")
-    def _ready(session) -> None:
-        if session.info.get("mail_outbox"):
-            session.info.setdefault("mail_ready", []).extend(session.info.pop("mail_outbox"))
-
-    @sa.event.listens_for(Session, "after_rollback")
-    def _drop(session) -> None:
-        session.info.pop("mail_outbox", None)
-
-    @app.after_request
-    def _mail(response):
-        session = g.get("db_session")
-        if session is not None and session.info.get("mail_ready"):
-            session.info["mail_outbox"] = session.info.pop("mail_ready")
-            send_mail_hook(app, session)
-        return response
-
     app.jinja_env.globals["unread_notifications"] = _unread_for_current_user
 
 

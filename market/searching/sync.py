@@ -68,11 +68,38 @@ def reindex(app: Flask, *, progress: Callable[[int], None] | None = None) -> dic
     return result
 
 
+def keep_index(app: Flask) -> str | None:
+    """Worker job: notice a search index that is missing, damaged or emptied, and rebuild it.
+
+    An embedded index starts afresh (a damaged file is moved aside); a server that is down is left to
+    come back (the relay retries its writes meanwhile)."""
+    engine = get_engine(app)
+    health = engine.health()
+    if health.get("status") == "ok":
+        if health.get("documents"):
+            return None
+        with tx(app).read() as session:
+            if not published_count(session):
+                return None
+        reason = "为空"
+    elif hasattr(engine, "recover"):
+        reason = f"不可用（{health.get('error', '')[:80]}）"
+        engine.recover()
+    else:
+        return None
+    result = reindex(app)
+    return f"搜索索引{reason}，已从数据库重建 {result['indexed']} 条"
+
+
 def register_sync(app: Flask) -> None:
-    """Search consumes listing changes through the outbox and is part of a full rebuild."""
+    """Search consumes listing changes through the outbox and is part of a full rebuild; the worker
+    rebuilds an index that was lost."""
     from market.outbox.rebuild import register_rebuild_step
-    from market.outbox.worker import register_handler
+    from market.outbox.worker import Job, register_handler, register_job
     from market.searching.cli import reindex_step
 
     register_handler(app, search_handler(app))
     register_rebuild_step(app, "搜索索引", reindex_step)
+    register_job(
+        app, Job("search-index", every=float(app.config.get("SEARCH_CHECK_SECONDS", 15)), run=keep_index)
+    )

@@ -89,7 +89,7 @@ def test_stale_edit_conflict(new_page):
     first.wait_for_url(re.compile(r"/results/\d+$"))
     second.fill("input[name=title]", "第二个人基于旧版本的标题")
     second.get_by_role("button", name="保存").click()
-    assert "已被他人修改" in second.content()
+    assert "您这次的修改没有保存" in second.content()
     assert second.input_value("input[name=title]") == "第二个人基于旧版本的标题"  # their edit is not lost
     second.goto(url)
     assert "第一个人保存的标题" in second.content()

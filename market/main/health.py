@@ -1,0 +1,139 @@
+"""Health of the parts the site stands on: database (reachable, writable, room on disk), search engine,
+background worker. `/healthz` publishes only whether each is ok; the admin system page the details."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from market.db import engine as db_engine
+
+#: a probe's answer is reused this long (load balancers poll often; the probe takes the write lock)
+PROBE_SECONDS = 5.0
+_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+_lock = threading.Lock()
+
+
+def _sqlite_file(url: sa.URL) -> Path | None:
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database.split("?", 1)[0].removeprefix("file:"))
+
+
+def database_health(app: Flask | None = None) -> dict[str, Any]:
+    """{"ok", "problem", "detail"}: reachable, accepts a write (rolled back), room left on its disk."""
+    app = app or current_app._get_current_object()
+    key = f"db:{id(app)}"
+    with _lock:
+        cached = _cache.get(key)
+        if cached and time.monotonic() - cached[0] < PROBE_SECONDS:
+            return cached[1]
+    result = _probe(app)
+    with _lock:
+        _cache[key] = (time.monotonic(), result)
+    return result
+
+
+def _probe(app: Flask) -> dict[str, Any]:
+    engine = db_engine()
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+            postgres = engine.dialect.name == "postgresql"
+            if postgres and conn.execute(sa.text("SHOW transaction_read_only")).scalar() == "on":
+                return {"ok": False, "problem": "read-only", "detail": "the server only accepts reads"}
+        if engine.dialect.name == "sqlite":
+            path = _sqlite_file(engine.url)
+            if path is not None:
+                free = shutil.disk_usage(path.parent).free
+                if free < int(app.config.get("DB_MIN_FREE_BYTES", 32 << 20)):
+                    return {"ok": False, "problem": "disk-full", "detail": f"{free // 1024} KiB free"}
+            _write_probe(engine)
+    except (sa.exc.DBAPIError, sqlite3.Error) as exc:  # the probe uses the driver's connection too
+        text = str(getattr(exc, "orig", exc))
+        lowered = text.lower()
+        if "locked" in lowered or "busy" in lowered:
+            return {"ok": True, "problem": "busy", "detail": "a write is in progress"}
+        if "readonly" in lowered or "read-only" in lowered:
+            problem = "read-only"
+        elif "full" in lowered:
+            problem = "disk-full"
+        else:
+            problem = "unreachable"
+        return {"ok": False, "problem": problem, "detail": text[:200]}
+    return {"ok": True, "problem": None, "detail": None}
+
+
+def _write_probe(engine: sa.Engine) -> None:
+    """Take the write lock and change the file header, then roll back: fails on a read-only database.
+    Waits at most a moment for a writer (busy is not unhealthy)."""
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        (timeout,) = cur.execute("PRAGMA busy_timeout").fetchone()
+        cur.execute("PRAGMA busy_timeout = 300")
+        cur.execute("PRAGMA query_only = 0")  # a pooled connection may come from a read (guard_reads)
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                (version,) = cur.execute("PRAGMA user_version").fetchone()
+                cur.execute(f"PRAGMA user_version = {int(version)}")
+            finally:
+                cur.execute("ROLLBACK")
+        finally:
+            cur.execute(f"PRAGMA busy_timeout = {int(timeout)}")
+            cur.close()
+    finally:
+        raw.close()
+
+
+def search_health(app: Flask | None = None) -> dict[str, Any]:
+    from market.searching.engine import get_engine
+
+    try:
+        return get_engine(app).health()
+    except Exception as exc:  # an engine that cannot even be created is reported, not raised
+        return {"status": "down", "error": type(exc).__name__}
+
+
+def worker_health() -> dict[str, Any]:
+    from market.db import new_session
+    from market.outbox.relay import backlog
+    from market.outbox.worker import status
+
+    with new_session(write=False) as session:
+        workers = status(session)
+        pending = backlog(session)
+    return {"ok": any(w["alive"] for w in workers), "workers": workers, "backlog": pending}
+
+
+def public_report() -> tuple[dict[str, Any], int]:
+    """What /healthz shows anyone: ok or not per part, no paths, versions or error texts. 503 when the
+    database cannot take writes; "degraded" when search or the worker is down (the site still works)."""
+    database = database_health()
+    search = search_health()
+    try:
+        worker = worker_health()
+    except sa.exc.DBAPIError:
+        worker = {"ok": False, "backlog": {"due": None}}
+    search_ok = search.get("status") == "ok"
+    body = {
+        "status": "ok" if database["ok"] and search_ok and worker["ok"] else "degraded",
+        "database": {
+            "ok": database["ok"],
+            **({"problem": database["problem"]} if database["problem"] else {}),
+        },
+        "search": {"ok": search_ok, "engine": search.get("engine")},
+        "worker": {"ok": worker["ok"], "backlog": worker["backlog"].get("due")},
+    }
+    if not database["ok"]:
+        body["status"] = "down"
+    return body, 200 if database["ok"] else 503
