@@ -32,6 +32,8 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
         # Result pages the embedded engine keeps per process until the index changes (0: none;
         # about 40 KB each with 20 hits and all facets, so 512 is about 20 MB per process).
         "SEARCH_RESULT_CACHE": int(env.get("SEARCH_RESULT_CACHE", "512")),
+        #: how often the worker checks that the search index is there and readable (rebuilding it if not)
+        "SEARCH_CHECK_SECONDS": float(env.get("SEARCH_CHECK_SECONDS", "15")),
         "MEILI_URL": env.get("MEILI_URL", ""),
         "MEILI_MASTER_KEY": env.get("MEILI_MASTER_KEY", ""),
         "MEILI_INDEX": env.get("MEILI_INDEX", "listings"),

@@ -119,6 +119,9 @@ def register_errors(app: Flask) -> None:
             return _unexpected(exc)
         message, retry_after = refusal
         app.logger.warning("database refused (%s): %s", request.path, str(getattr(exc, "orig", exc))[:200])
+        from market.main.health import forget
+
+        forget()
         session = g.get("db_session")
         if session is not None:
             session.rollback()

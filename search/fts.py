@@ -131,8 +131,10 @@ class FtsEngine(SearchEngine):
         self._memory = path == ":memory:" or path.startswith("file::memory:")
         # An in-memory database exists once per connection, so it gets exactly one, shared.
         self._pool_size = 1 if self._memory else max(1, pool_size)
-        self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
-        self._all: list[sqlite3.Connection] = []
+        self._pool: queue.LifoQueue[sqlite3.Connection | None] = queue.LifoQueue()
+        for _ in range(self._pool_size):
+            self._pool.put(None)
+        self._all: set[sqlite3.Connection] = set()
         self._pool_lock = threading.Lock()
         self._write_lock = threading.RLock()
         self._writer_conn: sqlite3.Connection | None = None
@@ -152,7 +154,12 @@ class FtsEngine(SearchEngine):
         self._snapshot_lock = threading.Lock()
         self._identity: tuple[int, int] | None = None
         self._checked_at = 0.0
-        self.apply_settings()
+        self._missing = False
+        try:
+            self.apply_settings()
+        except sqlite3.Error as exc:  # a read-only or full disk, a damaged file
+            self.close()
+            raise EngineUnavailable(f"cannot open search index {path}: {exc}") from exc
         self._identity = self._file_identity()
 
     # -- connections ---------------------------------------------------------------------------
@@ -184,11 +191,14 @@ class FtsEngine(SearchEngine):
             return
         now = time.monotonic()
         if now - self._checked_at < 0.5:
+            if self._missing:
+                raise EngineUnavailable("search index file is missing")
             return
         self._checked_at = now
         if self._identity is None:
             return  # not opened yet: the first connection creates the file
         identity = self._file_identity()
+        self._missing = identity is None
         if identity is None:
             raise EngineUnavailable("search index file is missing")
         if identity != self._identity:
@@ -221,31 +231,35 @@ class FtsEngine(SearchEngine):
         for suffix in ("-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path + suffix)
-        self._identity = None
+        self._identity, self._missing = None, False
         self.apply_settings()
         self._identity = self._file_identity()
         return note
 
     @contextlib.contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
+        """A pooled connection. The pool holds connections and free slots (None, opened on demand);
+        a connection of a file that was since replaced is closed on return and its slot freed."""
         self._check_file()
-        try:
-            conn = self._pool.get_nowait()
-        except queue.Empty:
+        conn = self._pool.get()
+        if conn is None:
+            try:
+                conn = self._connect()
+            except sqlite3.Error as exc:
+                self._pool.put(None)
+                raise EngineUnavailable(f"cannot open search index {self.path}: {exc}") from exc
             with self._pool_lock:
-                fresh = len(self._all) < self._pool_size
-                if fresh:
-                    try:
-                        conn = self._connect()
-                    except sqlite3.Error as exc:
-                        raise EngineUnavailable(f"cannot open search index {self.path}: {exc}") from exc
-                    self._all.append(conn)
-            if not fresh:
-                conn = self._pool.get()
+                self._all.add(conn)
         try:
             yield conn
         finally:
-            self._pool.put(conn)
+            with self._pool_lock:
+                current = conn in self._all
+            if current:
+                self._pool.put(conn)
+            else:
+                conn.close()
+                self._pool.put(None)
 
     @contextlib.contextmanager
     def _writer(self) -> Iterator[sqlite3.Connection]:
@@ -278,12 +292,20 @@ class FtsEngine(SearchEngine):
                 raise
 
     def close(self) -> None:
-        """Close every connection of the pool."""
+        """Close the pool's idle connections; those in use are closed when they come back."""
         with self._pool_lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-            self._pool = queue.LifoQueue()
+            self._all = set()
+            freed = 0
+            while True:
+                try:
+                    conn = self._pool.get_nowait()
+                except queue.Empty:
+                    break
+                if conn is not None:
+                    conn.close()
+                freed += 1
+            for _ in range(freed):
+                self._pool.put(None)
         with self._write_lock:
             if self._writer_conn is not None:
                 self._writer_conn.close()

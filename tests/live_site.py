@@ -64,9 +64,12 @@ class LiveSite:
         server: str = "gunicorn",
         worker: bool = True,
         env: dict[str, str] | None = None,
+        logs: Path | None = None,
     ) -> None:
         self.data = Path(data)
         self.data.mkdir(parents=True, exist_ok=True)
+        self.logs = Path(logs or data)
+        self.logs.mkdir(parents=True, exist_ok=True)
         self.database_url = database_url or f"sqlite:///{self.data / 'market.sqlite3'}"
         self.server_kind = server
         self.with_worker = worker
@@ -110,7 +113,7 @@ class LiveSite:
         return self
 
     def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen:
-        log = (self.data / f"{name}.log").open("ab")
+        log = (self.logs / f"{name}.log").open("ab")
         proc = subprocess.Popen(
             cmd, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -190,13 +193,15 @@ class LiveSite:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
 
-    def log(self, name: str | None = None) -> str:
-        names = [name] if name else sorted(p.stem for p in self.data.glob("*.log"))
+    def log(self, name: str | None = None, *, tail: int | None = 6000) -> str:
+        """The processes' logs (the last `tail` characters of each; None: all of it)."""
+        names = [name] if name else sorted(p.stem for p in self.logs.glob("*.log"))
         parts = []
         for n in names:
-            path = self.data / f"{n}.log"
+            path = self.logs / f"{n}.log"
             if path.exists():
-                parts.append(f"--- {n}.log ---\n" + path.read_text(errors="replace")[-6000:])
+                text = path.read_text(errors="replace")
+                parts.append(f"--- {n}.log ---\n" + (text[-tail:] if tail else text))
         return "\n".join(parts)
 
     def __enter__(self) -> LiveSite:

@@ -107,6 +107,8 @@ def register_user(
     problem = password_problem(password, email=email, display_name=display_name)
     if problem:
         errors.append(("password", problem))
+    # Hash first: the first query of a writing request takes the write lock, the hash takes a moment.
+    password_hash = hash_password(password) if not errors else ""
     if not errors and find_user_by_email(session, email) is not None:
         errors.append(("email", "该邮箱已注册，请直接登录"))
     if errors:
@@ -134,13 +136,7 @@ def register_user(
             high_tech=high_tech,
         )
         membership = {"organization_id": org.id}
-    user = User(
-        email=email,
-        display_name=display_name,
-        role=role,
-        password_hash=hash_password(password),
-        **membership,
-    )
+    user = User(email=email, display_name=display_name, role=role, password_hash=password_hash, **membership)
     session.add(user)
     session.flush()
     return user
@@ -162,8 +158,9 @@ def create_admin(session: Session, *, email: str, display_name: str, password: s
     return user
 
 
-def authenticate(session: Session, *, email: str, password: str) -> User:
-    """The user with these credentials (rehashing on parameter change), or DomainError."""
+def check_credentials(session: Session, *, email: str, password: str) -> tuple[User, str | None]:
+    """(user, new hash or None) for these credentials, or DomainError. Only reads: the slow password
+    check runs outside any write transaction (`record_login` writes)."""
     user = find_user_by_email(session, email or "")
     if user is None:
         verify_password(DUMMY_HASH, password)  # same work as a real check
@@ -173,12 +170,24 @@ def authenticate(session: Session, *, email: str, password: str) -> User:
         raise DomainError((None, "邮箱或密码不正确"))
     if not user.active:
         raise DomainError((None, "该账号已停用，请联系平台运营"))
+    return user, new_hash
+
+
+def record_login(session: Session, *, user: User, new_hash: str | None = None) -> User:
+    """Note the sign-in (and a rehashed password) on the user's row."""
+    user = session.merge(user)
     if new_hash:
         user.password_hash = new_hash
     user.last_login_at = utcnow()
     session.add(user)
     session.flush()
     return user
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User:
+    """The user with these credentials (rehashing on parameter change), or DomainError."""
+    user, new_hash = check_credentials(session, email=email, password=password)
+    return record_login(session, user=user, new_hash=new_hash)
 
 
 def end_all_sessions(session: Session, user: User) -> None:

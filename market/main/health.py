@@ -21,6 +21,12 @@ _cache: dict[str, tuple[float, dict[str, Any]]] = {}
 _lock = threading.Lock()
 
 
+def forget() -> None:
+    """Drop the cached probe (a request just saw the database refuse: the next /healthz looks again)."""
+    with _lock:
+        _cache.clear()
+
+
 def _sqlite_file(url: sa.URL) -> Path | None:
     database = url.database
     if url.get_backend_name() != "sqlite" or not database or database == ":memory:":

@@ -17,6 +17,7 @@ import contextlib
 import os
 import select
 import socket
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -63,25 +64,33 @@ class Listener:
 
     def __init__(self, path: str, database_url: str | None = None) -> None:
         self.path = path
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)  # a socket left by a worker that died
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._sock.bind(path)
-        self._sock.setblocking(False)
+        self._sock: socket.socket | None = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)  # a socket left by a worker that died
+            self._sock.bind(path)
+            self._sock.setblocking(False)
+        except OSError:  # a read-only instance folder: no bell, the poll still works
+            self._sock.close()
+            self._sock = None
         self._pg = None
         if database_url and database_url.startswith("postgresql"):
             self._pg = _listen_postgres(database_url)
 
     def wait(self, timeout: float) -> bool:
         """True when a bell rang (every pending ring is consumed), False on timeout."""
-        fds = [self._sock] + ([self._pg] if self._pg is not None else [])
+        fds = [f for f in (self._sock, self._pg) if f is not None]
         try:
-            ready, _, _ = select.select(fds, [], [], max(0.0, timeout))
+            if fds:
+                ready, _, _ = select.select(fds, [], [], max(0.0, timeout))
+            else:
+                time.sleep(max(0.0, timeout))
+                return False
         except (OSError, ValueError):
             return False
         rang = False
         with contextlib.suppress(BlockingIOError, OSError):
-            while self._sock.recv(64):
+            while self._sock is not None and self._sock.recv(64):
                 rang = True
         if self._pg is not None and self._pg in ready:
             try:
@@ -91,10 +100,11 @@ class Listener:
         return rang or bool(ready)
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._sock.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.close()
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
         if self._pg is not None:
             with contextlib.suppress(Exception):
                 self._pg.close()
