@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response
+
+from market.errors import DomainError
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -25,24 +29,110 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
-def _has_nul(values) -> bool:
-    return any("\x00" in v for v in values)
+def has_surrogate(text: str) -> bool:
+    """True when `text` holds a lone surrogate (U+D800–U+DFFF): not encodable as UTF-8, so the database
+    driver would fail on it (JSON's "\\ud800" escape decodes to one; a valid pair becomes one character)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
-def refuse_nul_bytes() -> None:
-    """NUL characters are never legitimate text, and PostgreSQL refuses them: a 400 before any work."""
+def _first_bad(values) -> tuple[str, str] | None:
+    """(field, what) of the first value with a NUL or a lone surrogate."""
+    for key, value in values.items(multi=True):
+        if "\x00" in value or "\x00" in key:
+            return key, "NUL"
+        if has_surrogate(value) or has_surrogate(key):
+            return key, "surrogate"
+    return None
+
+
+def refuse_bad_characters() -> None:
+    """NUL characters and lone surrogates are never legitimate text and PostgreSQL refuses them: a 400
+    naming the field before any work. (werkzeug decodes form bodies strictly or with replacement, so a
+    surrogate cannot arrive that way today; the check keeps it so whatever the server does.)"""
     from flask import abort, request
 
-    if _has_nul(request.args.values()) or _has_nul(request.form.values()):
-        abort(400, description="输入包含不允许的控制字符（NUL），请删除后重试")
-    if request.is_json and (b"\\u0000" in request.get_data() or b"\x00" in request.get_data()):
+    bad = _first_bad(request.args) or _first_bad(request.form)
+    if bad is not None:
+        field, what = bad
+        name = field if not has_surrogate(field) and "\x00" not in field else "（参数名）"
+        if what == "NUL":
+            abort(400, description=f"输入项 {name} 包含不允许的控制字符（NUL），请删除后重试")
+        abort(400, description=f"输入项 {name} 包含无效的 Unicode 字符（孤立的代理项），请删除后重试")
+    raw = request.get_data() if request.is_json else b""
+    if b"\\u0000" in raw or b"\x00" in raw:
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:
+            body = None
+        if body is not None:
+            check_json(body)  # names the field
         abort(400, description="请求体包含不允许的控制字符（\\u0000）")
+
+
+#: nesting a JSON body may have (the listing schemas need 2: an object of lists)
+MAX_JSON_DEPTH = 32
+
+
+class UnprocessableValue(DomainError):
+    """Well-formed JSON carrying a value nothing downstream can hold (NaN, a lone surrogate, NUL)."""
+
+    status = 422
+
+
+def _label(field: str | None) -> str:
+    from market.listings.schemas import LABELS
+
+    if field is None:
+        return "键名"
+    return f"{LABELS[field]}（{field}）" if field in LABELS else field
+
+
+def check_json(body: Any) -> None:
+    """Refuse what Python's JSON parser lets through but the database cannot hold, naming the top-level
+    field: nesting deeper than MAX_JSON_DEPTH (400), NaN / ±Infinity and numbers too large for a float
+    such as 1e999 (422), lone surrogates such as "\\ud800" (422) and NUL characters (422).
+
+    Iterative, so no depth of input can exhaust the stack.
+    """
+    stack: list[tuple[Any, str | None, int]] = [(body, None, 1)]
+    while stack:
+        value, field, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise DomainError((field, f"请求体 JSON 嵌套过深（最多 {MAX_JSON_DEPTH} 层）"))
+        if isinstance(value, dict):
+            for key, item in value.items():
+                top = key if field is None else field
+                if has_surrogate(key) or "\x00" in key:
+                    raise UnprocessableValue(
+                        (field, f"{_label(field)}中的键名包含无效字符（孤立的代理项或 NUL）")
+                    )
+                stack.append((item, top, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, field, depth + 1) for item in value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise UnprocessableValue(
+                (field, f"{_label(field)}必须是有限的数字（不接受 NaN、Infinity 或超出范围的数，如 1e999）")
+            )
+        elif isinstance(value, str):
+            if has_surrogate(value):
+                raise UnprocessableValue(
+                    (
+                        field,
+                        f"{_label(field)}包含无效的 Unicode 字符（孤立的代理项，如 \\ud800），请删除后重试",
+                    )
+                )
+            if "\x00" in value:
+                raise UnprocessableValue((field, f"{_label(field)}包含不允许的控制字符（NUL），请删除后重试"))
 
 
 def register_security_headers(app: Flask) -> None:
     """CSP without inline script, nosniff, frame-ancestors, Referrer-Policy on every response."""
 
-    app.before_request(refuse_nul_bytes)
+    app.before_request(refuse_bad_characters)
 
     @app.after_request
     def _headers(response: Response) -> Response:

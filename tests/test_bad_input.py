@@ -142,3 +142,216 @@ def test_import_service_refuses_a_sparse_bomb_and_writes_nothing(session):
     with pytest.raises(FileRefused):
         import_listings(session, kind="result", filename="成果.xlsx", data=_xlsx(extra_rows=_far_cell()))
     assert _count(session, ResearchResult) == 0
+
+
+# --- 2-4. JSON the parser accepts but nothing downstream can hold ------------------------------------
+
+API_RESULT = {
+    "title": "宽温域锂离子电池电解液",
+    "summary": "一种可在零下四十度工作的锂离子电池电解液配方，适用于储能与动力电池。",
+    "field": "储能",
+    "price_wan": 120,
+}
+
+
+@pytest.fixture
+def api(app, people):
+    """POST raw bytes or an object to /api/v1/results with a valid token; PROPAGATE is off, so a crash
+    shows as the 500 a user would get."""
+    from tests.test_api import bearer, make_token
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    headers = bearer(make_token(app, people["uni"]))
+    client = app.test_client()
+
+    def send(raw: bytes | str, path: str = "/api/v1/results", method: str = "POST"):
+        return client.open(path, method=method, data=raw, content_type="application/json", headers=headers)
+
+    return send
+
+
+def _fields(resp) -> set:
+    return {f["field"] for f in resp.json.get("fields", [])}
+
+
+def _structured(resp) -> bool:
+    body = resp.json
+    return resp.is_json and isinstance(body.get("error"), str) and isinstance(body.get("message"), str)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param("[" * 10_000 + "]" * 10_000, id="bare-arrays"),
+        pytest.param('{"title": ' + "[" * 10_000 + "]" * 10_000 + "}", id="arrays-in-a-field"),
+        pytest.param('{"a": ' * 10_000 + "1" + "}" * 10_000, id="objects"),
+        pytest.param('{"keywords": ' + "[" * 900 + "]" * 900 + "}", id="just-under-the-parser-limit"),
+    ],
+)
+def test_deeply_nested_json_is_400_json(api, session, raw):
+    resp = api(raw)
+    assert resp.status_code == 400, resp.get_data(as_text=True)[:300]
+    assert _structured(resp) and "嵌套" in resp.json["message"]
+    assert _count(session, ResearchResult) == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        pytest.param('"title": "宽温域\\ud800锂离子电池电解液"', "title", id="high-in-title"),
+        pytest.param(
+            '"summary": "\\udfff' + "一种可在零下四十度工作的电解液配方" + '"', "summary", id="low-in-summary"
+        ),
+        pytest.param('"keywords": ["锂电", "\\udc00"]', "keywords", id="in-a-list"),
+        pytest.param('"contact_name": "\\ud83d"', "contact_name", id="half-a-pair"),
+    ],
+)
+def test_lone_surrogates_in_json_are_refused_naming_the_field(api, session, raw, field):
+    body = dict(API_RESULT)
+    key = raw.split('"', 2)[1]
+    body.pop(key, None)
+    import json
+
+    text = json.dumps(body, ensure_ascii=False)[:-1] + ", " + raw + "}"
+    resp = api(text)
+    assert resp.status_code in (400, 422), resp.get_data(as_text=True)[:300]
+    assert _structured(resp) and field in _fields(resp)
+    assert _count(session, ResearchResult) == 0
+
+
+def test_a_real_surrogate_pair_is_kept(api, session):
+    """An emoji is escaped as a valid pair (\\ud83d\\ude00) and is ordinary text."""
+    resp = api(
+        '{"title": "宽温域锂离子电池电解液\\ud83d\\ude00", "summary": "' + API_RESULT["summary"] + '"}'
+    )
+    assert resp.status_code == 201, resp.get_data(as_text=True)[:300]
+    assert resp.json["title"].endswith("😀")
+
+
+def test_lone_surrogate_in_a_key_is_refused(api, session):
+    resp = api(
+        '{"title": "宽温域锂离子电池电解液", "summary": "' + API_RESULT["summary"] + '", "\\ud800": 1}'
+    )
+    assert resp.status_code in (400, 422) and _structured(resp)
+    assert _count(session, ResearchResult) == 0
+
+
+def test_lone_surrogate_in_an_update_is_refused(api, session):
+    created = api('{"title": "宽温域锂离子电池电解液", "summary": "' + API_RESULT["summary"] + '"}')
+    rid = created.json["id"]
+    resp = api(
+        '{"version": 1, "title": "新标题\\ud800一二三", "summary": "' + API_RESULT["summary"] + '"}',
+        path=f"/api/v1/results/{rid}",
+        method="PUT",
+    )
+    assert resp.status_code in (400, 422) and "title" in _fields(resp)
+    session.expire_all()
+    assert session.get(ResearchResult, rid).title == "宽温域锂离子电池电解液"
+
+
+def test_invalid_utf8_in_a_multipart_form_never_reaches_the_database(app, session, people):
+    """werkzeug decodes multipart fields with replacement and refuses urlencoded bodies that are not
+    UTF-8, so no lone surrogate can come through a form; nothing answers 500 either way."""
+    from tests.factories import RESULT
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    client = app.test_client()
+    login(client, people["uni"])
+    boundary = "XyZ"
+    parts = []
+    for name, value in {**RESULT, "title": None}.items():
+        if name == "title":
+            raw = "宽温域".encode() + b"\xed\xa0\x80" + "锂离子电池电解液".encode()
+        elif isinstance(value, list):
+            raw = value[0].encode()
+        else:
+            raw = str(value).encode()
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + raw + b"\r\n"
+        )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    resp = client.post("/results/new", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert resp.status_code < 500
+    raw = b"title=" + b"\xed\xa0\x80" + b"&summary=x"
+    resp = client.post("/results/new", data=raw, content_type="application/x-www-form-urlencoded")
+    assert resp.status_code == 400
+    session.expire_all()
+    for listing in session.exec(select(ResearchResult)).all():
+        assert not any(0xD800 <= ord(ch) <= 0xDFFF for ch in listing.title)
+
+
+def test_surrogates_in_form_and_query_values_are_refused_by_name(app):
+    """Defence in depth: if a server or a future werkzeug ever let a surrogate into form or query values,
+    the request is refused naming the field before any view runs."""
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    from market.security import refuse_bad_characters
+
+    with app.test_request_context("/results/new", method="POST"):
+        from flask import request
+
+        request.__dict__["form"] = ImmutableMultiDict({"title": "宽温域\ud800"})
+        with pytest.raises(Exception) as refused:
+            refuse_bad_characters()
+        assert refused.value.code == 400 and "title" in refused.value.description
+    with app.test_request_context("/search?q=%E5%AE%BD"):
+        from flask import request
+
+        request.__dict__["args"] = ImmutableMultiDict({"q": "\udc80"})
+        with pytest.raises(Exception) as refused:
+            refuse_bad_characters()
+        assert refused.value.code == 400 and "q" in refused.value.description
+
+
+@pytest.mark.parametrize(
+    "price",
+    ["NaN", "Infinity", "-Infinity", "1e999", "-1e999"],
+)
+@pytest.mark.parametrize("field", ["price_wan", "appraised_wan"])
+def test_non_finite_prices_in_json_are_422_naming_the_field(api, session, price, field):
+    body = (
+        '{"title": "宽温域锂离子电池电解液", "summary": "'
+        + API_RESULT["summary"]
+        + f'", "{field}": {price}}}'
+    )
+    resp = api(body)
+    assert resp.status_code == 422, resp.get_data(as_text=True)[:300]
+    assert _structured(resp) and field in _fields(resp)
+    assert _count(session, ResearchResult) == 0
+
+
+@pytest.mark.parametrize("field", ["budget_min_wan", "budget_max_wan", "reward_wan"])
+def test_non_finite_budgets_of_needs_are_422(app, people, session, field):
+    from tests.test_api import bearer, make_token
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    token = make_token(app, people["ent"])
+    body = (
+        '{"title": "电池包冬季续航衰减严重", "description": "物流车电池包冬天续航下降，需要改善低温性能。", '
+        f'"no_secret_confirmed": true, "{field}": NaN}}'
+    )
+    resp = app.test_client().post(
+        "/api/v1/needs", data=body, content_type="application/json", headers=bearer(token)
+    )
+    assert resp.status_code == 422 and field in _fields(resp)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_schema_refuses_non_finite_amounts_from_any_source(value):
+    """Forms (DecimalField accepts "NaN") and XLSX number cells reach the schema without the API's check."""
+    from market.errors import DomainError
+    from market.listings.schemas import validate_listing
+
+    with pytest.raises(DomainError) as refused:
+        validate_listing("result", {**API_RESULT, "price_wan": value})
+    assert [f for f, _ in refused.value.errors] == ["price_wan"]
+
+
+def test_nan_price_on_the_page_form_is_refused(app, session, people):
+    from tests.factories import RESULT
+
+    client = app.test_client()
+    login(client, people["uni"])
+    resp = client.post("/results/new", data={**RESULT, "price_wan": "NaN"})
+    assert resp.status_code == 400 and "价格" in resp.get_data(as_text=True)
+    assert _count(session, ResearchResult) == 0

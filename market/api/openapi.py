@@ -25,6 +25,13 @@ ERRORS = {
     "404": _response("不存在，或无权知道其存在"),
     "429": _response("请求过于频繁"),
 }
+#: for operations with a JSON body: values JSON allows that nothing can store
+UNPROCESSABLE = {
+    "422": _response(
+        "请求体是合法的 JSON，但含有无法处理的值：NaN、Infinity 或超出范围的数（如 1e999）、"
+        "孤立的 Unicode 代理项（如 \\ud800）、NUL 字符；fields 指明字段"
+    )
+}
 
 
 def _q(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +98,12 @@ def _listing_ops(kinds: str, label: str, schema_in: str) -> dict[str, dict[str, 
                 "summary": f"为令牌所属机构创建{label}草稿（submit=true 同时提交审核）",
                 "security": [{"bearerAuth": []}],
                 "requestBody": {"required": True, "content": {JSON: {"schema": _ref(schema_in)}}},
-                "responses": {"201": _response("已创建", "Listing"), **ERRORS, **write_errors},
+                "responses": {
+                    "201": _response("已创建", "Listing"),
+                    **ERRORS,
+                    **UNPROCESSABLE,
+                    **write_errors,
+                },
             },
         },
         f"/api/v1/{kinds}/{{listing_id}}": {
@@ -107,7 +119,7 @@ def _listing_ops(kinds: str, label: str, schema_in: str) -> dict[str, dict[str, 
                 "parameters": [_path_id()],
                 "security": [{"bearerAuth": []}],
                 "requestBody": {"required": True, "content": {JSON: {"schema": _ref(f"{schema_in}Update")}}},
-                "responses": {**listing, **write_errors},
+                "responses": {**listing, **UNPROCESSABLE, **write_errors},
             },
         },
         f"/api/v1/{kinds}/{{listing_id}}/submit": {

@@ -13,6 +13,7 @@ from market.extensions import csrf
 from market.listings import permissions as perm
 from market.listings import queries, service
 from market.listings.schemas_out import listing_json
+from market.security import MAX_JSON_DEPTH, check_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Writes authenticate with a bearer token only (see token_user), never a cookie, so CSRF cannot apply.
@@ -47,9 +48,15 @@ def token_user():
 
 
 def json_body() -> dict:
-    body = request.get_json(silent=True)
+    """The request's JSON object, refused (400 / 422 naming the field) when it is not one or carries
+    values the database cannot hold (see `security.check_json`)."""
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # the parser's own limit (about 1000 levels); silent only covers ValueError
+        raise ApiError(400, f"请求体 JSON 嵌套过深（最多 {MAX_JSON_DEPTH} 层）") from None
     if not isinstance(body, dict):
         raise ApiError(400, "请求体必须是 JSON 对象（Content-Type: application/json）")
+    check_json(body)
     return body
 
 
