@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +28,29 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target):
         return default
     return target
+
+
+#: bidirectional overrides and isolates: invisible, and they make "txt.exe" display as "exe.txt"
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def file_name_problem(name: str | None) -> str | None:
+    """Why an uploaded file's name is refused (in Chinese), or None: control characters (NUL, newlines,
+    escapes, DEL, C1), lone surrogates and bidirectional overrides are never part of a real name, and
+    they break headers, logs, the database (NUL) and what a reader sees."""
+    for ch in name or "":
+        category = unicodedata.category(ch)
+        if category == "Cc":
+            shown = "NUL" if ch == "\x00" else f"U+{ord(ch):04X}"
+            return f"文件名包含控制字符（{shown}），请重命名文件后再上传"
+        if category == "Cs":
+            return "文件名包含无效的 Unicode 字符（孤立的代理项），请重命名文件后再上传"
+        if ch in BIDI_CONTROLS:
+            return (
+                f"文件名包含改变文字方向的不可见字符（U+{ord(ch):04X}，可用来伪装扩展名），"
+                "请重命名文件后再上传"
+            )
+    return None
 
 
 def has_surrogate(text: str) -> bool:

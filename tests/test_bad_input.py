@@ -355,3 +355,122 @@ def test_nan_price_on_the_page_form_is_refused(app, session, people):
     resp = client.post("/results/new", data={**RESULT, "price_wan": "NaN"})
     assert resp.status_code == 400 and "价格" in resp.get_data(as_text=True)
     assert _count(session, ResearchResult) == 0
+
+
+# --- 5. control characters in uploaded file names ----------------------------------------------------
+
+BAD_NAMES = [
+    pytest.param("成果\x00.csv", id="nul"),
+    pytest.param("成果\x07\x1b.csv", id="bell-escape"),
+    pytest.param("成果\x7f.csv", id="del"),
+    pytest.param("成果\x85.csv", id="c1-next-line"),
+    pytest.param("成果\u202evsc.exe.csv", id="right-to-left-override"),
+]
+
+VALID_CSV = (
+    "成果名称*,成果简介*,技术领域\n宽温域锂离子电池电解液第九号,一种可在零下四十度工作的锂离子电池电解液配方。,储能\n"
+).encode()
+
+
+def _reports(app) -> list:
+    from pathlib import Path
+
+    return sorted((Path(app.config["UPLOAD_DIR"]) / "import-reports").glob("*"))
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_import_upload_refuses_control_characters_in_the_file_name(app, session, people, name):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    client = app.test_client()
+    login(client, people["uni"])
+    resp = client.post(
+        "/import", data={"file": (io.BytesIO(VALID_CSV), name)}, content_type="multipart/form-data"
+    )
+    assert resp.status_code == 400, resp.status_code
+    assert "文件名" in resp.get_data(as_text=True)
+    assert _count(session, ResearchResult) == 0
+    assert _reports(app) == []
+
+
+def test_import_upload_keeps_an_ordinary_chinese_file_name(app, session, people):
+    client = app.test_client()
+    login(client, people["uni"])
+    resp = client.post(
+        "/import",
+        data={"file": (io.BytesIO(VALID_CSV), "2026 年 科技成果（第一批）.csv")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 200 and "新增 1 条" in resp.get_data(as_text=True)
+
+
+@pytest.fixture
+def signable(session, people):
+    """A match the agent introduced, ready to be signed."""
+    from market.accounts.models import Organization
+    from market.db import utcnow
+    from tests.factories import make_listing, make_match
+
+    uni_org = session.get(Organization, people["uni"].organization_id)
+    ent_org = session.get(Organization, people["ent"].organization_id)
+    result = make_listing(session, kind="result", org=uni_org)
+    need = make_listing(session, kind="need", org=ent_org)
+    agent = people["agent"]
+    match = make_match(
+        session,
+        result=result,
+        need=need,
+        status="已对接",
+        agent_id=agent.id,
+        introduced_by_id=agent.id,
+        introduced_at=utcnow(),
+    )
+    session.commit()
+    return match
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _sign(client, match_id: int, *, name: str = "合同.pdf", pdf: bytes = PDF, **fields):
+    from datetime import date
+
+    data = {
+        "contract_type": "技术许可",
+        "amount_wan": "120",
+        "tech_amount_wan": "100",
+        "signed_on": date.today().isoformat(),
+        "pdf": (io.BytesIO(pdf), name),
+        **fields,
+    }
+    return client.post(f"/matches/{match_id}/sign", data=data, content_type="multipart/form-data")
+
+
+def _contract_files(app) -> list:
+    from pathlib import Path
+
+    return sorted((Path(app.config["UPLOAD_DIR"]) / "contracts").glob("*"))
+
+
+def _unsigned(session, match_id: int) -> bool:
+    from market.deals.models import Contract
+    from market.matches.models import Match
+
+    session.expire_all()
+    return (
+        session.get(Match, match_id).status == "已对接"
+        and session.exec(select(Contract).where(Contract.match_id == match_id)).first() is None
+    )
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(p.values[0].replace(".csv", ".pdf"), id=p.id) for p in BAD_NAMES]
+)
+def test_contract_pdf_refuses_control_characters_in_the_file_name(app, session, people, signable, name):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    client = app.test_client()
+    login(client, people["agent"])
+    resp = _sign(client, signable.id, name=name)
+    assert resp.status_code == 400, resp.status_code
+    assert "文件名" in resp.get_data(as_text=True)
+    assert _unsigned(session, signable.id)
+    assert _contract_files(app) == []

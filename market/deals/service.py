@@ -16,6 +16,7 @@ from market.listings import service as listings
 from market.matches import service as matches
 from market.matches.models import Match
 from market.notifications.service import members_of, notify
+from market.security import file_name_problem
 from vocab.taxonomy import ContractType, ListingStatus, Role, values
 
 MAX_PDF_BYTES = 10 * 1024 * 1024
@@ -74,6 +75,9 @@ def record_contract(
             check_pdf(pdf)
         except DomainError as exc:
             errors.extend(exc.errors)
+        problem = file_name_problem(pdf_name)
+        if problem:
+            errors.append(("pdf", f"合同{problem}"))
     if errors:
         raise DomainError(*errors)
 
