@@ -474,3 +474,114 @@ def test_contract_pdf_refuses_control_characters_in_the_file_name(app, session, 
     assert "文件名" in resp.get_data(as_text=True)
     assert _unsigned(session, signable.id)
     assert _contract_files(app) == []
+
+
+# --- 6. the contract PDF exists exactly when its row does -----------------------------------------------
+
+
+def test_signed_contract_pdf_is_in_place_and_no_temporary_file_is_left(app, session, people, signable):
+    from market.deals.models import Contract
+
+    client = app.test_client()
+    login(client, people["agent"])
+    assert _sign(client, signable.id).status_code == 302
+    session.expire_all()
+    contract = session.exec(select(Contract).where(Contract.match_id == signable.id)).one()
+    files = _contract_files(app)
+    assert [f.name for f in files] == [contract.pdf_path]
+    assert files[0].read_bytes() == PDF
+    hidden = [p for p in files[0].parent.iterdir() if p.name.startswith(".")]
+    assert hidden == []
+
+
+def test_refused_contract_leaves_no_file(app, session, people, signable):
+    client = app.test_client()
+    login(client, people["agent"])
+    resp = _sign(client, signable.id, tech_amount_wan="500")  # more than the contract amount
+    assert resp.status_code == 400
+    assert _unsigned(session, signable.id)
+    assert _all_contract_files(app) == []
+
+
+def _upload_dir(app):
+    from pathlib import Path
+
+    return Path(app.config["UPLOAD_DIR"])
+
+
+def _all_contract_files(app) -> list:
+    folder = _upload_dir(app) / "contracts"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def test_contract_whose_commit_fails_leaves_no_file(app, session, people, signable):
+    """The database refuses the commit (connection lost, a deferred constraint): no row, so no file."""
+    import sqlalchemy as sa
+    from sqlmodel import Session
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def refuse(_session):
+        raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    client = app.test_client()
+    login(client, people["agent"])
+    sa.event.listen(Session, "before_commit", refuse)
+    try:
+        resp = _sign(client, signable.id)
+    finally:
+        sa.event.remove(Session, "before_commit", refuse)
+    assert resp.status_code >= 500
+    assert _unsigned(session, signable.id)
+    assert _all_contract_files(app) == []
+
+
+def test_contract_that_fails_after_the_file_was_staged_leaves_no_file(
+    app, session, people, signable, monkeypatch
+):
+    """Anything failing between staging the PDF and the commit (here: the notification) removes it."""
+    from market.deals import service as deals
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def broken_notify(*args, **kwargs):
+        raise RuntimeError("notification store unavailable")
+
+    monkeypatch.setattr(deals, "notify", broken_notify)
+    client = app.test_client()
+    login(client, people["agent"])
+    assert _sign(client, signable.id).status_code == 500
+    assert _unsigned(session, signable.id)
+    assert _all_contract_files(app) == []
+
+
+def test_second_contract_for_a_match_is_409_and_leaves_no_file(app, session, people, signable):
+    """Two agents' tabs sign the same match at once: the unique constraint refuses the second row."""
+    from datetime import date
+
+    from market.deals.models import Contract
+    from market.listings.models import ResearchResult, TechNeed
+
+    result = session.get(ResearchResult, signable.result_id)
+    need = session.get(TechNeed, signable.need_id)
+    session.add(
+        Contract(
+            match_id=signable.id,
+            result_id=result.id,
+            need_id=need.id,
+            seller_org_id=result.organization_id,
+            buyer_org_id=need.organization_id,
+            contract_type="技术许可",
+            amount_wan=10,
+            tech_amount_wan=10,
+            signed_on=date.today(),
+        )
+    )
+    session.commit()  # the other tab's contract, committed while this one's match still reads 已对接
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    client = app.test_client()
+    login(client, people["agent"])
+    resp = _sign(client, signable.id)
+    assert resp.status_code == 409, resp.status_code
+    assert "已经登记过技术合同" in resp.get_data(as_text=True)
+    assert _all_contract_files(app) == []
