@@ -585,3 +585,57 @@ def test_second_contract_for_a_match_is_409_and_leaves_no_file(app, session, peo
     assert resp.status_code == 409, resp.status_code
     assert "已经登记过技术合同" in resp.get_data(as_text=True)
     assert _all_contract_files(app) == []
+
+
+# --- 7. an edit without the version it was made on is refused -------------------------------------------
+
+
+@pytest.mark.parametrize("version", [None, "", "abc", "-1", "1.0"])
+def test_page_edit_without_a_usable_version_is_refused(app, session, people, version):
+    from tests.factories import RESULT, create, latest
+
+    client = app.test_client()
+    login(client, people["uni"])
+    assert create(client).status_code == 302
+    listing = latest(session, ResearchResult)
+    data = {**RESULT, "title": "被静默覆盖的新标题"}
+    if version is not None:
+        data["version"] = version
+    resp = client.post(f"/results/{listing.id}/edit", data=data)
+    assert resp.status_code == 400
+    assert "版本" in resp.get_data(as_text=True)
+    session.expire_all()
+    saved = session.get(ResearchResult, listing.id)
+    assert saved.title == RESULT["title"] and saved.version == listing.version
+
+
+def test_page_edit_with_the_version_still_saves(app, session, people):
+    from tests.factories import RESULT, create, latest
+
+    client = app.test_client()
+    login(client, people["uni"])
+    create(client)
+    listing = latest(session, ResearchResult)
+    resp = client.post(
+        f"/results/{listing.id}/edit", data={**RESULT, "title": "新的标题一二三", "version": listing.version}
+    )
+    assert resp.status_code == 302
+    session.expire_all()
+    assert session.get(ResearchResult, listing.id).title == "新的标题一二三"
+
+
+@pytest.mark.parametrize("version", [None, "1", 1.0, True, [1]])
+def test_api_edit_without_an_integer_version_is_refused(app, people, session, version):
+    from tests.test_api import API_RESULT as FULL
+    from tests.test_api import bearer, make_token
+
+    headers = bearer(make_token(app, people["uni"]))
+    client = app.test_client()
+    rid = client.post("/api/v1/results", json=FULL, headers=headers).json["id"]
+    body = {**FULL, "title": "被静默覆盖的新标题"}
+    if version is not None:
+        body["version"] = version
+    resp = client.put(f"/api/v1/results/{rid}", json=body, headers=headers)
+    assert resp.status_code == 400 and "version" in _fields(resp)
+    session.expire_all()
+    assert session.get(ResearchResult, rid).title == FULL["title"]
