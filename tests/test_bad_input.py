@@ -639,3 +639,79 @@ def test_api_edit_without_an_integer_version_is_refused(app, people, session, ve
     assert resp.status_code == 400 and "version" in _fields(resp)
     session.expire_all()
     assert session.get(ResearchResult, rid).title == FULL["title"]
+
+
+# --- 8. MARKET_ENV must be a known value -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["prod", "Prodution", "staging", "testing", "", "development2", "生产"])
+def test_unknown_market_env_stops_the_app_with_a_chinese_config_error(monkeypatch, value):
+    from market import create_app
+    from market.config import ConfigError
+
+    monkeypatch.setenv("MARKET_ENV", value)
+    monkeypatch.setenv("SECRET_KEY", "k" * 48)
+    with pytest.raises(ConfigError) as refused:
+        create_app()
+    message = str(refused.value)
+    assert "MARKET_ENV" in message and "production" in message and "development" in message
+    assert f"“{value}”" in message
+
+
+@pytest.mark.parametrize(
+    ("value", "production"), [("production", True), ("development", False), (" Production ", True)]
+)
+def test_known_market_env_values_start(monkeypatch, value, production):
+    from market import create_app
+
+    monkeypatch.setenv("MARKET_ENV", value)
+    monkeypatch.setenv("SECRET_KEY", "k" * 48)
+    app = create_app()
+    assert app.config["MARKET_ENV"] == value.strip().lower()
+    assert app.config["SESSION_COOKIE_SECURE"] is production
+
+
+def test_market_env_from_the_config_mapping_is_checked_too():
+    from market import create_app
+    from market.config import ConfigError
+
+    with pytest.raises(ConfigError):
+        create_app({"MARKET_ENV": "prod"})
+
+
+def test_unset_market_env_is_development(monkeypatch):
+    from market.config import from_env
+
+    assert from_env({})["MARKET_ENV"] == "development"
+
+
+def test_the_flask_command_refuses_to_start_with_a_misspelt_market_env(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "MARKET_ENV": "prod", "SECRET_KEY": "k" * 48}
+    flask = Path(sys.executable).with_name("flask")
+    done = subprocess.run(
+        [str(flask), "--app", "market", "routes"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert done.returncode != 0
+    assert "MARKET_ENV" in done.stderr and "“prod”" in done.stderr
+
+
+# --- 9 (config part). REDIS_URL is the rate-limit storage when nothing more specific is set ----------
+
+
+def test_rate_limit_storage_falls_back_to_redis_url():
+    from market.config import from_env
+
+    assert from_env({})["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert from_env({"REDIS_URL": "redis://cache:6379/2"})["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/2"
+    explicit = {"REDIS_URL": "redis://cache:6379/2", "RATELIMIT_STORAGE_URI": "redis://limits:6379/0"}
+    assert from_env(explicit)["RATELIMIT_STORAGE_URI"] == "redis://limits:6379/0"
