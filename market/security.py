@@ -153,6 +153,25 @@ def check_json(body: Any) -> None:
                 raise UnprocessableValue((field, f"{_label(field)}包含不允许的控制字符（NUL），请删除后重试"))
 
 
+def is_private_response() -> bool:
+    """Whether the response must not be stored by any cache (`Cache-Control: no-store`).
+
+    Private: anything answered to a signed-in user (a session cookie carrying a user, or an API bearer
+    token, checked without a database lookup), anything that writes the session cookie (sign-in and
+    out, flashes, the login redirect) and any page embedding a CSRF token, which is bound to the
+    session. Public pages for anonymous visitors stay cacheable, and so do static files, which are the
+    same for everyone.
+    """
+    from flask import g, request, session
+
+    if request.endpoint == "static" or (request.endpoint or "").endswith(".static"):
+        return False
+    bearer = request.path.startswith("/api/") and request.headers.get("Authorization", "").startswith(
+        "Bearer "
+    )
+    return bool(bearer or "_user_id" in session or session.modified or g.get("csrf_token"))
+
+
 def register_security_headers(app: Flask) -> None:
     """CSP without inline script, nosniff, frame-ancestors, Referrer-Policy on every response."""
 
@@ -160,6 +179,8 @@ def register_security_headers(app: Flask) -> None:
 
     @app.after_request
     def _headers(response: Response) -> Response:
+        if is_private_response():
+            response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
