@@ -715,3 +715,51 @@ def test_rate_limit_storage_falls_back_to_redis_url():
     assert from_env({"REDIS_URL": "redis://cache:6379/2"})["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/2"
     explicit = {"REDIS_URL": "redis://cache:6379/2", "RATELIMIT_STORAGE_URI": "redis://limits:6379/0"}
     assert from_env(explicit)["RATELIMIT_STORAGE_URI"] == "redis://limits:6379/0"
+
+
+# --- 11. changing the password revokes the API tokens ------------------------------------------------
+
+
+def test_changing_the_password_revokes_every_api_token_and_says_so(app, session, people):
+    from market.accounts.models import ApiToken
+    from tests.test_api import API_RESULT as FULL
+    from tests.test_api import bearer, make_token
+
+    user = people["uni"]
+    first, second = make_token(app, user, "北京技术市场"), make_token(app, user, "河北技术交易所")
+    other = make_token(app, people["uni2"], "同事的令牌")
+    api = app.test_client()
+    assert api.post("/api/v1/results", json=FULL, headers=bearer(first)).status_code == 201
+
+    client = app.test_client()
+    login(client, user)
+    page = client.get("/account").get_data(as_text=True)
+    assert "修改密码" in page and "令牌" in page and "撤销" in page
+    assert "修改密码后" in page  # the page says what a password change does to tokens
+    resp = client.post(
+        "/account",
+        data={"current_password": "correct horse battery staple", "new_password": "一二三四五六七八九十"},
+        follow_redirects=True,
+    )
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "API 令牌" in text and "已撤销 2 个" in text
+
+    for token in (first, second):
+        refused = api.post("/api/v1/results", json=FULL, headers=bearer(token))
+        assert refused.status_code == 401
+    assert api.post("/api/v1/results", json=FULL, headers=bearer(other)).status_code == 201  # not theirs
+    session.expire_all()
+    mine = session.exec(select(ApiToken).where(ApiToken.user_id == user.id)).all()
+    assert len(mine) == 2 and all(t.revoked_at is not None for t in mine)
+
+
+def test_refused_password_change_keeps_the_tokens(app, session, people):
+    from tests.test_api import API_RESULT as FULL
+    from tests.test_api import bearer, make_token
+
+    token = make_token(app, people["uni"])
+    client = app.test_client()
+    login(client, people["uni"])
+    resp = client.post("/account", data={"current_password": "wrong", "new_password": "一二三四五六七八九十"})
+    assert resp.status_code == 400
+    assert app.test_client().post("/api/v1/results", json=FULL, headers=bearer(token)).status_code == 201
