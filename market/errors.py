@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, jsonify, make_response, render_template, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 
 class DomainError(Exception):
@@ -86,7 +86,10 @@ def register_errors(app: Flask) -> None:
         detail = exc.description if custom and code in (400, 403, 409, 413, 429) else None
         if code == 400 and "CSRF" in (exc.description or ""):
             detail = "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试"
-        return render(code, detail)
+        response = make_response(render(code, detail))
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)  # RFC 9110 requires it on a 405
+        return response
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):

@@ -763,3 +763,49 @@ def test_refused_password_change_keeps_the_tokens(app, session, people):
     resp = client.post("/account", data={"current_password": "wrong", "new_password": "一二三四五六七八九十"})
     assert resp.status_code == 400
     assert app.test_client().post("/api/v1/results", json=FULL, headers=bearer(token)).status_code == 201
+
+
+# --- 12. 405 answers say which methods are allowed ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed", "json"),
+    [
+        ("POST", "/", {"GET", "HEAD", "OPTIONS"}, False),
+        ("DELETE", "/results", {"GET", "HEAD", "OPTIONS"}, False),
+        ("GET", "/logout", {"POST", "OPTIONS"}, False),
+        ("DELETE", "/api/v1/results", {"GET", "HEAD", "OPTIONS", "POST"}, True),
+        ("PATCH", "/api/v1/results/1", {"GET", "HEAD", "OPTIONS", "PUT"}, True),
+    ],
+)
+def test_405_carries_allow_on_pages_and_json(client, method, path, allowed, json):
+    resp = client.open(path, method=method)
+    assert resp.status_code == 405
+    assert {m.strip() for m in resp.headers.get("Allow", "").split(",") if m.strip()} == allowed
+    assert resp.is_json == json
+    text = resp.get_data(as_text=True)
+    assert "不支持该请求方法" in (resp.json["message"] if json else text)
+
+
+def test_every_405_of_the_url_map_carries_allow(app, client):
+    adapter = app.url_map.bind("localhost")
+    missing, checked = [], 0
+    for rule in app.url_map.iter_rules():
+        if rule.arguments - {"kinds", "kind", "fmt"}:
+            path = "/" + "/".join("1" if p.startswith("<") else p for p in rule.rule.strip("/").split("/"))
+        else:
+            path = rule.rule.replace("<kinds>", "results").replace("<any(results,needs):kinds>", "results")
+        try:
+            served = adapter.allowed_methods(path)
+        except Exception:
+            continue
+        if not served or ("PUT" in served and "DELETE" in served):
+            continue
+        wrong = "DELETE" if "DELETE" not in served else "PUT"
+        resp = client.open(path, method=wrong)
+        if resp.status_code == 405:
+            checked += 1
+            if not resp.headers.get("Allow"):
+                missing.append(f"{wrong} {path}")
+    assert missing == []
+    assert checked >= 40
