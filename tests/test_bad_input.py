@@ -809,3 +809,34 @@ def test_every_405_of_the_url_map_carries_allow(app, client):
                 missing.append(f"{wrong} {path}")
     assert missing == []
     assert checked >= 40
+
+
+# --- 13. interest goes to verified agents only -------------------------------------------------------
+
+
+def test_interest_notifies_only_active_agents_of_verified_agencies(app, session, people):
+    from market.accounts.models import Organization
+    from market.notifications.models import Notification
+    from tests.factories import make_listing, make_org
+
+    verified = people["agent"]  # a verified agency (factories default)
+    unverified = make_user(session, role="agent", verified=False)
+    inactive = make_user(session, role="agent")
+    inactive.active = False
+    session.add(inactive)
+    rogue_org = make_org(session, name="自称的技术转移机构", kind="技术转移机构", verified=False)
+    self_registered = make_user(session, role="agent", org=rogue_org)
+    uni_org = session.get(Organization, people["uni"].organization_id)
+    result = make_listing(session, kind="result", org=uni_org)
+    session.commit()
+
+    client = app.test_client()
+    login(client, people["ent"])
+    resp = client.post(f"/results/{result.id}/interest", data={"message": "想了解授权条件"})
+    assert resp.status_code == 302
+    session.expire_all()
+    told = set(
+        session.exec(select(Notification.user_id).where(Notification.message.contains("表达了意向"))).all()
+    )
+    assert verified.id in told
+    assert told.isdisjoint({unverified.id, inactive.id, self_registered.id})
