@@ -624,7 +624,7 @@ def test_page_edit_with_the_version_still_saves(app, session, people):
     assert session.get(ResearchResult, listing.id).title == "新的标题一二三"
 
 
-@pytest.mark.parametrize("version", [None, "1", 1.0, True, [1]])
+@pytest.mark.parametrize("version", [None, "1", 1.5, True, [1]])  # 1.0 is an integer to JSON Schema
 def test_api_edit_without_an_integer_version_is_refused(app, people, session, version):
     from tests.test_api import API_RESULT as FULL
     from tests.test_api import bearer, make_token
@@ -840,3 +840,20 @@ def test_interest_notifies_only_active_agents_of_verified_agencies(app, session,
     )
     assert verified.id in told
     assert told.isdisjoint({unverified.id, inactive.id, self_registered.id})
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("PUT", "/api/v1/results/2147483648"),
+        ("POST", "/api/v1/needs/99999999999/submit"),
+        ("POST", "/results/2147483648/submit"),
+        ("POST", "/results/2147483648/edit"),
+        ("POST", "/results/2147483648"),
+        ("DELETE", "/api/v1/needs/2147483648"),
+    ],
+)
+def test_an_id_past_the_database_range_is_404_for_every_method(client, method, path):
+    """werkzeug answers 405 (Allow: GET) when only the id converter refused, although GET is a 404."""
+    assert client.get(path.removesuffix("/submit").removesuffix("/edit")).status_code == 404
+    assert client.open(path, method=method).status_code == 404
