@@ -93,8 +93,9 @@ def refuse_bad_characters() -> None:
         except RecursionError:
             body = None
         if body is not None:
-            check_json(body)  # names the field
-        abort(400, description="请求体包含不允许的控制字符（\\u0000）")
+            check_json(body)  # a real NUL is refused naming the field; the text "\\u0000" is fine
+        elif b"\x00" in raw:
+            abort(400, description="请求体包含不允许的控制字符（\\u0000）")
 
 
 #: nesting a JSON body may have (the listing schemas need 2: an object of lists)

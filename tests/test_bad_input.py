@@ -857,3 +857,14 @@ def test_an_id_past_the_database_range_is_404_for_every_method(client, method, p
     """werkzeug answers 405 (Allow: GET) when only the id converter refused, although GET is a 404."""
     assert client.get(path.removesuffix("/submit").removesuffix("/edit")).status_code == 404
     assert client.open(path, method=method).status_code == 404
+
+
+def test_the_text_backslash_u0000_is_not_a_nul(api, session):
+    """A title that talks about the escape (the six characters \\u0000) holds no NUL and is kept."""
+    import json
+
+    body = json.dumps({**API_RESULT, "title": "转义序列 \\u0000 的处理方法"}, ensure_ascii=False)
+    assert "\\\\u0000" in body
+    resp = api(body)
+    assert resp.status_code == 201, resp.get_data(as_text=True)[:300]
+    assert resp.json["title"] == "转义序列 \\u0000 的处理方法"
