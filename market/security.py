@@ -112,7 +112,7 @@ def _label(field: str | None) -> str:
     from market.listings.schemas import LABELS
 
     if field is None:
-        return "键名"
+        return "请求体"
     return f"{LABELS[field]}（{field}）" if field in LABELS else field
 
 
@@ -132,9 +132,8 @@ def check_json(body: Any) -> None:
             for key, item in value.items():
                 top = key if field is None else field
                 if has_surrogate(key) or "\x00" in key:
-                    raise UnprocessableValue(
-                        (field, f"{_label(field)}中的键名包含无效字符（孤立的代理项或 NUL）")
-                    )
+                    where = "字段名" if field is None else f"{_label(field)}中的键名"
+                    raise UnprocessableValue((field, f"{where}包含无效字符（孤立的代理项或 NUL）"))
                 stack.append((item, top, depth + 1))
         elif isinstance(value, list):
             stack.extend((item, field, depth + 1) for item in value)
