@@ -8,6 +8,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"
+#: the values MARKET_ENV may take; anything else stops the app (a typo must not mean "development")
+MARKET_ENVS = ("development", "production")
 
 
 class ConfigError(RuntimeError):
@@ -17,12 +19,15 @@ class ConfigError(RuntimeError):
 def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
     """Build the Flask config mapping from environment variables."""
     env = dict(os.environ if env is None else env)
-    production = env.get("MARKET_ENV", "development") == "production"
+    raw_env = env.get("MARKET_ENV", "development")
+    # " Production " means production; an unknown value is kept as typed, for `check` to refuse and show.
+    market_env = raw_env.strip().lower() if raw_env.strip().lower() in MARKET_ENVS else raw_env
+    production = market_env == "production"
     instance = Path(env.get("INSTANCE_PATH") or INSTANCE)
     return {
         #: the instance folder: the embedded database and indexes, uploads, the worker's doorbell
         "INSTANCE_PATH": str(instance),
-        "MARKET_ENV": "production" if production else "development",
+        "MARKET_ENV": market_env,
         "SECRET_KEY": env.get("SECRET_KEY", "" if production else DEV_SECRET_KEY),
         "DATABASE_URL": env.get("DATABASE_URL", f"sqlite:///{instance / 'market.sqlite3'}"),
         #: seconds a write waits for the embedded database's write lock before answering 503
@@ -46,7 +51,8 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
         #: the worker's poll when no doorbell rings (a change normally wakes it at once)
         "OUTBOX_POLL_SECONDS": float(env.get("OUTBOX_POLL_SECONDS", "1.0")),
         "UPLOAD_DIR": env.get("UPLOAD_DIR", str(instance / "uploads")),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Shared storage makes the login limits hold across worker processes; memory:// is per process.
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or env.get("REDIS_URL") or "memory://",
         "RATELIMIT_LOGIN_IP": env.get("RATELIMIT_LOGIN_IP", "30 per minute"),
         "RATELIMIT_LOGIN_ACCOUNT": env.get("RATELIMIT_LOGIN_ACCOUNT", "5 per minute"),
         "RATELIMIT_REGISTER_IP": env.get("RATELIMIT_REGISTER_IP", "10 per hour"),
@@ -72,8 +78,14 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
 
 
 def check(config: dict[str, object]) -> None:
-    """Refuse to run production with a missing or default secret key."""
-    if config.get("MARKET_ENV") == "production":
+    """Refuse an unknown MARKET_ENV, and production with a missing or default secret key."""
+    market_env = config.get("MARKET_ENV")
+    if market_env not in MARKET_ENVS:
+        raise ConfigError(
+            f"MARKET_ENV 的取值“{market_env}”无效：只能是 development（开发，未设置时的默认值）"
+            "或 production（生产）。请检查环境变量的拼写；拼错的值不会被当作开发环境运行。"
+        )
+    if market_env == "production":
         key = str(config.get("SECRET_KEY") or "")
         if not key or key == DEV_SECRET_KEY or len(key) < 32:
             raise ConfigError("生产环境必须设置 SECRET_KEY（至少 32 个字符，且不能是开发默认值）")

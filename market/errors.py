@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Flask, g, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, g, jsonify, make_response, render_template, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import RequestRedirect
 
 
 class DomainError(Exception):
@@ -104,7 +105,31 @@ def register_errors(app: Flask) -> None:
         detail = exc.description if custom and code in (400, 403, 409, 413, 429) else None
         if code == 400 and "CSRF" in (exc.description or ""):
             detail = "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试"
-        return render(code, detail)
+        routed = isinstance(exc, MethodNotAllowed) and bool(exc.valid_methods)
+        allowed = _allowed_methods(exc) if routed else []
+        if routed and not allowed:
+            # Only a converter refused the URL (an id past the database's range): no method serves it.
+            code = 404
+        response = make_response(render(code, detail))
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)  # RFC 9110 requires it on a 405
+        return response
+
+    def _allowed_methods(exc: MethodNotAllowed) -> list[str]:
+        """The methods that really serve this URL. werkzeug lists a rule's methods once its pattern
+        matches, even when its converter then refuses the value, so /api/v1/results/2147483648 would
+        answer 405 "Allow: GET" to a PUT although a GET is a 404."""
+        adapter = app.url_map.bind_to_environ(request.environ)
+        served = []
+        for method in exc.valid_methods or []:
+            try:
+                adapter.match(method=method)
+            except RequestRedirect:  # served, at the canonical URL
+                pass
+            except HTTPException:  # NotFound, or MethodNotAllowed again
+                continue
+            served.append(method)
+        return served if any(m not in ("OPTIONS", "HEAD") for m in served) else []
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):

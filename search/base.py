@@ -157,9 +157,15 @@ class SearchQuery:
             if raw is None:
                 return None
             try:
-                return cast(raw)
+                value = float(raw)
             except ValueError:
                 raise QueryError(f"{name} 必须是数字", name) from None
+            if cast is int:
+                # "10", "10.0" and "1e1" are the same whole number (JSON Schema's integer)
+                if not math.isfinite(value) or not value.is_integer():
+                    raise QueryError(f"{name} 必须是整数", name)
+                return int(value)
+            return value
 
         challenge_raw = one("challenge")
         challenge: bool | None = None

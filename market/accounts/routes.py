@@ -113,7 +113,7 @@ def account():
     user = session.merge(current_user._get_current_object())
     if form.validate_on_submit():
         try:
-            service.change_password(
+            revoked = service.change_password(
                 session, user=user, current=form.current_password.data, new=form.new_password.data
             )
         except DomainError as exc:
@@ -121,7 +121,8 @@ def account():
         else:
             session.commit()
             login_user(user)  # this browser stays signed in with the new nonce; others are out
-            flash("密码已修改，其他设备上的登录已失效", "success")
+            tokens_note = f"，已撤销 {revoked} 个 API 令牌（合作平台需改用新令牌）" if revoked else ""
+            flash(f"密码已修改，其他设备上的登录已失效{tokens_note}", "success")
             return redirect(url_for("accounts.account"))
     status = 400 if request.method == "POST" else 200
     return _account_page(session, user, form=form), status

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, func, select
 
-from market.accounts.models import Organization, User, new_nonce
+from market.accounts.models import ApiToken, Organization, User, new_nonce
 from market.accounts.passwords import DUMMY_HASH, hash_password, password_problem, verify_password
 from market.db import utcnow
 from market.errors import DomainError
@@ -197,8 +198,10 @@ def end_all_sessions(session: Session, user: User) -> None:
     session.flush()
 
 
-def change_password(session: Session, *, user: User, current: str, new: str) -> None:
-    """Change the password after checking the current one; ends all other sessions."""
+def change_password(session: Session, *, user: User, current: str, new: str) -> int:
+    """Change the password after checking the current one; ends all other sessions and revokes every
+    API token of the user (whoever learnt the old password may have made one). Returns how many
+    tokens were revoked."""
     ok, _ = verify_password(user.password_hash, current)
     if not ok:
         raise DomainError(("current_password", "当前密码不正确"))
@@ -209,6 +212,19 @@ def change_password(session: Session, *, user: User, current: str, new: str) -> 
         raise DomainError(("new_password", "新密码不能与当前密码相同"))
     user.password_hash = hash_password(new)
     end_all_sessions(session, user)
+    return revoke_all_tokens(session, user)
+
+
+def revoke_all_tokens(session: Session, user: User) -> int:
+    """Revoke every active API token of `user`; returns how many were active."""
+    result = session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
+    session.flush()
+    return result.rowcount or 0
 
 
 def decide_membership(session: Session, *, user: User, approve: bool) -> User:

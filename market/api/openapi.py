@@ -5,9 +5,16 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from market.listings.schemas import NeedIn, ResultIn
-from search.base import FACETS, KINDS, SORTS
+from market.api.contract import NS, WS, YEAR_NOT_ZERO, choice, listing, listing_body
+from market.listings.queries import MAX_PAGE, MAX_PRICE
+from market.listings.queries import MAX_PER_PAGE as MAX_LIST_PER_PAGE
+from market.listings.queries import SORTS as LIST_SORTS
+from search.base import FACETS, KINDS, MAX_FILTER_VALUES, MAX_PER_PAGE, MAX_TEXT, MAX_WINDOW, SORTS
 from vocab.taxonomy import COOPERATION_MODES, FIELDS, SUBFIELDS, Maturity, Region, values
+
+#: `SearchQuery.from_params` reads challenge words lowercased
+CHALLENGE_WORDS = ("1", "true", "yes", "on", "0", "false", "no", "off")
+_NS_NO_COMMA = NS[:-1] + ",]"
 
 JSON = "application/json"
 
@@ -25,6 +32,13 @@ ERRORS = {
     "404": _response("不存在，或无权知道其存在"),
     "429": _response("请求过于频繁"),
 }
+#: for operations with a JSON body: values JSON allows that nothing can store
+UNPROCESSABLE = {
+    "422": _response(
+        "请求体是合法的 JSON，但含有无法处理的值：NaN、Infinity 或超出范围的数（如 1e999）、"
+        "孤立的 Unicode 代理项（如 \\ud800）、NUL 字符；fields 指明字段"
+    )
+}
 
 
 def _q(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -41,33 +55,102 @@ def _path_id() -> dict[str, Any]:
 
 
 _LIST_FILTERS = [
-    _q("field", "技术领域（一级或二级）", {"type": "string", "enum": [*FIELDS, *SUBFIELDS]}),
+    _q("field", "技术领域（一级或二级）", {"type": "string", "enum": [*SUBFIELDS, *FIELDS]}),
     _q("maturity", "成熟度（成果）", {"type": "string", "enum": list(values(Maturity))}),
     _q("mode", "转化 / 合作方式", {"type": "string", "enum": list(COOPERATION_MODES)}),
     _q("region", "地区", {"type": "string", "enum": list(values(Region))}),
-    _q("price_min", "价格 / 预算下限（万元）", {"type": "number", "minimum": 0}),
-    _q("price_max", "价格 / 预算上限（万元）", {"type": "number", "minimum": 0}),
+    _q("price_min", "价格 / 预算下限（万元）", {"type": "number", "minimum": 0, "maximum": MAX_PRICE}),
+    _q("price_max", "价格 / 预算上限（万元）", {"type": "number", "minimum": 0, "maximum": MAX_PRICE}),
     _q("challenge", "只看揭榜挂帅（需求）", {"type": "string", "enum": ["1", "0", "true", "false"]}),
-    _q("sort", "排序", {"type": "string", "enum": ["newest", "price_asc", "price_desc"]}),
-    _q("page", "页码", {"type": "integer", "minimum": 1, "maximum": 100000}),
-    _q("per_page", "每页条数", {"type": "integer", "minimum": 1, "maximum": 100}),
+    _q("sort", "排序", {"type": "string", "enum": list(LIST_SORTS)}),
+    _q("page", "页码", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
+    _q("per_page", "每页条数", {"type": "integer", "minimum": 1, "maximum": MAX_LIST_PER_PAGE}),
+]
+LIST_RULES = (
+    "每个参数最多出现一次，不能为空值（不筛选时省略）；数字按 JSON 的写法（如 12、0.5、1e3）。"
+    "price_min 大于 price_max 时结果为空（不报错）。"
+)
+
+#: a search filter: comma-separated values, each at most 100 characters once trimmed; at most
+#: MAX_FILTER_VALUES that are not blank (blank ones are skipped)
+_EMPTY = f"{WS}*"
+_VALUE = f"{WS}*{_NS_NO_COMMA}(?:[^,\\x00]{{0,98}}{_NS_NO_COMMA})?{WS}*"
+_SEARCH_FILTER = {
+    "type": "string",
+    "pattern": (
+        f"^(?:{_EMPTY},)*(?:{_VALUE}(?:,{_EMPTY})*(?:,{_VALUE}(?:,{_EMPTY})*)"
+        f"{{0,{MAX_FILTER_VALUES - 1}}}|{_EMPTY})$"
+    ),
+}
+
+
+def _filter_param(name: str, what: str) -> dict[str, Any]:
+    return _q(
+        name,
+        f"{what}：任意文字（不在分类中的值不匹配任何结果）；可重复该参数或用逗号分隔多个值，"
+        f"最多 {MAX_FILTER_VALUES} 个，每个最多 100 个字",
+        _SEARCH_FILTER,
+    )
+
+
+#: search parameters are trimmed and a blank one counts as not given
+_BLANK = {"type": "string", "pattern": f"^{WS}*$"}
+
+
+def _or_blank(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, _BLANK]}
+
+
+_NOT_NEGATIVE = _or_blank({"type": "number", "minimum": 0})
+_PER_PAGE = _or_blank({"type": "integer", "minimum": 0, "maximum": MAX_PER_PAGE})
+_SEARCH_PARAMS = [
+    _q(
+        "q",
+        f"检索词（任意文字；超过 {MAX_TEXT} 个字的部分不参与检索）",
+        {"type": "string", "pattern": "^[^\\x00]*$"},
+    ),
+    _q("kind", "类型（空值为 all）", {"type": "string", "pattern": choice(KINDS)}),
+    _filter_param("field", "二级技术领域"),
+    _filter_param("field_top", "一级技术领域"),
+    _filter_param("maturity", "成熟度"),
+    _filter_param("modes", "转化 / 合作方式"),
+    _filter_param("region", "地区"),
+    _q(
+        "challenge",
+        "揭榜挂帅：1 / true / yes / on 为是，0 / false / no / off 为否（不区分大小写，空值为不限）",
+        {"type": "string", "pattern": choice(CHALLENGE_WORDS, case_insensitive=True)},
+    ),
+    _q(
+        "price_min",
+        "价格 / 预算下限（万元，空值为不限）；不能大于 price_max（否则 400）",
+        _NOT_NEGATIVE,
+    ),
+    _q(
+        "price_max",
+        "价格 / 预算上限（万元，空值为不限）；不能小于 price_min（否则 400）",
+        _NOT_NEGATIVE,
+    ),
+    _q("sort", "排序（空值为 relevance）", {"type": "string", "pattern": choice(SORTS)}),
+    _q(
+        "page",
+        f"页码（0 或空值等同于 1）；最多翻阅前 {MAX_WINDOW} 条："
+        f"(page − 1) × per_page 须小于 {MAX_WINDOW}（否则 400）",
+        _or_blank({"type": "integer", "minimum": 0, "maximum": MAX_WINDOW}),
+    ),
+    _q(
+        "per_page",
+        "每页条数（0 或空值为默认的 20）",
+        _PER_PAGE,
+    ),
+    _q(
+        "facets",
+        f"要统计的分面，逗号分隔（可选：{'、'.join(FACETS)}；给出空值则不统计，省略则全部统计）",
+        {"type": "string", "pattern": listing(f"{WS}*(?:{'|'.join(FACETS)})?{WS}*")},
+    ),
 ]
 
-_SEARCH_PARAMS = [
-    _q("q", "检索词（任意文本，最多 500 字）", {"type": "string"}),
-    _q("kind", "类型", {"type": "string", "enum": list(KINDS)}),
-    _q("field", "二级技术领域", {"type": "string"}),
-    _q("field_top", "一级技术领域", {"type": "string"}),
-    _q("maturity", "成熟度", {"type": "string"}),
-    _q("modes", "转化 / 合作方式", {"type": "string"}),
-    _q("region", "地区", {"type": "string"}),
-    _q("challenge", "揭榜挂帅", {"type": "string", "enum": ["1", "0", "true", "false"]}),
-    _q("price_min", "价格 / 预算下限（万元）", {"type": "number"}),
-    _q("price_max", "价格 / 预算上限（万元）", {"type": "number"}),
-    _q("sort", "排序", {"type": "string", "enum": list(SORTS)}),
-    _q("page", "页码（最多翻阅前 10000 条）", {"type": "integer", "minimum": 1, "maximum": 100}),
-    _q("per_page", "每页条数", {"type": "integer", "minimum": 1, "maximum": 100}),
-]
+#: an end of the statistics range: a calendar day, or blank for an open end
+_DAY = _or_blank({"type": "string", "format": "date", "pattern": YEAR_NOT_ZERO})
 
 
 def _listing_ops(kinds: str, label: str, schema_in: str) -> dict[str, dict[str, Any]]:
@@ -83,6 +166,7 @@ def _listing_ops(kinds: str, label: str, schema_in: str) -> dict[str, dict[str, 
             "get": {
                 "tags": tag,
                 "summary": f"已发布的{label}列表",
+                "description": LIST_RULES,
                 "parameters": _LIST_FILTERS,
                 "responses": {"200": _response("分页列表", "ListingPage"), **ERRORS},
             },
@@ -91,7 +175,12 @@ def _listing_ops(kinds: str, label: str, schema_in: str) -> dict[str, dict[str, 
                 "summary": f"为令牌所属机构创建{label}草稿（submit=true 同时提交审核）",
                 "security": [{"bearerAuth": []}],
                 "requestBody": {"required": True, "content": {JSON: {"schema": _ref(schema_in)}}},
-                "responses": {"201": _response("已创建", "Listing"), **ERRORS, **write_errors},
+                "responses": {
+                    "201": _response("已创建", "Listing"),
+                    **ERRORS,
+                    **UNPROCESSABLE,
+                    **write_errors,
+                },
             },
         },
         f"/api/v1/{kinds}/{{listing_id}}": {
@@ -107,7 +196,7 @@ def _listing_ops(kinds: str, label: str, schema_in: str) -> dict[str, dict[str, 
                 "parameters": [_path_id()],
                 "security": [{"bearerAuth": []}],
                 "requestBody": {"required": True, "content": {JSON: {"schema": _ref(f"{schema_in}Update")}}},
-                "responses": {**listing, **write_errors},
+                "responses": {**listing, **UNPROCESSABLE, **write_errors},
             },
         },
         f"/api/v1/{kinds}/{{listing_id}}/submit": {
@@ -130,17 +219,6 @@ def _listing_ops(kinds: str, label: str, schema_in: str) -> dict[str, dict[str, 
     }
 
 
-def _input_schema(model, *, update: bool) -> dict[str, Any]:
-    schema = model.model_json_schema()
-    schema.pop("title", None)
-    props = schema.setdefault("properties", {})
-    props["submit"] = {"type": "boolean", "description": "保存后立即提交审核"}
-    if update:
-        props["version"] = {"type": "integer", "description": "读取时的版本号（乐观锁）"}
-        schema["required"] = [*schema.get("required", []), "version"]
-    return schema
-
-
 @cache
 def openapi_document() -> dict[str, Any]:
     """The whole document (built once per process)."""
@@ -160,8 +238,8 @@ def openapi_document() -> dict[str, Any]:
             "tags": ["统计"],
             "summary": "交易统计（平台运营可见全部，其他人仅总量）",
             "parameters": [
-                _q("from", "起始日期 YYYY-MM-DD", {"type": "string", "format": "date"}),
-                _q("to", "截止日期 YYYY-MM-DD", {"type": "string", "format": "date"}),
+                _q("from", "起始日期 YYYY-MM-DD（空值为不限）；不能晚于 to（否则 400）", _DAY),
+                _q("to", "截止日期 YYYY-MM-DD（空值为不限）", _DAY),
             ],
             "responses": {"200": _response("统计数据", "Stats"), **ERRORS},
         }
@@ -285,10 +363,10 @@ def openapi_document() -> dict[str, Any]:
                 },
             },
             "Stats": {"type": "object", "required": ["scope"], "properties": {"scope": {"type": "string"}}},
-            "ResultIn": _input_schema(ResultIn, update=False),
-            "ResultInUpdate": _input_schema(ResultIn, update=True),
-            "NeedIn": _input_schema(NeedIn, update=False),
-            "NeedInUpdate": _input_schema(NeedIn, update=True),
+            "ResultIn": listing_body("result", update=False),
+            "ResultInUpdate": listing_body("result", update=True),
+            "NeedIn": listing_body("need", update=False),
+            "NeedInUpdate": listing_body("need", update=True),
         },
     }
     return {

@@ -6,13 +6,16 @@ from flask import Blueprint, abort, g, jsonify, render_template, request
 from flask_login import current_user
 
 from market.accounts.models import Organization
+from market.api import contract
 from market.api.openapi import openapi_document
 from market.db import db
 from market.errors import DomainError
 from market.extensions import csrf
 from market.listings import permissions as perm
 from market.listings import queries, service
+from market.listings.schemas import NeedIn, ResultIn, validate_listing
 from market.listings.schemas_out import listing_json
+from market.security import MAX_JSON_DEPTH, check_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Writes authenticate with a bearer token only (see token_user), never a cookie, so CSRF cannot apply.
@@ -47,10 +50,28 @@ def token_user():
 
 
 def json_body() -> dict:
-    body = request.get_json(silent=True)
+    """The request's JSON object, refused (400 / 422 naming the field) when it is not one or carries
+    values the database cannot hold (see `security.check_json`)."""
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # the parser's own limit (about 1000 levels); silent only covers ValueError
+        raise ApiError(400, f"请求体 JSON 嵌套过深（最多 {MAX_JSON_DEPTH} 层）") from None
     if not isinstance(body, dict):
         raise ApiError(400, "请求体必须是 JSON 对象（Content-Type: application/json）")
+    check_json(body)
     return body
+
+
+def _checked(kind: str, body: dict, *, update: bool) -> ResultIn | NeedIn:
+    """The body validated by the listing schema (the forms' rules and messages), then held to the
+    OpenAPI document's request schema, which refuses what the forms and the import tolerate: unknown
+    fields, a keyword string instead of a list, "yes" for true, a number written as text."""
+    listing = validate_listing(kind, {k: v for k, v in body.items() if k not in WRITABLE_FIELDS})
+    name = ("ResultIn" if kind == "result" else "NeedIn") + ("Update" if update else "")
+    problems = contract.check(body, openapi_document()["components"]["schemas"][name])
+    if problems:
+        raise DomainError(*problems)
+    return listing
 
 
 def _listing_response(listing, status: int = 200):
@@ -90,7 +111,7 @@ def create(kinds: str):
     if not perm.can_create(user, kind):
         raise ApiError(403, "该令牌的账号不能发布此类内容（科技成果由成果方发布，技术需求由需求方发布）")
     session = db()
-    data = {k: v for k, v in body.items() if k not in WRITABLE_FIELDS}
+    data = _checked(kind, body, update=False)
     item = service.create_listing(session, actor=user, kind=kind, data=data)
     if body.get("submit") is True:
         service.submit(session, actor=user, listing=item)
@@ -106,9 +127,11 @@ def update(kinds: str, listing_id: int):
     session = db()
     item = perm.load_listing(session, _kind(kinds), listing_id, user, need=perm.can_edit)
     version = body.get("version")
+    if isinstance(version, float) and version.is_integer():
+        version = int(version)  # JSON Schema's integer includes 3.0
     if isinstance(version, bool) or not isinstance(version, int):
         raise DomainError(("version", "请提供整数 version（上次读取时的版本号），用于防止覆盖他人的修改"))
-    data = {k: v for k, v in body.items() if k not in WRITABLE_FIELDS}
+    data = _checked(item.kind, body, update=True)
     service.update_listing(session, actor=user, listing=item, data=data, expected_version=version)
     if body.get("submit") is True:
         service.submit(session, actor=user, listing=item)

@@ -77,7 +77,9 @@ class ListingForm(FlaskForm):
         return data
 
     def expected_version(self) -> int | None:
-        return int(self.version.data) if (self.version.data or "").isdigit() else None
+        """The version the form was opened on (hidden field), or None when missing or not a number."""
+        raw = str(self.version.data if self.version.data is not None else "").strip()
+        return int(raw) if raw.isascii() and raw.isdigit() else None
 
 
 class ResultForm(ListingForm):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
@@ -15,6 +16,13 @@ from market.listings.models import KINDS, Listing, ResearchResult, TechNeed
 from vocab.taxonomy import COOPERATION_MODES, FIELDS, SUBFIELDS, ListingStatus, Maturity, Region, values
 
 MAX_PER_PAGE = 100
+MAX_PAGE = 100_000
+#: price / budget bounds of the showcase filters (万元)
+MAX_PRICE = 100_000_000
+SORTS: tuple[str, ...] = ("newest", "price_asc", "price_desc")
+#: numbers as JSON (and the OpenAPI document) writes them; the API accepts nothing looser
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
 
 @dataclass
@@ -35,24 +43,48 @@ class Filters:
 
     @classmethod
     def parse(cls, args: Any, *, strict: bool = False) -> Filters:
-        """Read filters from request args; unknown values are dropped (pages) or refused (`strict`, API)."""
+        """Read filters from request args; unknown values are dropped (pages) or refused (`strict`, API).
+
+        Pages are forgiving (values are trimmed, blanks ignored, "2.0" is page 2). The API is `strict`
+        and takes exactly what its OpenAPI document declares: each parameter at most once, enumerated
+        values as listed, numbers as JSON writes them, whole numbers for the page, nothing blank.
+        """
         f = cls()
 
+        def raw(name: str) -> str | None:
+            given = args.getlist(name) if hasattr(args, "getlist") else [args[name]] if name in args else []
+            if strict and len(given) > 1:
+                f.errors.append((name, f"参数 {name} 只能出现一次"))
+                return None
+            value = given[0] if given else None
+            if value is None:
+                return None
+            if strict:
+                if value == "":
+                    f.errors.append((name, f"参数 {name} 不能为空（不筛选时请省略该参数）"))
+                    return None
+                return value
+            return value.strip() or None
+
         def choice(name: str, allowed: tuple[str, ...]) -> str | None:
-            value = (args.get(name) or "").strip()
-            if not value:
+            value = raw(name)
+            if value is None:
                 return None
             if value not in allowed:
                 f.errors.append((name, f"参数 {name} 的取值“{value[:30]}”无效"))
                 return None
             return value
 
-        def number(name: str, lo: float, hi: float) -> float | None:
-            raw = (args.get(name) or "").strip()
-            if not raw:
+        def number(name: str, lo: float, hi: float, *, whole: bool = False) -> float | None:
+            text = raw(name)
+            if text is None:
+                return None
+            shape = _INTEGER if whole else _NUMBER
+            if strict and not shape.fullmatch(text):
+                f.errors.append((name, f"参数 {name} 应为{'整数' if whole else '数字'}"))
                 return None
             try:
-                value = float(raw)
+                value = float(text)
             except ValueError:
                 f.errors.append((name, f"参数 {name} 应为数字"))
                 return None
@@ -65,13 +97,13 @@ class Filters:
         f.maturity = choice("maturity", values(Maturity))
         f.mode = choice("mode", COOPERATION_MODES)
         f.region = choice("region", values(Region))
-        f.price_min = number("price_min", 0, 1e8)
-        f.price_max = number("price_max", 0, 1e8)
+        f.price_min = number("price_min", 0, MAX_PRICE)
+        f.price_max = number("price_max", 0, MAX_PRICE)
         challenge = choice("challenge", ("1", "0", "true", "false"))
         f.challenge = None if challenge is None else challenge in ("1", "true")
-        f.sort = choice("sort", ("newest", "price_asc", "price_desc")) or "newest"
-        f.page = int(number("page", 1, 100000) or 1)
-        f.per_page = int(number("per_page", 1, MAX_PER_PAGE) or 20)
+        f.sort = choice("sort", SORTS) or "newest"
+        f.page = int(number("page", 1, MAX_PAGE, whole=True) or 1)
+        f.per_page = int(number("per_page", 1, MAX_PER_PAGE, whole=True) or 20)
         if strict and f.errors:
             raise DomainError(*f.errors)
         return f

@@ -105,6 +105,12 @@ def create(kinds: str):
     return render_template("listings/edit.html", form=form, kind=kind, listing=None), status
 
 
+MISSING_VERSION = (
+    "缺少版本号，无法确认您修改的是最新内容（为防止覆盖他人的修改，未保存）。"
+    "请重新打开编辑页面，再次修改后保存。"
+)
+
+
 @bp.route("/<kinds>/<int:listing_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(kinds: str, listing_id: int):
@@ -118,14 +124,20 @@ def edit(kinds: str, listing_id: int):
             if hasattr(form, name):
                 getattr(form, name).data = "、".join(getattr(listing, name) or [])
     status = 200
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    version = form.expected_version()
+    if valid and version is None:
+        # Without the version the form was opened on, a save could silently overwrite someone's edit.
+        form.form_errors.append(MISSING_VERSION)
+        status = 400
+    elif valid:
         try:
             service.update_listing(
                 session,
                 actor=current_user,
                 listing=listing,
                 data=form.to_data(),
-                expected_version=form.expected_version(),
+                expected_version=version,
             )
         except ConflictError as exc:
             session.rollback()

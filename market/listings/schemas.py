@@ -6,6 +6,7 @@ Chinese messages are the same everywhere.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
 from typing import Any
@@ -175,6 +176,8 @@ def _long_text(value: str | None, label: str, minimum: int = 0, maximum: int = 5
 def _money(value: float | None, label: str) -> float | None:
     if value is None:
         return None
+    if not math.isfinite(value):  # NaN passes every comparison below; forms and XLSX cells can carry it
+        raise ValueError(f"{label}必须是具体的数字（单位：万元），不能是 NaN 或无穷大")
     if value < 0 or value > 10_000_000:
         raise ValueError(f"{label}应在 0 到 1000 万万元之间（单位：万元）")
     return round(float(value), 2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 
 from market.accounts.permissions import broker_required
 from market.db import db
@@ -172,14 +173,21 @@ def sign(match_id: int):
                 pdf_name=getattr(upload, "filename", None),
                 close_listings=form.close_listings.data,
             )
+            session.commit()  # the PDF moves into place only now (deals.stage_pdf)
         except DomainError as exc:
             session.rollback()
             if exc.status == 403:
                 abort(403)
             apply_to_form(form, exc)
             status = 400
+        except IntegrityError:
+            session.rollback()
+            if not deals.has_contract(session, match_id):
+                raise
+            # Another tab or agent signed this match between our read and our write.
+            form.form_errors.append("该匹配已经登记过技术合同（可能刚被他人登记），请返回匹配页查看")
+            status = 409
         else:
-            session.commit()
             flash("技术合同已登记，匹配已标记为已签约", "success")
             return redirect(url_for("deals.detail", contract_id=contract.id))
     elif request.method == "POST":

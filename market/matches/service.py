@@ -291,7 +291,13 @@ def from_interest(session: Session, *, interest: Interest, listing: Listing, use
         )
         out.append(match)
     session.flush()
-    agents = session.exec(select(User.id).where(User.role == Role.AGENT, User.active)).all()
+    # Only brokers of agencies the platform has verified: a self-registered "agency" must not learn who
+    # is interested in what (the same rule that hides contact details from them).
+    agents = session.exec(
+        select(User.id)
+        .join(Organization, Organization.id == User.organization_id)
+        .where(User.role == Role.AGENT, User.active, Organization.verified)
+    ).all()
     notify(
         session,
         user_ids=[a for a in agents if a is not None],
