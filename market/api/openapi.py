@@ -31,6 +31,8 @@ ERRORS = {
     "400": _response("参数或请求体无效（中文原因与字段）"),
     "404": _response("不存在，或无权知道其存在"),
     "429": _response("请求过于频繁"),
+    # Answered by the web server before the site sees the request (gunicorn's page, not JSON).
+    "414": {"description": "请求网址过长：超过 Web 服务器的请求行上限（约 8 KB），请缩短检索条件"},
 }
 #: for operations with a JSON body: values JSON allows that nothing can store
 UNPROCESSABLE = {
