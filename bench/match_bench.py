@@ -1,223 +1,61 @@
-"""Benchmark the matcher's chunked top-k against a naive full sparse product (not a timed test).
+"""Benchmarks of the matcher (not timed tests). Prints one JSON object; progress on stderr.
 
-    python bench/match_bench.py --results 100000 --needs 20000 [--n-jobs 2]
+    python bench/match_bench.py --results 100000 --needs 20000            # approval, then topk
+    python bench/match_bench.py --sections approval --approvals 60
+    python bench/match_bench.py --sections approval --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-Synthetic Chinese listings are built (seeded RNG) from the taxonomy, the analyzer's domain terms and a
-list of technical morphemes, clustered by technical field the way real listings are. One fit serves
-every method. The compared step is the text candidate step — top-10 results per need by cosine over
-the matcher's candidate index — done three ways on the same matrices: the naive full product followed
-by a sort of every row, the matcher's chunked top-k in one process, and the chunked top-k over
-`--n-jobs` worker processes. Each runs in its own forked child, so no run inherits another's heap;
-peak memory is the growth of the resident memory of that child and every process it starts (sampled
-every 5 ms, and the child's own kernel high-water mark), over its resident memory at the start.
-Prints one JSON object.
+Sections:
+
+* ``approval`` — the site's core loop at scale. N results and M needs of the synthetic corpus are
+  published in the database (the embedded SQLite file, or a throwaway PostgreSQL database), the search
+  index and the match store are built, and the real background worker runs (`flask outbox work`). Each
+  approval commits as the admin page's request does (the doorbell rings on commit); the clock runs until
+  the listing's matches are readable in the database (its search document is written before them, in
+  the same batch), and until the worker has also brought the other side's lists up to date. The
+  baseline, measured in the same run on the same corpus: the previous design, one fitted `Matcher`
+  pickled on disk — add the listing, rank it, save the whole model (steady state), plus loading it
+  (what a process that did not write it last pays). Afterwards a recompute with the same vocabulary
+  checks the incremental state. Then ``--import`` listings are imported at once (`flask import … --publish`)
+  while gunicorn serves read traffic: listings/s into search and matching, and the readers' latency
+  before and during the drain.
+* ``topk`` — the text candidate step (top-k results per need by cosine over the candidate index)
+  three ways on the same matrices: a naive full product and a sort of every row, the matcher's chunked
+  top-k in one process, and over `--n-jobs` processes; each in a forked child, with its peak memory.
 """
 
 from __future__ import annotations
 
 import argparse
-import bisect
+import csv
 import gc
-import itertools
 import json
 import os
-import platform
 import random
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (
+    BIN,
+    listing_rows,
+    machine,
+    pg_database,
+    site_env,
+    spawn,
+    stop,
+    summary_ms,
+    synthetic,
+    wait_until,
+)
 
 from matching.matcher import Matcher
-from matching.records import NeedRecord, ResultRecord
 from matching.topk import naive_topk, topk_rows, topk_sets_agree
-from vocab.analyzer import DOMAIN_TERMS
-from vocab.taxonomy import FIELD_PARENT, MATURITY_ORDER, TransferMode
-
-
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(text.split())
-
-
-MORPHEMES = _words(
-    "材料 电池 传感 检测 控制 算法 模型 芯片 涂层 催化 纤维 薄膜 合金 陶瓷 树脂 "
-    "电极 电解 光学 激光 雷达 导航 通信 网络 协议 加密 存储 计算 调度 优化 识别 "
-    "预测 诊断 成像 显微 光谱 色谱 质谱 分离 提纯 萃取 发酵 酶解 育种 栽培 灌溉 "
-    "施肥 养殖 饲料 疫苗 抗体 靶点 制剂 缓释 纳米 微球 支架 植入 导管 监护 康复 "
-    "机器人 减速 伺服 电机 驱动 轴承 齿轮 焊接 铸造 锻造 切削 磨削 装配 检具 "
-    "夹具 模具 注塑 挤出 复合 增强 阻燃 防腐 耐磨 隔热 保温 储热 换热 冷却 压缩 "
-    "膨胀 燃烧 气化 热解 吸附 脱附 过滤 沉淀 絮凝 氧化 还原 降解 修复 固化 稳定 "
-    "钝化 活化 掺杂 烧结 沉积 刻蚀 封装 键合 互连 晶圆 外延 衬底 功率 射频 天线 "
-    "滤波 放大 调制 编码 解码 压缩感知 视觉 语音 语义 知识 图谱 推理 规划 定位 "
-    "建图 避障 巡检 监测 预警 评估 溯源 追踪 计量 标定 校准 仿真 建模 设计 验证 "
-    "测试 认证 运维 管理 平台 终端 网关 边缘 云端 数据 安全 隐私 信任 共识 合约 "
-    "账本 量子 光子 超导 磁性 压电 热电 铁电 柔性 可穿戴 氢气 储氢 制氢 加氢 "
-    "光伏 组件 逆变 风机 叶片 塔筒 储能 电网 微网 充电 换电 电驱 热管理 底盘 "
-    "车身 轨道 桥梁 隧道 路面 建筑 幕墙 节能 照明 给水 排水 污泥 烟气 粉尘 噪声 "
-    "土壤 地下水 海洋 滩涂 湿地 秸秆 畜禽 粪污 果蔬 保鲜 冷链 烘干 灭菌 包装 "
-    "检疫 农药 兽药 种苗 品种 基因 细胞 蛋白 代谢 菌株 中药 提取物 饮片 配方 "
-    "炮制 指纹 质控 临床 影像 病理 手术 微创 内镜 超声 心电 血糖 呼吸 透析"
-)
-
-GENERIC = _words(
-    "技术 系统 方法 装置 工艺 设备 平台 方案 产品 效率 成本 性能 质量 寿命 精度 "
-    "稳定性 可靠性 一致性 自动化 智能化 规模化 国产化 集成 改进 新型 高效 低成本 "
-    "绿色 安全 在线 实时 远程 便携 模块化"
-)
-
-TITLE_TEMPLATES = (
-    "基于{a}的{b}{g}",
-    "{a}{b}关键技术",
-    "高性能{a}及其{b}{g}",
-    "{a}与{b}一体化{g}",
-    "面向{f}的{a}{g}",
-    "一种{a}{b}{g}",
-)
-NEED_TITLE_TEMPLATES = (
-    "{a}{b}问题求解",
-    "寻求{a}{g}合作",
-    "{f}领域{a}{b}需求",
-    "{a}{g}升级改造",
-    "急需{a}与{b}解决方案",
-)
-BODY_TEMPLATES = (
-    "本成果围绕{a}开展研究，突破{b}等关键环节，{g}显著提升。",
-    "采用{a}和{b}相结合的{g}，{m}提高{n}%。",
-    "已在{f}领域完成{a}验证，{b}指标达到国内领先水平。",
-    "针对{a}存在的{b}难题，提出新的{g}，成本降低{n}%。",
-    "形成{a}、{b}两项核心{g}，支持{c}应用。",
-)
-NEED_BODY_TEMPLATES = (
-    "我公司在{a}方面遇到{b}问题，现有{g}无法满足要求。",
-    "希望引进{a}{g}，实现{b}的{m}提升{n}%以上。",
-    "目前{a}依赖人工，{b}效率低，需要{g}支撑。",
-    "产线需要{a}与{b}配套，要求{m}达到{n}%。",
-    "拟与高校院所合作开发{a}，重点解决{c}的{g}问题。",
-)
-
-
-class Vocabulary:
-    """Field-clustered term pools built from the taxonomy, domain terms and morphemes.
-
-    Real listings draw on thousands of technical words; a pool of a few hundred would make every pair of
-    listings share something. So each second-level field gets its own pool: its names, some domain
-    terms, morphemes and compounds of them, plus coined two- to four-character terms made from a
-    field-specific set of the characters those words use (the long tail of specialist vocabulary).
-    """
-
-    def __init__(self, rng: random.Random, pool_size: int = 400) -> None:
-        self.fields = list(FIELD_PARENT)
-        self.pools: list[list[str]] = []
-        domain = list(DOMAIN_TERMS)
-        chars = sorted({c for w in (*FIELD_PARENT, *FIELD_PARENT.values(), *domain, *MORPHEMES) for c in w})
-        chars = [c for c in chars if "\u4e00" <= c <= "\u9fff"]
-        for sub in self.fields:
-            morph = rng.sample(MORPHEMES, 24)
-            compounds = sorted({"".join(rng.sample(morph, rng.randint(2, 3))) for _ in range(60)})
-            alphabet = rng.sample(chars, 80)
-            coined = sorted({"".join(rng.choices(alphabet, k=rng.randint(2, 4))) for _ in range(pool_size)})
-            pool = [sub, FIELD_PARENT[sub], *rng.sample(domain, 8), *morph, *compounds, *coined][:pool_size]
-            self.pools.append(pool)
-        # Zipf-like popularity inside each pool: a few terms common, a long tail rare.
-        self.cumulative = [
-            list(itertools.accumulate(1.0 / (i + 1) ** 0.9 for i in range(len(p)))) for p in self.pools
-        ]
-
-    def terms(self, rng: random.Random, field: int, n: int) -> list[str]:
-        """`n` terms for a listing of `field`: mostly its own field's, sometimes a neighbour's."""
-        pool, cum = self.pools[field], self.cumulative[field]
-        out = []
-        for _ in range(n):
-            if rng.random() < 0.85:
-                out.append(pool[min(bisect.bisect(cum, rng.random() * cum[-1]), len(pool) - 1)])
-            else:
-                other = self.pools[rng.randrange(len(self.pools))]
-                out.append(other[rng.randrange(len(other))])
-        return out
-
-
-def _fill(template: str, rng: random.Random, vocab: Vocabulary, field: int) -> str:
-    a, b, c = vocab.terms(rng, field, 3)
-    return template.format(
-        a=a,
-        b=b,
-        c=c,
-        g=rng.choice(GENERIC),
-        m=rng.choice(GENERIC),
-        f=vocab.fields[field],
-        n=rng.randint(5, 89),
-    )
-
-
-CONNECTORS = _words(
-    "的 与 和 及 、 结合 用于 基于 实现 提升 降低 替代 改善 优化 配合 兼顾 "
-    "面向 针对 通过 采用 解决 满足 支撑 形成 构建 集成 适配 保障"
-)
-
-
-def _sentence(rng: random.Random, vocab: Vocabulary, field: int) -> str:
-    """A run of field terms joined by connectors, sometimes with a number: how specs read."""
-    terms = vocab.terms(rng, field, rng.randint(3, 5))
-    parts = [terms[0]]
-    for term in terms[1:]:
-        parts.append(rng.choice(CONNECTORS))
-        parts.append(term)
-    if rng.random() < 0.5:
-        parts.append(f"{rng.choice(GENERIC)}提高{rng.randint(5, 89)}%")
-    return "".join(parts) + "。"
-
-
-def _body(rng: random.Random, vocab: Vocabulary, field: int, templates: tuple[str, ...]) -> str:
-    # Shorter than a real listing (one template sentence and one run of terms, about 50 characters):
-    # segmenting 120,000 full-length listings alone would take most of the time budget.
-    first, second = _fill(rng.choice(templates), rng, vocab, field), _sentence(rng, vocab, field)
-    return first + second if rng.random() < 0.5 else second + first
-
-
-def synthetic(n_results: int, n_needs: int, seed: int = 7) -> tuple[list[ResultRecord], list[NeedRecord]]:
-    """Deterministic synthetic results and needs."""
-    rng = random.Random(seed)
-    vocab = Vocabulary(rng)
-    maturities = list(MATURITY_ORDER)
-    modes = [m.value for m in TransferMode]
-    n_fields = len(vocab.fields)
-    results = []
-    for i in range(n_results):
-        f = rng.randrange(n_fields)
-        results.append(
-            ResultRecord(
-                id=f"R{i}",
-                title=_fill(rng.choice(TITLE_TEMPLATES), rng, vocab, f),
-                summary=_body(rng, vocab, f, BODY_TEMPLATES),
-                keywords=tuple(dict.fromkeys(vocab.terms(rng, f, 4))),
-                field=vocab.fields[f],
-                maturity=rng.choice(maturities),
-                transfer_modes=tuple(rng.sample(modes, 2)),
-                price=None if rng.random() < 0.4 else float(rng.randint(10, 799)),
-            )
-        )
-    needs = []
-    for i in range(n_needs):
-        f = rng.randrange(n_fields)
-        low = float(rng.randint(10, 299))
-        needs.append(
-            NeedRecord(
-                id=f"N{i}",
-                title=_fill(rng.choice(NEED_TITLE_TEMPLATES), rng, vocab, f),
-                description=_body(rng, vocab, f, NEED_BODY_TEMPLATES),
-                keywords=tuple(dict.fromkeys(vocab.terms(rng, f, 3))),
-                field=vocab.fields[f],
-                cooperation_modes=tuple(rng.sample(modes, 2)),
-                budget_min=low,
-                budget_max=low * 2,
-            )
-        )
-    return results, needs
-
 
 # -- measuring -----------------------------------------------------------------------------------------
 
@@ -261,7 +99,6 @@ class TreeMemory:
     """
 
     def __init__(self, interval: float = 0.01) -> None:
-        import threading
 
         self.interval = interval
         self.peak_kb = 0
@@ -352,26 +189,460 @@ def _status_meminfo(key: str) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--results", type=int, default=100_000)
-    parser.add_argument("--needs", type=int, default=20_000)
-    parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--n-jobs", type=int, default=2, help="worker processes for the parallel run")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--model", help="reuse a matcher saved here (fitted and saved on the first run)")
-    args = parser.parse_args(argv)
+# -- approval: the core loop at scale ---------------------------------------------------------------
 
-    report: dict[str, Any] = {
-        "results": args.results,
-        "needs": args.needs,
-        "k": args.k,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+
+def _site_app(env: dict[str, str]):
+    from market import create_app
+
+    keys = ("DATABASE_URL", "INSTANCE_PATH", "SEARCH_PATH", "MATCH_STORE_PATH", "UPLOAD_DIR")
+    return create_app({**{k: env[k] for k in keys}, "MEILI_URL": "", "MARKET_ENV": "development"})
+
+
+def _prepare(env: dict[str, str], results, needs) -> dict[str, Any]:
+    """Migrate, create the organisations and an admin, insert the corpus, build index and store."""
+    import subprocess
+
+    import sqlalchemy as sa
+
+    from market.accounts import service as accounts
+    from market.db import WRITE, db
+    from market.listings.models import ResearchResult, TechNeed
+    from market.matches import engine as matches
+    from market.searching import sync
+
+    timings: dict[str, float] = {}
+    subprocess.run(
+        [str(BIN / "flask"), "--app", "market", "db", "upgrade"], env=env, check=True, capture_output=True
+    )
+    app = _site_app(env)
+    with app.app_context():
+        session = db()
+        uni, _ = accounts.get_or_create_org(session, name="基准测试大学", kind="高校", verified=True)
+        ent, _ = accounts.get_or_create_org(session, name="基准测试企业", kind="企业", verified=True)
+        admin = accounts.create_admin(
+            session, email="bench-admin@example.cn", display_name="基准运营", password="bench-password-2026"
+        )
+        session.commit()
+        ids = {"seller": uni.id, "enterprise": ent.id, "admin": admin.id}
+        start = time.perf_counter()
+        rows_r, rows_n = listing_rows(results, needs, seller=uni.id, enterprise=ent.id)
+        engine = app.extensions["db.engine"].execution_options(**{WRITE: True})
+        with engine.begin() as conn:
+            for table, rows in ((ResearchResult.__table__, rows_r), (TechNeed.__table__, rows_n)):
+                for i in range(0, len(rows), 5000):
+                    conn.execute(table.insert(), rows[i : i + 5000])
+            if engine.dialect.name == "postgresql":
+                for table in ("research_results", "tech_needs"):
+                    conn.execute(sa.text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))"))
+        timings["insert_seconds"] = round(time.perf_counter() - start, 1)
+        _log("building the search index")
+        start = time.perf_counter()
+        sync.reindex(app)
+        timings["search_index_seconds"] = round(time.perf_counter() - start, 1)
+        _log("building the match store")
+        start = time.perf_counter()
+        store, _ = matches.build_store(app, progress=_log)
+        timings["match_store_seconds"] = round(time.perf_counter() - start, 1)
+        timings["match_store_mb"] = round(Path(env["MATCH_STORE_PATH"]).stat().st_size / 2**20, 1)
+        store.close()
+    app.extensions["db.engine"].dispose()
+    return {"ids": ids, "timings": timings}
+
+
+def _approve_all(env: dict[str, str], ids: dict[str, int], extras: list, warm: int) -> dict[str, Any]:
+    """Approve the extra listings one at a time while the worker runs; time each."""
+    import sqlalchemy as sa
+
+    from market.accounts.models import User
+    from market.db import db, new_session
+    from market.listings import service
+    from market.listings.models import ResearchResult, TechNeed
+    from market.outbox.models import OutboxEntry
+
+    app = _site_app(env)
+    readable, settled, approved_ids = [], [], []
+    with app.app_context():
+        session = db()
+        admin = session.get(User, ids["admin"])
+        for i, record in enumerate(extras):
+            kind = "result" if record.id.startswith("R") else "need"
+            model = ResearchResult if kind == "result" else TechNeed
+            rows = listing_rows(
+                *(([record], []) if kind == "result" else ([], [record])),
+                seller=ids["seller"],
+                enterprise=ids["enterprise"],
+            )
+            row = {k: v for k, v in (rows[0] or rows[1])[0].items() if k != "id"}
+            row.update(status="待审核", published_at=None)
+            listing = model(**row)
+            session.add(listing)
+            session.commit()
+            # What the admin's approval request does: one short write, the doorbell rings on commit.
+            service.approve(session, actor=admin, listing=listing)
+            session.commit()
+            approved = time.perf_counter()
+            column = "result_id" if kind == "result" else "need_id"
+            with new_session(write=False) as reader:
+
+                def has_matches(column=column, listing=listing) -> bool:
+                    found = reader.execute(
+                        sa.text(f"SELECT 1 FROM matches WHERE {column} = :i LIMIT 1"), {"i": listing.id}
+                    ).first()
+                    reader.rollback()
+                    return found is not None
+
+                def processed(listing=listing, kind=kind) -> bool:
+                    left = reader.execute(
+                        sa.select(sa.func.count())
+                        .select_from(OutboxEntry)
+                        .where(
+                            OutboxEntry.listing_id == listing.id,
+                            OutboxEntry.kind == kind,
+                            OutboxEntry.processed_at.is_(None),
+                        )
+                    ).scalar()
+                    reader.rollback()
+                    return left == 0
+
+                got = wait_until(has_matches, timeout=60)
+                done = wait_until(processed, timeout=120)
+            readable.append((kind, got, i < warm))
+            settled.append((kind, (time.perf_counter() - approved) if done is not None else None, i < warm))
+            shown = None if got is None else round(got * 1000)
+            _log(f"approval {i + 1}/{len(extras)} ({kind}): readable {shown} ms")
+            approved_ids.append((kind, str(listing.id)))
+    app.extensions["db.engine"].dispose()
+
+    def part(samples, *, kind=None, cold=None):
+        return [
+            s
+            for k, s, c in samples
+            if s is not None and (kind is None or k == kind) and (cold is None or c == cold)
+        ]
+
+    return {
+        "readable": {
+            "steady": summary_ms(part(readable, cold=False)),
+            "steady_results": summary_ms(part(readable, kind="result", cold=False)),
+            "steady_needs": summary_ms(part(readable, kind="need", cold=False)),
+            "first_after_worker_start": summary_ms(part(readable, cold=True)),
+            "never": sum(1 for _, s, _ in readable if s is None),
         },
+        "worker_done_with_both_sides": summary_ms(part(settled, cold=False)),
+        "approved": approved_ids,
     }
+
+
+def _baseline(results, needs, extras, tmp: Path, repeats: int) -> dict[str, Any]:
+    """The previous design on the same corpus: one pickled Matcher (add, rank, save; and load)."""
+    path = tmp / "matcher.joblib"
+    start = time.perf_counter()
+    matcher = Matcher(n_jobs=2).fit(results, needs)
+    fit = time.perf_counter() - start
+    matcher.save(path)
+    steady, cold = [], []
+    for record in extras[:repeats]:
+        start = time.perf_counter()
+        loaded = Matcher.load(path)
+        loaded_at = time.perf_counter()
+        if record.id.startswith("R"):
+            loaded.add_result(record)
+            loaded.matches_for_result(record.id, 20)
+        else:
+            loaded.add_need(record)
+            loaded.matches_for_need(record.id, 20)
+        loaded.save(path)
+        end = time.perf_counter()
+        steady.append(end - loaded_at)
+        cold.append(end - start)
+        del loaded
+        gc.collect()
+    return {
+        "fit_seconds": round(fit, 1),
+        "model_mb": round(path.stat().st_size / 2**20, 1),
+        "add_rank_save": summary_ms(steady),
+        "load_add_rank_save": summary_ms(cold),
+    }
+
+
+def _identical_to_recompute(env: dict[str, str], approved, sample: int, seed: int) -> dict[str, Any]:
+    """Recompute every list from the database with the live store's vocabulary; compare the approved
+    listings' matches and those of a random sample of the others."""
+    from market.db import new_session
+    from market.matches.engine import published_records
+    from matching.store import MatchStore
+
+    live = MatchStore(env["MATCH_STORE_PATH"])
+    app = _site_app(env)
+    with app.app_context(), new_session(write=False) as session:
+        results, needs = published_records(session)
+    app.extensions["db.engine"].dispose()
+    start = time.perf_counter()
+    path = Path(env["INSTANCE_PATH"]) / "recompute.sqlite3"
+    full = MatchStore.build(path, results, needs, text=live.text, config=live.config, n_jobs=2)
+    seconds = time.perf_counter() - start
+    rng = random.Random(seed)
+    checked = list(approved)
+    checked += [("result", i) for i in rng.sample(live.ids("result"), min(sample, live.count("result")))]
+    checked += [("need", i) for i in rng.sample(live.ids("need"), min(sample, live.count("need")))]
+    differing = [key for key in checked if live.top_ids(*key) != full.top_ids(*key)]
+    return {
+        "listings_compared": len(checked),
+        "differing": len(differing),
+        "identical": not differing,
+        "recompute_seconds": round(seconds, 1),
+    }
+
+
+def _corpus_ids(results, needs):
+    """The synthetic records renumbered as the database will hold them (results and needs from 1)."""
+    import dataclasses
+
+    return (
+        [dataclasses.replace(r, id=str(i + 1)) for i, r in enumerate(results)],
+        [dataclasses.replace(n, id=str(i + 1)) for i, n in enumerate(needs)],
+    )
+
+
+def approval_section(args: argparse.Namespace) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="match-bench-"))
+    extra = args.approvals + args.import_rows
+    all_results, all_needs = synthetic(args.results + extra, args.needs + extra, seed=args.seed)
+    results, needs = all_results[: args.results], all_needs[: args.needs]
+    with pg_database(args.database_url) if args.database_url else _sqlite(tmp) as url:
+        env = site_env(tmp, url)
+        _log(f"preparing {args.results} results and {args.needs} needs in {tmp}")
+        prepared = _prepare(env, results, needs)
+        db_results, db_needs = _corpus_ids(results, needs)
+        half = args.approvals // 2
+        # The listings to approve: alternately a result and a need, numbered after the corpus.
+        import dataclasses
+
+        extras = []
+        for i in range(args.approvals):
+            if i % 2 == 0:
+                extras.append(dataclasses.replace(all_results[args.results + i // 2], id=f"R-new{i}"))
+            else:
+                extras.append(dataclasses.replace(all_needs[args.needs + i // 2], id=f"N-new{i}"))
+        worker = spawn([str(BIN / "flask"), "--app", "market", "outbox", "work"], env, tmp / "worker.log")
+        try:
+            time.sleep(2)
+            _log(f"{args.approvals} approvals ({half} results, {args.approvals - half} needs)")
+            approvals = _approve_all(env, prepared["ids"], extras, warm=args.warm)
+            report = {
+                "database": "postgresql" if args.database_url else "sqlite",
+                "prepare": prepared["timings"],
+                **approvals,
+            }
+            if args.import_rows:
+                first_r, first_n = args.results + args.approvals, args.needs + args.approvals
+                imports = {
+                    "result": all_results[first_r : first_r + args.import_rows],
+                    "need": all_needs[first_n : first_n + args.import_rows],
+                }
+                words = [r.title[:2] for r in results[:200]]
+                report["import"] = _import_section(env, tmp, imports, words, args.results)
+        finally:
+            stop(worker)
+        _log("baseline: the pickled matcher")
+        report["baseline"] = _baseline(db_results, db_needs, extras, tmp, args.baseline_repeats)
+        steady = report["readable"]["steady"]["p95_ms"]
+        base = report["baseline"]["add_rank_save"]["p50_ms"]
+        if steady and base:
+            report["speedup_p95_vs_baseline_p50"] = round(base / steady, 1)
+        if args.check_identity:
+            _log("recompute with the same vocabulary")
+            report["incremental_vs_recompute"] = _identical_to_recompute(
+                env, report.pop("approved"), args.identity_sample, args.seed
+            )
+        report["data_dir"] = str(tmp)
+    return report
+
+
+def _import_file(path: Path, kind: str, records) -> Path:
+    if kind == "result":
+        header = ["成果名称", "成果简介", "技术领域", "关键词", "成熟度", "转化方式", "价格"]
+        rows = [
+            [
+                r.title,
+                r.summary,
+                r.field,
+                "、".join(r.keywords),
+                r.maturity or "",
+                "、".join(r.transfer_modes),
+                "" if r.price is None else f"{r.price:g}",
+            ]
+            for r in records
+        ]
+    else:
+        header = ["需求名称", "需求描述", "技术领域", "关键词", "合作方式", "预算"]
+        rows = [
+            [
+                n.title,
+                n.description,
+                n.field,
+                "、".join(n.keywords),
+                "、".join(n.cooperation_modes),
+                f"{n.budget_min:g}-{n.budget_max:g}",
+            ]
+            for n in records
+        ]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+class _Readers:
+    """Read traffic while the worker drains: threads fetching the search page and listing pages."""
+
+    def __init__(self, base: str, words: list[str], ids: list[int], threads: int = 3) -> None:
+        import requests
+
+        self.base, self.words, self.ids = base, words, ids
+        self.samples: list[tuple[float, float, int]] = []
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._run, args=(requests.Session(), i), daemon=True)
+            for i in range(threads)
+        ]
+
+    def _run(self, http, seed: int) -> None:
+        rng = random.Random(seed)
+        while not self._stop.is_set():
+            if rng.random() < 0.5:
+                url = f"{self.base}/search?q={rng.choice(self.words)}"
+            else:
+                url = f"{self.base}/results/{rng.choice(self.ids)}"
+            start = time.perf_counter()
+            try:
+                code = http.get(url, timeout=30).status_code
+            except Exception:  # counted as a failure
+                code = -1
+            self.samples.append((start, time.perf_counter() - start, code))
+
+    def start(self) -> _Readers:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(30)
+
+    def between(self, t0: float, t1: float) -> dict[str, Any]:
+        picked = [(d, c) for s, d, c in self.samples if t0 <= s < t1]
+        return {
+            **summary_ms([d for d, _ in picked]),
+            "errors": sum(1 for _, c in picked if c >= 500 or c < 0),
+        }
+
+
+def _backlog(env: dict[str, str]) -> int:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(env["DATABASE_URL"], poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        n = conn.execute(sa.text("SELECT count(*) FROM outbox WHERE processed_at IS NULL")).scalar()
+    engine.dispose()
+    return int(n)
+
+
+def _answers(base: str) -> bool:
+    import requests
+
+    try:
+        return requests.get(base + "/healthz", timeout=2).status_code in (200, 503)
+    except requests.RequestException:
+        return False
+
+
+def _import_section(
+    env: dict[str, str], tmp: Path, records: dict[str, list], words: list[str], n_results: int
+) -> dict[str, Any]:
+    """Bulk imports while gunicorn serves readers: how fast the worker drains them into search and
+    matching, and what the readers see meanwhile."""
+    import subprocess
+
+    from _common import free_port
+
+    port = free_port()
+    server = spawn(
+        [
+            str(BIN / "gunicorn"),
+            "-w",
+            "2",
+            "--threads",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "market:create_app()",
+        ],
+        env,
+        tmp / "gunicorn.log",
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_until(lambda: _answers(base), timeout=60, every=0.2)
+    readers = _Readers(base, words, list(range(1, n_results + 1))).start()
+    out: dict[str, Any] = {}
+    try:
+        quiet_from = time.perf_counter()
+        time.sleep(10)
+        out["readers_before"] = readers.between(quiet_from, time.perf_counter())
+        for kind, batch in records.items():
+            path = _import_file(tmp / f"import-{kind}.csv", kind, batch)
+            org = "导入测试单位" if kind == "result" else "导入测试企业"
+            started = time.perf_counter()
+            subprocess.run(
+                [
+                    str(BIN / "flask"),
+                    "--app",
+                    "market",
+                    "import",
+                    f"{kind}s",
+                    str(path),
+                    "--publish",
+                    "--org",
+                    org,
+                ],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+            committed = time.perf_counter()
+            drained = wait_until(lambda: _backlog(env) == 0, timeout=1800, every=0.2)
+            finished = time.perf_counter()
+            out[f"{kind}s"] = {
+                "rows": len(batch),
+                "import_seconds": round(committed - started, 1),
+                "drain_seconds": None if drained is None else round(drained, 1),
+                "listings_per_second": None if not drained else round(len(batch) / drained, 1),
+                "readers_during_drain": readers.between(committed, finished),
+            }
+            _log(f"import of {len(batch)} {kind}s drained in {drained} s")
+    finally:
+        readers.stop()
+        stop(server)
+    return out
+
+
+class _sqlite:
+    def __init__(self, tmp: Path) -> None:
+        self.url = f"sqlite:///{tmp / 'market.sqlite3'}"
+
+    def __enter__(self) -> str:
+        return self.url
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def topk_section(args: argparse.Namespace) -> dict[str, Any]:
+    """The candidate step three ways on the same matrices (see the module docstring)."""
+    report: dict[str, Any] = {"k": args.k}
     if args.model and Path(args.model).exists():
         _log(f"loading {args.model} (fit time not measured)")
         matcher = Matcher.load(args.model)
@@ -459,7 +730,37 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     matcher.rank(k, explain=False)
     report["matcher_rank_hybrid_seconds"] = round(time.perf_counter() - start, 2)
-    report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sections", default="approval,topk", help="comma separated: approval, topk")
+    parser.add_argument("--results", type=int, default=100_000)
+    parser.add_argument("--needs", type=int, default=20_000)
+    parser.add_argument("--k", type=int, default=10, help="topk: candidates per need")
+    parser.add_argument("--n-jobs", type=int, default=2, help="topk: worker processes for the parallel run")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--model", help="topk: reuse a matcher saved here (fitted and saved on the first run)"
+    )
+    parser.add_argument("--approvals", type=int, default=60, help="approval: listings approved one by one")
+    parser.add_argument("--warm", type=int, default=10, help="approval: the first approvals, reported apart")
+    parser.add_argument("--baseline-repeats", type=int, default=3)
+    parser.add_argument("--import-rows", type=int, default=0, help="approval: also import this many at once")
+    parser.add_argument(
+        "--database-url", default="", help="approval: a PostgreSQL server (throwaway database)"
+    )
+    parser.add_argument("--no-identity", dest="check_identity", action="store_false")
+    parser.add_argument("--identity-sample", type=int, default=1000)
+    args = parser.parse_args(argv)
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    report: dict[str, Any] = {"results": args.results, "needs": args.needs, "machine_at_start": machine()}
+    if "approval" in sections:
+        report["approval"] = approval_section(args)
+    if "topk" in sections:
+        report["topk"] = topk_section(args)
+    report["machine_at_end"] = machine()
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return 0
 
