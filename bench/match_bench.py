@@ -425,14 +425,20 @@ def approval_section(args: argparse.Namespace) -> dict[str, Any]:
                 extras.append(dataclasses.replace(all_results[args.results + i // 2], id=f"R-new{i}"))
             else:
                 extras.append(dataclasses.replace(all_needs[args.needs + i // 2], id=f"N-new{i}"))
+        spawned = time.perf_counter()
         worker = spawn([str(BIN / "flask"), "--app", "market", "outbox", "work"], env, tmp / "worker.log")
         try:
-            time.sleep(2)
+            # A restart's cost: from spawning the worker until it has opened its indexes and is ready.
+            ready = wait_until(
+                lambda: "已就绪" in (tmp / "worker.log").read_text(errors="replace"), 600, 0.05
+            )
+            worker_ready = None if ready is None else round(time.perf_counter() - spawned, 2)
             _log(f"{args.approvals} approvals ({half} results, {args.approvals - half} needs)")
             approvals = _approve_all(env, prepared["ids"], extras, warm=args.warm)
             report = {
                 "database": "postgresql" if args.database_url else "sqlite",
                 "prepare": prepared["timings"],
+                "worker_start_to_ready_seconds": worker_ready,
                 **approvals,
             }
             if args.import_rows:
@@ -442,7 +448,7 @@ def approval_section(args: argparse.Namespace) -> dict[str, Any]:
                     "need": all_needs[first_n : first_n + args.import_rows],
                 }
                 words = [r.title[:2] for r in results[:200]]
-                report["import"] = _import_section(env, tmp, imports, words, args.results)
+                report["import"] = _import_section(env, tmp, imports, words, args.results, args.reader_rps)
         finally:
             stop(worker)
         _log("baseline: the pickled matcher")
@@ -498,10 +504,13 @@ def _import_file(path: Path, kind: str, records) -> Path:
 class _Readers:
     """Read traffic while the worker drains: threads fetching the search page and listing pages."""
 
-    def __init__(self, base: str, words: list[str], ids: list[int], threads: int = 3) -> None:
+    def __init__(self, base: str, words: list[str], ids: list[int], *, rps: float, threads: int = 3) -> None:
         import requests
 
         self.base, self.words, self.ids = base, words, ids
+        #: each reader pauses so that together they send about `rps` requests a second (users, not a
+        #: stress test: the worker shares the machine's cores with the web server)
+        self.pause = threads / rps if rps > 0 else 0.0
         self.samples: list[tuple[float, float, int]] = []
         self._stop = threading.Event()
         self._threads = [
@@ -522,6 +531,8 @@ class _Readers:
             except Exception:  # counted as a failure
                 code = -1
             self.samples.append((start, time.perf_counter() - start, code))
+            if self.pause:
+                self._stop.wait(rng.expovariate(1 / self.pause))
 
     def start(self) -> _Readers:
         for t in self._threads:
@@ -561,7 +572,7 @@ def _answers(base: str) -> bool:
 
 
 def _import_section(
-    env: dict[str, str], tmp: Path, records: dict[str, list], words: list[str], n_results: int
+    env: dict[str, str], tmp: Path, records: dict[str, list], words: list[str], n_results: int, rps: float
 ) -> dict[str, Any]:
     """Bulk imports while gunicorn serves readers: how fast the worker drains them into search and
     matching, and what the readers see meanwhile."""
@@ -586,7 +597,7 @@ def _import_section(
     )
     base = f"http://127.0.0.1:{port}"
     wait_until(lambda: _answers(base), timeout=60, every=0.2)
-    readers = _Readers(base, words, list(range(1, n_results + 1))).start()
+    readers = _Readers(base, words, list(range(1, n_results + 1)), rps=rps).start()
     out: dict[str, Any] = {}
     try:
         quiet_from = time.perf_counter()
@@ -748,6 +759,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm", type=int, default=10, help="approval: the first approvals, reported apart")
     parser.add_argument("--baseline-repeats", type=int, default=3)
     parser.add_argument("--import-rows", type=int, default=0, help="approval: also import this many at once")
+    parser.add_argument(
+        "--reader-rps", type=float, default=20.0, help="import: read requests a second meanwhile"
+    )
     parser.add_argument(
         "--database-url", default="", help="approval: a PostgreSQL server (throwaway database)"
     )

@@ -95,6 +95,8 @@ class PairState:
     need_id: str
     score: float | None
     reasons: dict | None = None
+    #: wanted before and after, with the same score (it only left one side's top k): nothing to write
+    unchanged: bool = False
 
     @property
     def wanted(self) -> bool:
@@ -118,6 +120,14 @@ class Diff:
     @property
     def dropped(self) -> list[PairState]:
         return [p for p in self.pairs.values() if not p.wanted]
+
+
+@dataclass
+class _Touched:
+    """The pairs a batch moved: into some listing's top k, or out of it."""
+
+    entered: set[tuple[str, str]] = field(default_factory=set)
+    left: set[tuple[str, str]] = field(default_factory=set)
 
 
 @dataclass
@@ -429,6 +439,8 @@ class MatchStore:
         self._clear_pending()
 
     def _clear_pending(self) -> None:
+        #: each list's top k while it is unchanged
+        self._tops: dict[tuple[int, int], dict[int, float]] = {}
         self._dirty_lists: set[tuple[int, int]] = set()
         self._dirty_posts: set[tuple[int, int]] = set()
         self._new: set[tuple[int, int]] = set()
@@ -626,6 +638,7 @@ class MatchStore:
     def _put(self, kind: int, slot: int, cand: _Cand) -> None:
         self._sides[kind].put(slot, cand)
         self._dirty_lists.add((kind, slot))
+        self._tops.pop((kind, slot), None)
 
     def _fetch_postings(self, kind: int, terms: np.ndarray) -> None:
         wanted = [int(t) for t in terms if (kind, int(t)) not in self._posts]
@@ -660,11 +673,18 @@ class MatchStore:
         return acc
 
     def _topk(self, kind: int, slot: int) -> dict[int, float]:
-        """Other-side slot -> score of the listing's matches (its top k at or above min_score)."""
+        """Other-side slot -> score of the listing's matches (its top k at or above min_score); kept
+        until the list changes."""
+        found = self._tops.get((kind, slot))
+        if found is not None:
+            return found
         self._load_lists(kind, [slot])
         side = self._sides[kind]
         n = min(int(side.length[slot]), self.config.candidates)
-        return self._top_of(kind, side.cand_scores[slot, :n], side.cand_slots[slot, :n])
+        top = self._tops[(kind, slot)] = self._top_of(
+            kind, side.cand_scores[slot, :n], side.cand_slots[slot, :n]
+        )
+        return top
 
     def _top_of(self, kind: int, scores: np.ndarray, slots: np.ndarray) -> dict[int, float]:
         if not len(scores):
@@ -718,7 +738,7 @@ class MatchStore:
         reports its pairs again."""
         started = time.perf_counter()
         with self._lock:
-            touched_pairs: set[tuple[str, str]] = set()
+            touched_pairs = _Touched()
             changed: set[tuple[int, int]] = set()
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -760,19 +780,23 @@ class MatchStore:
             return not busy
 
     def _pairs_of(
-        self, kind: int, me: str | None, before: dict[int, float], after: dict[int, float], pairs: set
+        self, kind: int, me: str | None, before: dict[int, float], after: dict[int, float], pairs: _Touched
     ) -> bool:
         """Record the pairs that entered or left a listing's top k; True if any did.
 
         A pair that stayed keeps its score (neither side changed), so it needs no report."""
         other_ids = self._sides[1 - kind].ids
-        moved = before.keys() ^ after.keys()
-        for slot in moved:
-            other = other_ids[slot]
-            if other is None or me is None:
-                continue
-            pairs.add((me, other) if kind == 0 else (other, me))
-        return bool(moved)
+        if me is None:
+            return before.keys() != after.keys()
+        for moved, into in (
+            (after.keys() - before.keys(), pairs.entered),
+            (before.keys() - after.keys(), pairs.left),
+        ):
+            for slot in moved:
+                other = other_ids[slot]
+                if other is not None:
+                    into.add((me, other) if kind == 0 else (other, me))
+        return before.keys() != after.keys()
 
     def _add(
         self,
@@ -899,6 +923,8 @@ class MatchStore:
         last = side.cand_icos[rows, new_lengths - 1]
         side.floor[rows] = np.where(side.complete[rows], 0.0, last)
         self._dirty_lists.update((kind, int(t)) for t in rows)
+        for t in rows.tolist():
+            self._tops.pop((kind, t), None)
         for j, before in befores.items():
             t = int(owners[j])
             after = self._topk(kind, t)
@@ -968,6 +994,8 @@ class MatchStore:
             array[owners] = np.take_along_axis(array[owners], src, axis=1)
         side.length[owners] = lengths - 1
         self._dirty_lists.update((kind, int(t)) for t in owners)
+        for t in owners.tolist():
+            self._tops.pop((kind, t), None)
         short = (side.length[owners] < window) & ~side.complete[owners]
         for j in np.flatnonzero(short):
             t = int(owners[j])
@@ -1058,7 +1086,7 @@ class MatchStore:
 
     # -- pairs and explanations ------------------------------------------------------------------
 
-    def _diff(self, touched: set[tuple[str, str]], changed: set[tuple[int, int]]) -> Diff:
+    def _diff(self, touched: _Touched, changed: set[tuple[int, int]]) -> Diff:
         r_side, n_side = self._sides
         diff = Diff(
             changed={
@@ -1066,24 +1094,21 @@ class MatchStore:
             }
         )
         wanted: list[tuple[str, str, int, int, float]] = []
-        tops: dict[tuple[int, int], dict[int, float]] = {}
-
-        def top(kind: int, slot: int) -> dict[int, float]:
-            if (kind, slot) not in tops:
-                tops[(kind, slot)] = self._topk(kind, slot)
-            return tops[(kind, slot)]
-
-        self._load_lists(0, [r_side.slot_of[r] for r, _ in touched if r in r_side.slot_of])
-        self._load_lists(1, [n_side.slot_of[n] for _, n in touched if n in n_side.slot_of])
-        for result_id, need_id in touched:
+        every = touched.entered | touched.left
+        self._load_lists(0, [r_side.slot_of[r] for r, _ in every if r in r_side.slot_of])
+        self._load_lists(1, [n_side.slot_of[n] for _, n in every if n in n_side.slot_of])
+        for result_id, need_id in every:
             r, n = r_side.slot_of.get(result_id), n_side.slot_of.get(need_id)
             score = None
             if r is not None and n is not None:
-                score = top(0, r).get(n)
+                score = self._topk(0, r).get(n)
                 if score is None:
-                    score = top(1, n).get(r)
+                    score = self._topk(1, n).get(r)
             if score is None:
                 diff.pairs[(result_id, need_id)] = PairState(result_id, need_id, None)
+            elif (result_id, need_id) not in touched.entered:
+                # It was in one side's top k before (so wanted), and still is wanted: no change.
+                diff.pairs[(result_id, need_id)] = PairState(result_id, need_id, score, unchanged=True)
             else:
                 wanted.append((result_id, need_id, r, n, score))
         for state in self._explain(wanted):
@@ -1228,9 +1253,22 @@ def _ranked(scores: np.ndarray, slots: np.ndarray, ids: Sequence[str | None]) ->
     """Positions of `scores` best first, equal scores by the id of their slot (`Matcher`'s order)."""
     order = np.argsort(-scores, kind="stable")
     ranked = scores[order]
-    if len(ranked) > 1 and np.any(ranked[1:] == ranked[:-1]):
-        return sorted(range(len(scores)), key=lambda j: (-scores[j], ids[slots[j]]))
-    return order.tolist()
+    ties = np.flatnonzero(ranked[1:] == ranked[:-1]) if len(ranked) > 1 else ()
+    if not len(ties):
+        return order.tolist()
+    out = order.tolist()
+    # Only the runs of equal scores need the (slower) order by id.
+    start = None
+    for i in range(len(out) - 1):
+        if ranked[i + 1] == ranked[i]:
+            start = i if start is None else start
+            continue
+        if start is not None:
+            out[start : i + 1] = sorted(out[start : i + 1], key=lambda j: ids[slots[j]])
+            start = None
+    if start is not None:
+        out[start:] = sorted(out[start:], key=lambda j: ids[slots[j]])
+    return out
 
 
 def _sparse_row(matrix: sp.csr_matrix, i: int) -> tuple[np.ndarray, np.ndarray]:

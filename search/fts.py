@@ -155,6 +155,8 @@ class FtsEngine(SearchEngine):
         self._identity: tuple[int, int] | None = None
         self._checked_at = 0.0
         self._missing = False
+        #: a query that met a damaged file leaves this mark; `health` then checks the whole file
+        self._suspect = f"{path}.suspect"
         try:
             self.apply_settings()
         except sqlite3.Error as exc:  # a read-only or full disk, a damaged file
@@ -232,6 +234,8 @@ class FtsEngine(SearchEngine):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path + suffix)
         self._identity, self._missing = None, False
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._suspect)
         self.apply_settings()
         self._identity = self._file_identity()
         return note
@@ -558,11 +562,14 @@ class FtsEngine(SearchEngine):
         try:
             self._checked_at = 0.0  # look at the file now
             counts = self.count()
-            if not self._memory:
+            if not self._memory and os.path.exists(self._suspect):
+                # A query hit a damaged page: check the whole file (it reads all of it, so only now).
                 with self._conn() as conn:
                     (check,) = conn.execute("PRAGMA quick_check(1)").fetchone()
                 if check != "ok":
                     raise EngineUnavailable(f"search index damaged: {check}")
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._suspect)
         except Exception as exc:  # health reports, it does not fail
             return {"status": "down", "engine": self.name, "path": self.path, "error": str(exc)}
         return {
@@ -697,6 +704,10 @@ class FtsEngine(SearchEngine):
         except sqlite3.DatabaseError as exc:
             # The MATCH text is built from quoted tokens, so this is the file (locked, damaged, not a
             # database), not the user's input.
+            if not self._memory and not isinstance(exc, sqlite3.OperationalError):
+                # Damage (not a lock): leave a mark for the process that checks and rebuilds the index.
+                with contextlib.suppress(OSError), open(self._suspect, "a"):
+                    pass
             raise EngineUnavailable(f"search index error: {exc}") from exc
         # Callers get their own containers; the hits themselves are frozen.
         return dataclasses.replace(

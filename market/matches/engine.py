@@ -36,6 +36,8 @@ MIN_SCORE = 0.2
 CONFIG = StoreConfig(k=TOP_K, candidates=5 * TOP_K, min_score=MIN_SCORE)
 
 Progress = Callable[[str], None]
+#: batches up to this size write each new listing's own matches before the rest of the batch
+EARLY_BATCH = 5
 
 
 def result_record(listing: ResearchResult, org: Organization) -> ResultRecord:
@@ -171,6 +173,8 @@ def write_pairs(session: Session, states: Iterable[PairState], *, stale: frozens
     now = utcnow()
     wanted, unwanted = [], []
     for state in states:
+        if state.unchanged:
+            continue  # still recommended, same score: the row stands
         key = (int(state.result_id), int(state.need_id))
         if state.wanted:
             wanted.append(
@@ -196,16 +200,16 @@ def write_pairs(session: Session, states: Iterable[PairState], *, stale: frozens
 
 
 def _drop(session: Session, pairs: list[tuple[int, int]]) -> None:
-    """Pairs the matcher no longer recommends: deleted when nobody acted on them, else marked stale."""
+    """Pairs the matcher no longer recommends: deleted when nobody acted on them, else marked stale.
+    One statement per pair through the (result_id, need_id) unique index."""
+    if not pairs:
+        return
     table = Match.__table__
-    for start in range(0, len(pairs), 500):
-        where = sa.tuple_(table.c.result_id, table.c.need_id).in_(pairs[start : start + 500])
-        session.execute(sa.delete(table).where(where, *_UNTOUCHED))
-        session.execute(
-            sa.update(table)
-            .where(where, table.c.origin == "matcher", table.c.stale.is_(False))
-            .values(stale=True)
-        )
+    pair = (table.c.result_id == sa.bindparam("r"), table.c.need_id == sa.bindparam("n"))
+    params = [{"r": r, "n": n} for r, n in pairs]
+    session.execute(sa.delete(table).where(*pair, *_UNTOUCHED), params)
+    stale = sa.update(table).where(*pair, table.c.origin == "matcher", table.c.stale.is_(False))
+    session.execute(stale.values(stale=True), params)
 
 
 def _involving(keys: set[tuple[str, int]]):
@@ -255,7 +259,8 @@ def match_handler(app: Flask) -> relay.Handler:
             with batch_tx.write() as session:
                 write_pairs(session, states)
 
-        diff = store.apply(batch, early=early)
+        # A single approval shows its own matches first; a bulk import is done as one batch.
+        diff = store.apply(batch, early=early if len(batch) <= EARLY_BATCH else None)
         recommended = {key for key, state in diff.pairs.items() if state.wanted}
         keys = {(c.kind, c.listing_id) for c in changes}
         with batch_tx.read() as session:
@@ -341,6 +346,13 @@ def keep_store(app: Flask) -> str | None:
     return None
 
 
+def warm_store(app: Flask) -> None:
+    """Open the store and run the text analyser once, so the first change after a start is not slower."""
+    store = open_store(app)
+    if store is not None:
+        store.text.transform([("预热", ("预热",), "供需匹配预热")])
+
+
 def store_status(app: Flask) -> dict | None:
     """What the store file holds (admin page, status command)."""
     from matching.store import describe
@@ -363,8 +375,9 @@ def register_matching(app: Flask) -> None:
     """Matches follow listing changes through the outbox, are part of a full rebuild, and the worker
     keeps the store built, refitted and checkpointed."""
     from market.outbox.rebuild import register_rebuild_step
-    from market.outbox.worker import Job, register_handler, register_job
+    from market.outbox.worker import Job, register_handler, register_job, register_warmup
 
     register_handler(app, match_handler(app))
     register_rebuild_step(app, "供需匹配", lambda progress: rebuild(app, progress))
     register_job(app, Job("match-store", every=30.0, run=keep_store))
+    register_warmup(app, warm_store)

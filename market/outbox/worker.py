@@ -63,6 +63,11 @@ def register_job(app: Flask, job: Job) -> None:
     app.extensions.setdefault("outbox.jobs", []).append(job)
 
 
+def register_warmup(app: Flask, warm: Callable[[Flask], None]) -> None:
+    """Work the worker does once when it starts, before taking changes (open indexes, load models)."""
+    app.extensions.setdefault("outbox.warmups", []).append(warm)
+
+
 def tx(app: Flask) -> relay.Tx:
     return relay.Tx(app.extensions["db.sessionmaker"])
 
@@ -152,7 +157,15 @@ class Worker:
     def _start(self) -> None:
         with tx(self.app).write() as session:
             freed = relay.release(session, self.name)
-        self._heartbeat(force=True, started=True)
+        self._heartbeat(force=True, started=True, doing="warming")
+        started = time.monotonic()
+        for warm in self.app.extensions.get("outbox.warmups", []):
+            try:
+                warm(self.app)
+            except Exception as exc:  # a warm-up is an optimisation: the first batch does it anyway
+                self.echo(f"预热失败：{_short(exc)}")
+        self._heartbeat(force=True)
+        self.echo(f"后台 worker 已就绪（预热 {time.monotonic() - started:.1f} 秒）")
         self.echo(
             f"后台 worker {self.name} 已启动（pid {os.getpid()}）"
             + (f"，接手 {freed} 条未完成的变更" if freed else "")

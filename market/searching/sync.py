@@ -95,11 +95,12 @@ def register_sync(app: Flask) -> None:
     """Search consumes listing changes through the outbox and is part of a full rebuild; the worker
     rebuilds an index that was lost."""
     from market.outbox.rebuild import register_rebuild_step
-    from market.outbox.worker import Job, register_handler, register_job
+    from market.outbox.worker import Job, register_handler, register_job, register_warmup
     from market.searching.cli import reindex_step
 
     register_handler(app, search_handler(app))
     register_rebuild_step(app, "搜索索引", reindex_step)
+    register_warmup(app, lambda app: get_engine(app).count())
     register_job(
         app, Job("search-index", every=float(app.config.get("SEARCH_CHECK_SECONDS", 15)), run=keep_index)
     )
