@@ -26,6 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
+from datetime import UTC, datetime  # noqa: E402
+
+import sqlalchemy as sa  # noqa: E402
+
 from matching.records import NeedRecord, ResultRecord  # noqa: E402
 from vocab.analyzer import DOMAIN_TERMS  # noqa: E402
 from vocab.taxonomy import FIELD_PARENT, MATURITY_ORDER, TransferMode  # noqa: E402
@@ -91,7 +95,6 @@ def stop(proc: subprocess.Popen, grace: float = 15.0) -> None:
 @contextlib.contextmanager
 def pg_database(server_url: str) -> Iterator[str]:
     """A throwaway database on the server of `server_url`, dropped afterwards."""
-    import sqlalchemy as sa
 
     url = sa.make_url(server_url)
     name = f"bench_{os.getpid()}_{secrets.token_hex(3)}"
@@ -334,7 +337,6 @@ def listing_rows(
 
     The database id is the record's position + 1 (results and needs each), so a record with id "R41"
     is the result row 42; `record_ids` gives the ids the site uses for them."""
-    from datetime import UTC, datetime
 
     now = datetime.now(UTC)
     common = {

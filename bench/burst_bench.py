@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from bench._common import create_pg_database
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -239,7 +242,6 @@ def main(argv: list[str] | None = None) -> int:
     drop = None
     if args.database_url:
         sys.path.insert(0, str(ROOT))
-        from bench._common import create_pg_database
 
         url, drop = create_pg_database(args.database_url)
     else:
@@ -304,8 +306,6 @@ def main(argv: list[str] | None = None) -> int:
         if drop:
             drop()
         if not args.keep:
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -57,6 +57,10 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from market import create_app  # noqa: E402
+from market.accounts.models import Organization  # noqa: E402
+from market.db import make_engine  # noqa: E402
+from market.listings.models import ResearchResult, TechNeed  # noqa: E402
 from vocab.taxonomy import (  # noqa: E402
     CHALLENGE_MODE,
     COOPERATION_MODES,
@@ -466,9 +470,6 @@ def base_env(tmp: Path, database_url: str) -> dict[str, str]:
 
 def insert_synthetic(url: str, n: int, seed: int) -> dict[str, int]:
     """Bulk INSERT `n` synthetic published listings (SQLAlchemy Core, one transaction)."""
-    from market.accounts.models import Organization
-    from market.db import make_engine
-    from market.listings.models import ResearchResult, TechNeed
 
     engine = make_engine(url)  # the site's engine: same JSON serialisation of list columns
     orgs = Organization.__table__
@@ -491,8 +492,6 @@ def insert_synthetic(url: str, n: int, seed: int) -> dict[str, int]:
 
 
 def published_ids(url: str) -> tuple[list[int], list[int]]:
-    from market.db import make_engine
-    from market.listings.models import ResearchResult, TechNeed
 
     engine = make_engine(url)
     try:
@@ -857,7 +856,6 @@ def _where(key: tuple[str, int, str]) -> str:
 
 def profile_endpoints(data: Dataset, args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
     """cProfile `args.profile_requests` requests of each endpoint through the test client."""
-    from market import create_app
 
     keys = ("DATABASE_URL", "SEARCH_PATH", "MATCH_MODEL_PATH", "UPLOAD_DIR", "SEARCH_RESULT_CACHE")
     config = {k: data.env[k] for k in keys if k in data.env}

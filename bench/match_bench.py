@@ -41,8 +41,14 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import dataclasses
+import subprocess
+
+import requests
+import sqlalchemy as sa
 from _common import (
     BIN,
+    free_port,
     listing_rows,
     machine,
     pg_database,
@@ -53,8 +59,25 @@ from _common import (
     synthetic,
     wait_until,
 )
+from joblib.externals.loky import get_reusable_executor
+from scipy.sparse import _sparsetools
 
+from market import create_app
+from market.accounts import service as accounts
+from market.accounts.models import User
+from market.db import (
+    WRITE,
+    db,
+    new_session,
+)
+from market.listings import service
+from market.listings.models import ResearchResult, TechNeed
+from market.matches import engine as matches
+from market.matches.engine import published_records
+from market.outbox.models import OutboxEntry
+from market.searching import sync
 from matching.matcher import Matcher
+from matching.store import MatchStore
 from matching.topk import naive_topk, topk_rows, topk_sets_agree
 
 # -- measuring -----------------------------------------------------------------------------------------
@@ -135,7 +158,6 @@ def _log(message: str) -> None:
 
 def _shutdown_workers() -> None:
     """Stop joblib's reusable worker pool: a forked child must not inherit a live executor."""
-    from joblib.externals.loky import get_reusable_executor
 
     get_reusable_executor().shutdown(wait=True)
 
@@ -193,7 +215,6 @@ def _status_meminfo(key: str) -> int:
 
 
 def _site_app(env: dict[str, str]):
-    from market import create_app
 
     keys = ("DATABASE_URL", "INSTANCE_PATH", "SEARCH_PATH", "MATCH_STORE_PATH", "UPLOAD_DIR")
     return create_app({**{k: env[k] for k in keys}, "MEILI_URL": "", "MARKET_ENV": "development"})
@@ -201,15 +222,6 @@ def _site_app(env: dict[str, str]):
 
 def _prepare(env: dict[str, str], results, needs) -> dict[str, Any]:
     """Migrate, create the organisations and an admin, insert the corpus, build index and store."""
-    import subprocess
-
-    import sqlalchemy as sa
-
-    from market.accounts import service as accounts
-    from market.db import WRITE, db
-    from market.listings.models import ResearchResult, TechNeed
-    from market.matches import engine as matches
-    from market.searching import sync
 
     timings: dict[str, float] = {}
     subprocess.run(
@@ -252,13 +264,6 @@ def _prepare(env: dict[str, str], results, needs) -> dict[str, Any]:
 
 def _approve_all(env: dict[str, str], ids: dict[str, int], extras: list, warm: int) -> dict[str, Any]:
     """Approve the extra listings one at a time while the worker runs; time each."""
-    import sqlalchemy as sa
-
-    from market.accounts.models import User
-    from market.db import db, new_session
-    from market.listings import service
-    from market.listings.models import ResearchResult, TechNeed
-    from market.outbox.models import OutboxEntry
 
     app = _site_app(env)
     readable, settled, approved_ids = [], [], []
@@ -369,9 +374,6 @@ def _baseline(results, needs, extras, tmp: Path, repeats: int) -> dict[str, Any]
 def _identical_to_recompute(env: dict[str, str], approved, sample: int, seed: int) -> dict[str, Any]:
     """Recompute every list from the database with the live store's vocabulary; compare the approved
     listings' matches and those of a random sample of the others."""
-    from market.db import new_session
-    from market.matches.engine import published_records
-    from matching.store import MatchStore
 
     live = MatchStore(env["MATCH_STORE_PATH"])
     app = _site_app(env)
@@ -397,7 +399,6 @@ def _identical_to_recompute(env: dict[str, str], approved, sample: int, seed: in
 
 def _corpus_ids(results, needs):
     """The synthetic records renumbered as the database will hold them (results and needs from 1)."""
-    import dataclasses
 
     return (
         [dataclasses.replace(r, id=str(i + 1)) for i, r in enumerate(results)],
@@ -417,7 +418,6 @@ def approval_section(args: argparse.Namespace) -> dict[str, Any]:
         db_results, db_needs = _corpus_ids(results, needs)
         half = args.approvals // 2
         # The listings to approve: alternately a result and a need, numbered after the corpus.
-        import dataclasses
 
         extras = []
         for i in range(args.approvals):
@@ -505,7 +505,6 @@ class _Readers:
     """Read traffic while the worker drains: threads fetching the search page and listing pages."""
 
     def __init__(self, base: str, words: list[str], ids: list[int], *, rps: float, threads: int = 3) -> None:
-        import requests
 
         self.base, self.words, self.ids = base, words, ids
         #: each reader pauses so that together they send about `rps` requests a second (users, not a
@@ -553,7 +552,6 @@ class _Readers:
 
 
 def _backlog(env: dict[str, str]) -> int:
-    import sqlalchemy as sa
 
     engine = sa.create_engine(env["DATABASE_URL"], poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
@@ -563,7 +561,6 @@ def _backlog(env: dict[str, str]) -> int:
 
 
 def _answers(base: str) -> bool:
-    import requests
 
     try:
         return requests.get(base + "/healthz", timeout=2).status_code in (200, 503)
@@ -576,9 +573,6 @@ def _import_section(
 ) -> dict[str, Any]:
     """Bulk imports while gunicorn serves readers: how fast the worker drains them into search and
     matching, and what the readers see meanwhile."""
-    import subprocess
-
-    from _common import free_port
 
     port = free_port()
     server = spawn(
@@ -681,7 +675,6 @@ def topk_section(args: argparse.Namespace) -> dict[str, Any]:
         "full_features_per_listing": round(matcher._results.rows.nnz / max(1, items.shape[0]), 1),
     }
     # One symbolic pass tells how big the naive product will be, so it is not attempted blind.
-    from scipy.sparse import _sparsetools
 
     product_nnz = int(
         _sparsetools.csr_matmat_maxnnz(

@@ -17,37 +17,52 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.config.update(settings)
     config_mod.check(app.config)
 
-    from market import mail, outbox
-    from market.cli import register_cli
-    from market.db import register_db
-    from market.errors import register_errors
-    from market.extensions import register_extensions
-    from market.listings.service import load_changes
-    from market.main.context import register_context
-    from market.matches.engine import register_matching
-    from market.matches.service import register_match_events
-    from market.notifications.service import register_notifications
-    from market.outbox.worker import register_loader
-    from market.routes import register_blueprints
-    from market.searching.engine import register_search
-    from market.searching.sync import register_sync
-    from market.searching.view import register_view_helpers
-    from market.security import register_security_headers
+    from market import (
+        accounts,
+        admin,
+        api,
+        cli,
+        db,
+        deals,
+        errors,
+        extensions,
+        imports,
+        listings,
+        mail,
+        main,
+        matches,
+        notifications,
+        outbox,
+        routing,
+        searching,
+        security,
+        stats,
+        storage,
+    )
 
-    register_db(app)
-    register_extensions(app)
-    register_blueprints(app)
-    register_errors(app)
-    register_security_headers(app)
-    register_search(app)
-    register_loader(app, load_changes)
-    register_sync(app)
-    register_view_helpers(app)
-    register_notifications(app)
-    register_match_events()
-    register_matching(app)
-    register_context(app)
-    register_cli(app)
-    outbox.init_app(app)
-    mail.init_app(app)
+    db.register_db(app)
+    extensions.register_extensions(app)
+    errors.register_errors(app)
+    security.register_security_headers(app)
+    routing.init_app(app)
+    storage.init_app(app)
+    cli.init_app(app)
+    # Each feature wires itself (blueprints, commands, outbox handlers, rebuild steps, worker jobs,
+    # signal receivers, health probes). The order is the order of the blueprints and rebuild steps.
+    for feature in (
+        main,
+        accounts,
+        listings,
+        admin,
+        api,
+        imports,
+        searching,
+        stats,
+        matches,
+        deals,
+        notifications,
+        mail,
+        outbox,
+    ):
+        feature.init_app(app)
     return app

@@ -7,6 +7,8 @@ from flask import Flask, g, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import RequestRedirect
 
+from market import health
+
 
 class DomainError(Exception):
     """A business rule refused the operation; `errors` are (field, reason) pairs in Chinese."""
@@ -144,9 +146,7 @@ def register_errors(app: Flask) -> None:
             return _unexpected(exc)
         message, retry_after = refusal
         app.logger.warning("database refused (%s): %s", request.path, str(getattr(exc, "orig", exc))[:200])
-        from market.main.health import forget
-
-        forget()
+        health.forget()
         session = g.get("db_session")
         if session is not None:
             session.rollback()

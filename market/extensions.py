@@ -26,29 +26,8 @@ def account_key() -> str:
 
 
 def register_extensions(app) -> None:
-    """Bind the extensions to `app` and teach flask-login how to load a user."""
-    from market.accounts.service import load_user
-    from market.db import db
-
+    """Bind the extensions to `app` (how a user is loaded is the accounts feature's part)."""
     login_manager.init_app(app)
     csrf.init_app(app)
     bootstrap.init_app(app)
     limiter.init_app(app)
-    login_manager.user_loader(lambda session_id: load_user(db(), session_id))
-    login_manager.request_loader(_user_from_bearer_token)
-
-
-def _user_from_bearer_token(req):
-    """API clients authenticate with `Authorization: Bearer <token>` (no cookie, so no CSRF)."""
-    from flask import g
-
-    from market.accounts.tokens import user_for_token
-    from market.db import db
-
-    header = req.headers.get("Authorization", "")
-    # A partner platform's token opens the API only, never the pages (account, contracts, tokens).
-    if not header.startswith("Bearer ") or not req.path.startswith("/api/"):
-        return None
-    user = user_for_token(db(), header[7:].strip())
-    g.token_auth = user is not None
-    return user

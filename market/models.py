@@ -1,8 +1,9 @@
 """Imports every table model so that SQLModel.metadata is complete (Alembic, tests)."""
 
 from market.accounts.models import Organization, User
+from market.contacts.models import ContactReveal
 from market.deals.models import Contract
-from market.listings.models import ContactReveal, Interest, ListingEvent, ResearchResult, TechNeed
+from market.listings.models import Interest, ListingEvent, ResearchResult, TechNeed
 from market.mail.models import OutgoingMail
 from market.matches.models import Match, MatchEvent
 from market.notifications.models import Notification

@@ -7,9 +7,10 @@ import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, g, request, session
 
 from market.errors import DomainError
+from market.listings.schemas import LABELS
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -77,8 +78,6 @@ def refuse_bad_characters() -> None:
     """NUL characters and lone surrogates are never legitimate text and PostgreSQL refuses them: a 400
     naming the field before any work. (werkzeug decodes form bodies strictly or with replacement, so a
     surrogate cannot arrive that way today; the check keeps it so whatever the server does.)"""
-    from flask import abort, request
-
     bad = _first_bad(request.args) or _first_bad(request.form)
     if bad is not None:
         field, what = bad
@@ -109,8 +108,6 @@ class UnprocessableValue(DomainError):
 
 
 def _label(field: str | None) -> str:
-    from market.listings.schemas import LABELS
-
     if field is None:
         return "请求体"
     return f"{LABELS[field]}（{field}）" if field in LABELS else field
@@ -162,8 +159,6 @@ def is_private_response() -> bool:
     session. Public pages for anonymous visitors stay cacheable, and so do static files, which are the
     same for everyone.
     """
-    from flask import g, request, session
-
     if request.endpoint == "static" or (request.endpoint or "").endswith(".static"):
         return False
     bearer = request.path.startswith("/api/") and request.headers.get("Authorization", "").startswith(

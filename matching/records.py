@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from vocab.taxonomy import MATURITY_ORDER
+from vocab.values import is_negotiable, parse_wan, parse_wan_range, split_list
 
 
 @dataclass(frozen=True)
@@ -111,11 +111,8 @@ class RecordError(ValueError):
     """A value that makes a record unusable."""
 
 
-# 、，,；; are the separators people type between keywords (full- and half-width).
-_KEYWORD_SPLIT = re.compile(r"[、，,；;\n|/]+")
-_RANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:-|~|～|－|—|–|至|到)\s*(\d+(?:\.\d+)?)\s*(?:万元?|万)?\s*$")
-_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:万元?|万)?\s*$")
-_NEGOTIABLE = frozenset({"", "面议", "议价", "negotiable", "none", "null"})
+#: an amount left empty or written as null in exported JSON (面议 and its synonyms: vocab.values)
+_NO_AMOUNT = frozenset({"", "none", "null"})
 
 
 def _text(obj: Mapping[str, Any], *keys: str, required: bool = False) -> str:
@@ -152,7 +149,7 @@ def _terms(obj: Mapping[str, Any], key: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        parts = _KEYWORD_SPLIT.split(value)
+        parts = split_list(value)
     elif isinstance(value, list | tuple):
         if not all(isinstance(v, str) for v in value):
             raise RecordError(f"{key!r} must be a list of strings")
@@ -176,12 +173,12 @@ def _amount(value: Any, key: str) -> float | None:
     if isinstance(value, int | float):
         number = float(value)
     elif isinstance(value, str):
-        if value.strip().lower() in _NEGOTIABLE:
+        if value.strip().lower() in _NO_AMOUNT or is_negotiable(value):
             return None
-        match = _NUMBER.match(value)
-        if not match:
+        parsed = parse_wan(value)
+        if parsed is None:
             raise RecordError(f"{key!r} must be a number, got {value!r}")
-        number = float(match.group(1))
+        number = parsed
     else:
         raise RecordError(f"{key!r} must be a number, got {type(value).__name__}")
     if not math.isfinite(number) or number < 0:
@@ -197,8 +194,8 @@ def parse_budget(value: Any) -> tuple[float | None, float | None]:
         if len(value) != 2:
             raise RecordError("'budget' list must be [min, max]")
         low, high = _amount(value[0], "budget"), _amount(value[1], "budget")
-    elif isinstance(value, str) and (match := _RANGE.match(value)):
-        low, high = float(match.group(1)), float(match.group(2))
+    elif isinstance(value, str) and (bounds := parse_wan_range(value)) is not None:
+        low, high = bounds
     else:
         low, high = None, _amount(value, "budget")
     if low is not None and high is not None and low > high:

@@ -24,6 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
+from joblib import Parallel, delayed
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
 from matching.records import NeedRecord, ResultRecord
@@ -350,8 +351,6 @@ def count_docs(config: TextConfig, docs: Sequence[Doc], n_jobs: int = 1) -> tupl
     jobs = cores if n_jobs < 0 else min(n_jobs, cores)
     if jobs <= 1 or len(docs) < PARALLEL_MIN_DOCS:
         return _FieldBlock("word", config).count(docs), _FieldBlock("char", config).count(docs)
-    from joblib import Parallel, delayed
-
     analyzer = default_analyzer()
     analyzer.tokens("")  # build the dictionary here, so the workers get the same words
     words = sorted(analyzer.words)

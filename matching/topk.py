@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import scipy.sparse as sp
+from joblib import Parallel, delayed
 
 #: about this many similarity entries are held per chunk (≈ 8 bytes each while sparse)
 DEFAULT_CHUNK_ENTRIES = 1 << 24
@@ -108,8 +109,6 @@ def topk_rows(
     if jobs == 1:
         parts = _chunk_job(queries, items_t, bounds, k, min_score)
     else:
-        from joblib import Parallel, delayed
-
         # A handful of tasks per worker: enough to balance, few enough to keep transfer overhead low.
         groups = [bounds[i :: jobs * 2] for i in range(jobs * 2)]
         results = Parallel(n_jobs=jobs, backend="loky")(

@@ -23,6 +23,8 @@ from search.base import (
     document_id,
     make_document,
 )
+from search.fts import FtsEngine
+from search.meili import MeiliEngine
 
 __all__ = [
     "FACETS",
@@ -48,11 +50,7 @@ def make_engine(
     """Meilisearch for an http(s) URL, SQLite FTS5 for a file path (or ":memory:")."""
     target = url_or_path.strip()
     if target.lower().startswith(("http://", "https://")):
-        from search.meili import MeiliEngine
-
         return MeiliEngine(target, api_key=api_key, index=index, timeout=timeout, **options)
     if target.lower().startswith("sqlite:///"):
         target = target[len("sqlite:///") :]
-    from search.fts import FtsEngine
-
     return FtsEngine(target or ":memory:", **options)

@@ -7,6 +7,8 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from market.db import db
+from market.outbox.rebuild import rebuild_all
+from market.searching.sync import index_is_missing, reindex_step
 from seed import loader
 
 seed_cli = AppGroup("seed", help="演示数据")
@@ -19,15 +21,12 @@ def demo(if_empty: bool) -> None:
     session = db()
     if if_empty and not loader.is_empty(session):
         click.echo("数据库已有数据，跳过演示数据加载。")
-        from market.searching.cli import reindex_step
-        from market.searching.sync import index_is_missing
-
         missing = index_is_missing(session)
         session.commit()  # end this read before the rebuild's own transactions
         if missing:
             # e.g. an upgrade emptied a search index of an older layout: searching would find nothing
             click.echo("搜索索引为空而数据库有已发布的条目，重建索引。")
-            reindex_step()
+            reindex_step(click.echo)
     else:
         with click.progressbar(length=loader.count_lines(), label="加载演示数据") as bar:
             report = loader.load_demo(session, progress=bar.update)
@@ -38,8 +37,6 @@ def demo(if_empty: bool) -> None:
         )
         for problem in report.problems:
             click.echo(f"  ! {problem}", err=True)
-        from market.outbox.rebuild import rebuild_all
-
         rebuild_all(current_app._get_current_object(), click.echo)
     click.echo(f"\n演示账号（密码均为 {loader.DEMO_PASSWORD}）：")
     for spec in loader.DEMO_USERS:

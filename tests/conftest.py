@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from market import create_app, migrate
 from market.db import make_engine
+from tests.factories import make_org, make_user
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if TEST_DATABASE_URL else ["sqlite"]
@@ -102,7 +103,6 @@ def client(app):
 @pytest.fixture
 def people(session):
     """One user per role; two members of the same university; a member of another university."""
-    from tests.factories import make_org, make_user
 
     uni_org = make_org(session, name="天津大学", kind="高校")
     ent_org = make_org(session, name="海河新能源科技股份有限公司", kind="企业")

@@ -9,6 +9,9 @@ from sqlmodel import Session, select
 
 from market.accounts.models import Organization, User
 from market.accounts.passwords import hash_password
+from market.db import utcnow
+from market.listings.models import ResearchResult, TechNeed
+from market.matches.models import Match
 from vocab.taxonomy import OrgKind, Role
 
 PASSWORD = "correct horse battery staple"
@@ -126,15 +129,12 @@ def publish(app, session, people, kinds="results", data=None, owner="uni"):
 
 
 def _models():
-    from market.listings.models import ResearchResult, TechNeed
 
     return ResearchResult, TechNeed
 
 
 def make_listing(session: Session, *, kind: str, org, status: str = "已发布", **kw):
     """A listing row created directly (published by default)."""
-    from market.db import utcnow
-    from market.listings.models import ResearchResult, TechNeed
 
     if kind == "result":
         fields = dict(
@@ -174,7 +174,6 @@ def make_listing(session: Session, *, kind: str, org, status: str = "已发布",
 
 
 def make_match(session: Session, *, result, need, score: float = 0.8, **kw):
-    from market.matches.models import Match
 
     match = Match(
         result_id=result.id,

@@ -268,7 +268,6 @@ CASES: list[Case] = [
     Case("listings.detail", "GET", "/results/{pending}", expect(404, uni=200, admin=200)),
     Case("listings.detail", "GET", "/results/{withdrawn}", expect(404, uni=200, admin=200)),
     Case("listings.detail", "GET", "/needs/{need_draft}", expect(404, ent=200, admin=200)),
-    Case("listings.detail", "GET", "/patents/{result}", expect(404)),  # unknown kind
     # listings: owners' pages and actions
     Case("listings.create", "GET", "/results/new", members(403, uni=200, other_uni=200)),
     Case("listings.create", "GET", "/needs/new", members(403, ent=200)),

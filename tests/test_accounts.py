@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from argon2 import PasswordHasher
 from sqlmodel import select
 
+from market import create_app
 from market.accounts.models import Organization, User
 from market.accounts.passwords import hash_password, verify_password
+from market.extensions import limiter
 from tests.factories import PASSWORD, login, make_org, make_user
 
 GOOD = "明月松间照清泉石上流"
@@ -128,7 +131,6 @@ def test_login_wrong_password_is_refused_in_chinese(client, session):
 
 
 def test_rehash_on_login_when_parameters_change(client, session):
-    from argon2 import PasswordHasher
 
     weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
     user = make_user(session)
@@ -215,7 +217,6 @@ def test_password_hash_roundtrip():
 
 @pytest.fixture
 def limited_app(app_config, app):
-    from market import create_app
 
     cfg = dict(
         app_config,
@@ -226,7 +227,6 @@ def limited_app(app_config, app):
     )
     limited = create_app(cfg)
     limited.extensions["db.sessionmaker"] = app.extensions["db.sessionmaker"]
-    from market.extensions import limiter
 
     limiter.reset()
     yield limited
@@ -260,7 +260,6 @@ def test_registration_rate_limited_per_ip(limited_app):
 
 
 def test_csrf_refused_on_forms(app_config, app, session):
-    from market import create_app
 
     strict = create_app(dict(app_config, WTF_CSRF_ENABLED=True))
     strict.extensions["db.sessionmaker"] = app.extensions["db.sessionmaker"]

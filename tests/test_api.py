@@ -5,15 +5,19 @@ from __future__ import annotations
 import hashlib
 import re
 
+import jsonschema_rs
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from sqlmodel import select
 
-from market.accounts.models import ApiToken
+from market.accounts.models import ApiToken, Organization
+from market.api import contract
+from market.api.openapi import openapi_document
 from market.listings.models import ResearchResult
-from tests.factories import login
+from tests.factories import login, make_listing, make_user
 from tests.fuzzing import fuzz
 
 API_RESULT = {
@@ -106,7 +110,6 @@ def test_create_update_submit_with_same_rules(app, session, people):
 
 
 def test_unverified_org_cannot_submit_via_api(app, session):
-    from tests.factories import make_user
 
     user = make_user(session, role="university", verified=False)
     session.commit()
@@ -133,7 +136,7 @@ def test_openapi_describes_every_api_route(app):
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1") and rule.rule != "/api/v1/docs":
             for kinds in ("results", "needs"):
-                routes.add(re.sub(r"<[^>]+>", "<>", rule.rule.replace("<kinds>", kinds)))
+                routes.add(re.sub(r"<[^>]+>", "<>", rule.rule.replace("<kind:kind>", kinds)))
     assert routes <= documented, routes - documented
     docs = app.test_client().get("/api/v1/docs").data.decode()
     assert "/api/v1/search" in docs and "需要令牌" in docs
@@ -158,8 +161,6 @@ def test_fuzz_with_enterprise_token(app, people):
 def test_fuzz_edits_of_a_real_draft(app, session, people, kinds, owner):
     """PUT against a draft that exists: valid bodies save (200, or 409 once the version moved on, 403
     once submitted); invalid ones are refused before anything is saved."""
-    from market.accounts.models import Organization
-    from tests.factories import make_listing
 
     org = session.get(Organization, people[owner].organization_id)
     draft = make_listing(session, kind=kinds[:-1], org=org, status="草稿")
@@ -174,8 +175,6 @@ def test_fuzz_edits_of_a_real_draft(app, session, people, kinds, owner):
 def test_body_check_is_the_documents_schema():
     """`contract.check` refuses exactly what a JSON Schema validator refuses, on generated bodies of
     both kinds (and understands every keyword the document uses)."""
-    from market.api import contract
-    from market.api.openapi import openapi_document
 
     schemas = openapi_document()["components"]["schemas"]
     names = ["ResultIn", "ResultInUpdate", "NeedIn", "NeedInUpdate"]
@@ -191,10 +190,6 @@ def test_body_check_is_the_documents_schema():
 
 
 def _agree(operation, schema):
-    import jsonschema_rs
-    from hypothesis import strategies as st
-
-    from market.api import contract
 
     validator = jsonschema_rs.validator_for(schema, validate_formats=True)
     cases = st.one_of(

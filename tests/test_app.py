@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import pathlib
 import re
+from datetime import timedelta
 
 import pytest
 
 from market import create_app
+from market.accounts.models import Organization
 from market.config import DEV_SECRET_KEY, ConfigError
+from market.db import utcnow
+from tests.factories import make_listing
 
 
 def test_production_refuses_default_or_missing_secret(monkeypatch):
@@ -57,8 +62,6 @@ def test_healthz(client):
 
 
 def test_no_inline_script_in_templates():
-    import pathlib
-    import re
 
     root = pathlib.Path(__file__).resolve().parent.parent / "market" / "templates"
     offenders = [
@@ -72,11 +75,6 @@ def test_no_inline_script_in_templates():
 
 
 def test_home_lists_the_newest_published_listings_and_counts(session, people, client):
-    from datetime import timedelta
-
-    from market.accounts.models import Organization
-    from market.db import utcnow
-    from tests.factories import make_listing
 
     uni, ent = (session.get(Organization, people[r].organization_id) for r in ("uni", "ent"))
     for i in range(7):

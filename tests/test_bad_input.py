@@ -5,18 +5,41 @@ with a structured body naming the field, and nothing answers 500.
 from __future__ import annotations
 
 import io
+import json
+import os
 import re
+import subprocess
+import sys
 import time
 import zipfile
+from datetime import date
+from pathlib import Path
 
 import openpyxl
 import pytest
-from sqlmodel import func, select
+import sqlalchemy as sa
+from flask import request
+from sqlmodel import Session, func, select
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.routing import AnyConverter, IntegerConverter
 
+from market import create_app
+from market.accounts.models import ApiToken, Organization
+from market.config import ConfigError, from_env
+from market.db import utcnow
+from market.deals import service as deals
+from market.deals.models import Contract
+from market.errors import DomainError
 from market.imports import reader
 from market.imports.service import FileRefused, import_listings
-from market.listings.models import ResearchResult
-from tests.factories import login, make_user
+from market.listings.models import ResearchResult, TechNeed
+from market.listings.schemas import validate_listing
+from market.matches.models import Match
+from market.notifications.models import Notification
+from market.security import refuse_bad_characters
+from tests.factories import RESULT, create, latest, login, make_listing, make_match, make_org, make_user
+from tests.test_api import API_RESULT as FULL
+from tests.test_api import bearer, make_token
 
 # --- 1. sparse XLSX bombs ------------------------------------------------------------------------------
 
@@ -158,7 +181,6 @@ API_RESULT = {
 def api(app, people):
     """POST raw bytes or an object to /api/v1/results with a valid token; PROPAGATE is off, so a crash
     shows as the 500 a user would get."""
-    from tests.test_api import bearer, make_token
 
     app.config["PROPAGATE_EXCEPTIONS"] = False
     headers = bearer(make_token(app, people["uni"]))
@@ -210,7 +232,6 @@ def test_lone_surrogates_in_json_are_refused_naming_the_field(api, session, raw,
     body = dict(API_RESULT)
     key = raw.split('"', 2)[1]
     body.pop(key, None)
-    import json
 
     text = json.dumps(body, ensure_ascii=False)[:-1] + ", " + raw + "}"
     resp = api(text)
@@ -252,7 +273,6 @@ def test_lone_surrogate_in_an_update_is_refused(api, session):
 def test_invalid_utf8_in_a_multipart_form_never_reaches_the_database(app, session, people):
     """werkzeug decodes multipart fields with replacement and refuses urlencoded bodies that are not
     UTF-8, so no lone surrogate can come through a form; nothing answers 500 either way."""
-    from tests.factories import RESULT
 
     app.config["PROPAGATE_EXCEPTIONS"] = False
     client = app.test_client()
@@ -283,20 +303,13 @@ def test_invalid_utf8_in_a_multipart_form_never_reaches_the_database(app, sessio
 def test_surrogates_in_form_and_query_values_are_refused_by_name(app):
     """Defence in depth: if a server or a future werkzeug ever let a surrogate into form or query values,
     the request is refused naming the field before any view runs."""
-    from werkzeug.datastructures import ImmutableMultiDict
-
-    from market.security import refuse_bad_characters
 
     with app.test_request_context("/results/new", method="POST"):
-        from flask import request
-
         request.__dict__["form"] = ImmutableMultiDict({"title": "宽温域\ud800"})
         with pytest.raises(Exception) as refused:
             refuse_bad_characters()
         assert refused.value.code == 400 and "title" in refused.value.description
     with app.test_request_context("/search?q=%E5%AE%BD"):
-        from flask import request
-
         request.__dict__["args"] = ImmutableMultiDict({"q": "\udc80"})
         with pytest.raises(Exception) as refused:
             refuse_bad_characters()
@@ -322,7 +335,6 @@ def test_non_finite_prices_in_json_are_422_naming_the_field(api, session, price,
 
 @pytest.mark.parametrize("field", ["budget_min_wan", "budget_max_wan", "reward_wan"])
 def test_non_finite_budgets_of_needs_are_422(app, people, session, field):
-    from tests.test_api import bearer, make_token
 
     app.config["PROPAGATE_EXCEPTIONS"] = False
     token = make_token(app, people["ent"])
@@ -339,8 +351,6 @@ def test_non_finite_budgets_of_needs_are_422(app, people, session, field):
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
 def test_schema_refuses_non_finite_amounts_from_any_source(value):
     """Forms (DecimalField accepts "NaN") and XLSX number cells reach the schema without the API's check."""
-    from market.errors import DomainError
-    from market.listings.schemas import validate_listing
 
     with pytest.raises(DomainError) as refused:
         validate_listing("result", {**API_RESULT, "price_wan": value})
@@ -348,7 +358,6 @@ def test_schema_refuses_non_finite_amounts_from_any_source(value):
 
 
 def test_nan_price_on_the_page_form_is_refused(app, session, people):
-    from tests.factories import RESULT
 
     client = app.test_client()
     login(client, people["uni"])
@@ -373,7 +382,6 @@ VALID_CSV = (
 
 
 def _reports(app) -> list:
-    from pathlib import Path
 
     return sorted((Path(app.config["UPLOAD_DIR"]) / "import-reports").glob("*"))
 
@@ -406,9 +414,6 @@ def test_import_upload_keeps_an_ordinary_chinese_file_name(app, session, people)
 @pytest.fixture
 def signable(session, people):
     """A match the agent introduced, ready to be signed."""
-    from market.accounts.models import Organization
-    from market.db import utcnow
-    from tests.factories import make_listing, make_match
 
     uni_org = session.get(Organization, people["uni"].organization_id)
     ent_org = session.get(Organization, people["ent"].organization_id)
@@ -432,7 +437,6 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def _sign(client, match_id: int, *, name: str = "合同.pdf", pdf: bytes = PDF, **fields):
-    from datetime import date
 
     data = {
         "contract_type": "技术许可",
@@ -446,14 +450,11 @@ def _sign(client, match_id: int, *, name: str = "合同.pdf", pdf: bytes = PDF, 
 
 
 def _contract_files(app) -> list:
-    from pathlib import Path
 
     return sorted((Path(app.config["UPLOAD_DIR"]) / "contracts").glob("*"))
 
 
 def _unsigned(session, match_id: int) -> bool:
-    from market.deals.models import Contract
-    from market.matches.models import Match
 
     session.expire_all()
     return (
@@ -480,7 +481,6 @@ def test_contract_pdf_refuses_control_characters_in_the_file_name(app, session, 
 
 
 def test_signed_contract_pdf_is_in_place_and_no_temporary_file_is_left(app, session, people, signable):
-    from market.deals.models import Contract
 
     client = app.test_client()
     login(client, people["agent"])
@@ -504,7 +504,6 @@ def test_refused_contract_leaves_no_file(app, session, people, signable):
 
 
 def _upload_dir(app):
-    from pathlib import Path
 
     return Path(app.config["UPLOAD_DIR"])
 
@@ -516,8 +515,6 @@ def _all_contract_files(app) -> list:
 
 def test_contract_whose_commit_fails_leaves_no_file(app, session, people, signable):
     """The database refuses the commit (connection lost, a deferred constraint): no row, so no file."""
-    import sqlalchemy as sa
-    from sqlmodel import Session
 
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
@@ -540,7 +537,6 @@ def test_contract_that_fails_after_the_file_was_staged_leaves_no_file(
     app, session, people, signable, monkeypatch
 ):
     """Anything failing between staging the PDF and the commit (here: the notification) removes it."""
-    from market.deals import service as deals
 
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
@@ -557,10 +553,6 @@ def test_contract_that_fails_after_the_file_was_staged_leaves_no_file(
 
 def test_second_contract_for_a_match_is_409_and_leaves_no_file(app, session, people, signable):
     """Two agents' tabs sign the same match at once: the unique constraint refuses the second row."""
-    from datetime import date
-
-    from market.deals.models import Contract
-    from market.listings.models import ResearchResult, TechNeed
 
     result = session.get(ResearchResult, signable.result_id)
     need = session.get(TechNeed, signable.need_id)
@@ -592,7 +584,6 @@ def test_second_contract_for_a_match_is_409_and_leaves_no_file(app, session, peo
 
 @pytest.mark.parametrize("version", [None, "", "abc", "-1", "1.0"])
 def test_page_edit_without_a_usable_version_is_refused(app, session, people, version):
-    from tests.factories import RESULT, create, latest
 
     client = app.test_client()
     login(client, people["uni"])
@@ -610,7 +601,6 @@ def test_page_edit_without_a_usable_version_is_refused(app, session, people, ver
 
 
 def test_page_edit_with_the_version_still_saves(app, session, people):
-    from tests.factories import RESULT, create, latest
 
     client = app.test_client()
     login(client, people["uni"])
@@ -626,8 +616,6 @@ def test_page_edit_with_the_version_still_saves(app, session, people):
 
 @pytest.mark.parametrize("version", [None, "1", 1.5, True, [1]])  # 1.0 is an integer to JSON Schema
 def test_api_edit_without_an_integer_version_is_refused(app, people, session, version):
-    from tests.test_api import API_RESULT as FULL
-    from tests.test_api import bearer, make_token
 
     headers = bearer(make_token(app, people["uni"]))
     client = app.test_client()
@@ -646,8 +634,6 @@ def test_api_edit_without_an_integer_version_is_refused(app, people, session, ve
 
 @pytest.mark.parametrize("value", ["prod", "Prodution", "staging", "testing", "", "development2", "生产"])
 def test_unknown_market_env_stops_the_app_with_a_chinese_config_error(monkeypatch, value):
-    from market import create_app
-    from market.config import ConfigError
 
     monkeypatch.setenv("MARKET_ENV", value)
     monkeypatch.setenv("SECRET_KEY", "k" * 48)
@@ -662,7 +648,6 @@ def test_unknown_market_env_stops_the_app_with_a_chinese_config_error(monkeypatc
     ("value", "production"), [("production", True), ("development", False), (" Production ", True)]
 )
 def test_known_market_env_values_start(monkeypatch, value, production):
-    from market import create_app
 
     monkeypatch.setenv("MARKET_ENV", value)
     monkeypatch.setenv("SECRET_KEY", "k" * 48)
@@ -672,24 +657,17 @@ def test_known_market_env_values_start(monkeypatch, value, production):
 
 
 def test_market_env_from_the_config_mapping_is_checked_too():
-    from market import create_app
-    from market.config import ConfigError
 
     with pytest.raises(ConfigError):
         create_app({"MARKET_ENV": "prod"})
 
 
 def test_unset_market_env_is_development(monkeypatch):
-    from market.config import from_env
 
     assert from_env({})["MARKET_ENV"] == "development"
 
 
 def test_the_flask_command_refuses_to_start_with_a_misspelt_market_env(tmp_path):
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
 
     env = {**os.environ, "MARKET_ENV": "prod", "SECRET_KEY": "k" * 48}
     flask = Path(sys.executable).with_name("flask")
@@ -709,7 +687,6 @@ def test_the_flask_command_refuses_to_start_with_a_misspelt_market_env(tmp_path)
 
 
 def test_rate_limit_storage_falls_back_to_redis_url():
-    from market.config import from_env
 
     assert from_env({})["RATELIMIT_STORAGE_URI"] == "memory://"
     assert from_env({"REDIS_URL": "redis://cache:6379/2"})["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/2"
@@ -721,9 +698,6 @@ def test_rate_limit_storage_falls_back_to_redis_url():
 
 
 def test_changing_the_password_revokes_every_api_token_and_says_so(app, session, people):
-    from market.accounts.models import ApiToken
-    from tests.test_api import API_RESULT as FULL
-    from tests.test_api import bearer, make_token
 
     user = people["uni"]
     first, second = make_token(app, user, "北京技术市场"), make_token(app, user, "河北技术交易所")
@@ -754,8 +728,6 @@ def test_changing_the_password_revokes_every_api_token_and_says_so(app, session,
 
 
 def test_refused_password_change_keeps_the_tokens(app, session, people):
-    from tests.test_api import API_RESULT as FULL
-    from tests.test_api import bearer, make_token
 
     token = make_token(app, people["uni"])
     client = app.test_client()
@@ -791,10 +763,15 @@ def test_every_405_of_the_url_map_carries_allow(app, client):
     adapter = app.url_map.bind("localhost")
     missing, checked = [], 0
     for rule in app.url_map.iter_rules():
-        if rule.arguments - {"kinds", "kind", "fmt"}:
-            path = "/" + "/".join("1" if p.startswith("<") else p for p in rule.rule.strip("/").split("/"))
-        else:
-            path = rule.rule.replace("<kinds>", "results").replace("<any(results,needs):kinds>", "results")
+        values = {}
+        for arg, converter in rule._converters.items():
+            if isinstance(converter, AnyConverter):
+                values[arg] = sorted(converter.items)[0]
+            else:
+                values[arg] = {"kind": "result"}.get(
+                    arg, 1 if isinstance(converter, IntegerConverter) else "x"
+                )
+        _domain, path = rule.build(values, append_unknown=False)
         try:
             served = adapter.allowed_methods(path)
         except Exception:
@@ -815,9 +792,6 @@ def test_every_405_of_the_url_map_carries_allow(app, client):
 
 
 def test_interest_notifies_only_active_agents_of_verified_agencies(app, session, people):
-    from market.accounts.models import Organization
-    from market.notifications.models import Notification
-    from tests.factories import make_listing, make_org
 
     verified = people["agent"]  # a verified agency (factories default)
     unverified = make_user(session, role="agent", verified=False)
@@ -861,7 +835,6 @@ def test_an_id_past_the_database_range_is_404_for_every_method(client, method, p
 
 def test_the_text_backslash_u0000_is_not_a_nul(api, session):
     """A title that talks about the escape (the six characters \\u0000) holds no NUL and is kept."""
-    import json
 
     body = json.dumps({**API_RESULT, "title": "转义序列 \\u0000 的处理方法"}, ensure_ascii=False)
     assert "\\\\u0000" in body

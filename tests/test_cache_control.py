@@ -11,6 +11,7 @@ import pytest
 
 from tests.factories import PASSWORD, login
 from tests.security_matrix import CASES, LOGIN, ROLES
+from tests.test_api import bearer, make_token
 from tests.test_security import client_for, rolled_back, send, world  # noqa: F401 - `world` is a fixture
 
 SIGNED_IN_ROLES = [r for r in ROLES if r != "visitor"]
@@ -80,7 +81,6 @@ def test_login_sets_the_session_and_is_no_store(app, people):
 
 
 def test_api_token_responses_are_no_store(app, people):
-    from tests.test_api import bearer, make_token
 
     token = make_token(app, people["uni"])
     api = app.test_client()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import time
 import zipfile
 from datetime import date, datetime
+from pathlib import Path
 
+import defusedxml  # noqa: F401 - a dependency, so openpyxl parses XLSX with it
 import openpyxl
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -126,7 +129,6 @@ def statuses(report) -> dict[int, str]:
 
 
 def test_defusedxml_is_active():
-    import defusedxml  # noqa: F401 - a dependency, so openpyxl parses XLSX with it
 
     assert openpyxl.xml.DEFUSEDXML is True
     assert reader.DEFUSEDXML is True
@@ -451,8 +453,6 @@ def test_infer_field(title, keywords, body, expected):
 
 def test_infer_field_on_the_seed_listings():
     """Quality guard on the 492 seed listings, whose fields are known: mostly right, rarely wrong."""
-    import json
-    from pathlib import Path
 
     data = Path(__file__).resolve().parent.parent / "seed" / "data"
     outcomes = {"exact": 0, "none": 0, "wrong": 0}

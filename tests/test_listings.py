@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import select
+import sqlalchemy as sa
+from sqlmodel import Session, select
 
-from market.listings.models import ContactReveal, ListingEvent, ResearchResult, TechNeed
+from market.contacts.models import ContactReveal
+from market.errors import ConflictError
+from market.listings import service
+from market.listings.models import Interest, ListingEvent, ResearchResult, TechNeed
 from market.outbox.models import OutboxEntry
-from tests.factories import NEED, RESULT, create, latest, login, make_user, publish
+from tests.factories import NEED, RESULT, create, latest, login, make_listing, make_org, make_user, publish
 
 
 def test_full_lifecycle_with_history(app, client, session, people):
@@ -168,7 +172,6 @@ def test_contact_protected_and_reveals_recorded(app, session, people):
 
 
 def test_express_interest(app, session, people):
-    from market.listings.models import Interest
 
     result = publish(app, session, people)
     ent = app.test_client()
@@ -241,12 +244,6 @@ def test_stale_save_racing_past_the_check_on_postgres(engine):
     """Two sessions on PostgreSQL read version 1; both pass the form check; the second save is refused."""
     if engine.dialect.name != "postgresql":
         pytest.skip("needs two real sessions on PostgreSQL (TEST_DATABASE_URL)")
-    import sqlalchemy as sa
-    from sqlmodel import Session
-
-    from market.errors import ConflictError
-    from market.listings import service
-    from tests.factories import make_listing, make_org
 
     with Session(engine) as s:
         org = make_org(s, name="并发测试大学", kind="高校")

@@ -6,9 +6,11 @@ import json
 
 from sqlmodel import select
 
+from market.accounts.models import Organization
 from market.matches.models import Match
 from market.outbox.worker import drain_now
-from tests.factories import NEED, RESULT, login, publish
+from matching.cli import main
+from tests.factories import NEED, RESULT, login, make_listing, make_match, publish
 
 OTHER_RESULT = dict(
     RESULT,
@@ -92,8 +94,6 @@ def test_rebuild_updates_scores_not_states(app, session, people):
 
 
 def test_export_labels_grades_decisions(app, session, people, tmp_path):
-    from market.accounts.models import Organization
-    from tests.factories import make_listing, make_match
 
     uni = session.get(Organization, people["uni"].organization_id)
     ent = session.get(Organization, people["ent"].organization_id)
@@ -123,7 +123,6 @@ def test_export_labels_grades_decisions(app, session, people, tmp_path):
         {"need_id": "N1", "result_id": "R3", "grade": 2},
     ]
     assert (tmp_path / "results.jsonl").exists() and (tmp_path / "needs.jsonl").exists()
-    from matching.cli import main
 
     assert (
         main(

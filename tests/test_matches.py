@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import date, timedelta
 
@@ -9,11 +10,18 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from market import create_app
+from market.accounts.models import Organization, User
+from market.accounts.passwords import hash_password
+from market.contacts.models import ContactReveal
+from market.db import make_engine
 from market.deals.models import Contract
+from market.errors import ConflictError
+from market.matches import service
 from market.matches.models import Match, MatchEvent
 from market.notifications.models import Notification
 from tests.conftest import TEST_DATABASE_URL
-from tests.factories import login, make_listing, make_match
+from tests.factories import login, make_listing, make_match, make_user
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -21,7 +29,6 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 @pytest.fixture
 def deal(session, people):
     """A published result of 天津大学 and a published need of 海河新能源, and their suggested match."""
-    from market.accounts.models import Organization
 
     uni_org = session.get(Organization, people["uni"].organization_id)
     ent_org = session.get(Organization, people["ent"].organization_id)
@@ -134,7 +141,6 @@ def test_decline_requires_reason_code(app, session, people, deal):
 
 
 def test_only_the_claiming_agent_acts(app, session, people, deal):
-    from tests.factories import make_user
 
     other = make_user(session, role="agent")
     session.commit()
@@ -174,7 +180,6 @@ def test_sign_requires_valid_contract(app, session, people, deal):
 
 
 def test_contract_pdf_checked_by_content_and_served_to_parties_only(app, session, people, deal):
-    import io
 
     m = deal["match"].id
     agent = as_user(app, people["agent"])
@@ -227,7 +232,6 @@ def test_contact_visible_to_counterpart_only_after_introduction(app, session, pe
     uni = as_user(app, people["uni"])
     assert "13800001111" in uni.get(f"/needs/{deal['need'].id}").data.decode()
     assert "022-27400000" not in as_user(app, people["other_uni"]).get(url).data.decode()
-    from market.listings.models import ContactReveal
 
     bases = {(r.viewer_id, r.basis) for r in session.exec(select(ContactReveal)).all()}
     assert (people["ent"].id, "match") in bases and (people["uni"].id, "match") in bases
@@ -317,12 +321,6 @@ def test_claim_race_two_sessions_on_postgres(engine):
     """Two agents claim the same match at the same moment from two connections: exactly one wins."""
     if engine.dialect.name != "postgresql":
         pytest.skip("the claim race runs on PostgreSQL (TEST_DATABASE_URL); SQLite serialises writers")
-    from market import create_app
-    from market.accounts.models import Organization, User
-    from market.accounts.passwords import hash_password
-    from market.db import make_engine
-    from market.errors import ConflictError
-    from market.matches import service
 
     engine = make_engine(TEST_DATABASE_URL)
     suffix = str(threading.get_ident())[-6:]

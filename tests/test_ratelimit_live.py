@@ -24,6 +24,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlmodel import Session
+
+from market import migrate
+from market.accounts.service import register_user
+from market.db import make_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 REDIS_URL = os.environ.get("RATELIMIT_TEST_REDIS", "redis://127.0.0.1:6379/7")
@@ -50,11 +55,6 @@ def _free_port() -> int:
 
 def _prepare_database(url: str) -> None:
     """Schema by migrations, one member account through the registration service."""
-    from sqlmodel import Session
-
-    from market import migrate
-    from market.accounts.service import register_user
-    from market.db import make_engine
 
     migrate.upgrade(url)
     engine = make_engine(url)

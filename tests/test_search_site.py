@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from sqlmodel import select
 
+from market.accounts.models import Organization
+from market.listings.models import ResearchResult
 from market.outbox import relay
+from market.outbox.doorbell import Listener, bell_path
 from market.outbox.models import OutboxEntry
+from market.outbox.service import enqueue_listing
 from market.outbox.worker import drain_now
+from market.searching import sync
 from market.searching.engine import get_engine
-from search import EngineUnavailable
-from tests.factories import NEED, RESULT, login, publish
+from market.searching.view import page_url, toggle_url
+from search import EngineUnavailable, SearchQuery
+from tests.factories import NEED, RESULT, login, make_listing, publish
 
 
 class FlakyEngine:
@@ -34,7 +42,6 @@ class FlakyEngine:
 
 
 def titles(engine, text, **kw):
-    from search import SearchQuery
 
     return [h.title_text for h in engine.query(SearchQuery(text=text, **kw)).hits]
 
@@ -124,15 +131,12 @@ def test_relay_killed_mid_batch_loses_and_duplicates_nothing(app, session, peopl
 
 
 def test_approval_rings_the_worker_and_does_not_drain_itself(app, session, people):
-    from market.outbox.doorbell import Listener, bell_path
 
     listener = Listener(bell_path(app.instance_path))
     try:
         c = app.test_client()
         login(c, people["uni"])
         c.post("/results/new", data=RESULT)
-        from market.listings.models import ResearchResult
-
         result = session.exec(select(ResearchResult)).first()
         c.post(f"/results/{result.id}/submit")
         admin = app.test_client()
@@ -215,9 +219,6 @@ def test_search_page_escapes_and_marks(app, session, people, client):
 def test_search_page_facet_and_page_links_keep_the_search(app):
     """Each facet link switches one value on or off and starts again at page 1; the pager keeps
     every argument. Checked on the helpers with a known query string."""
-    from urllib.parse import parse_qs, urlsplit
-
-    from market.searching.view import page_url, toggle_url
 
     def args(url: str) -> dict[str, list[str]]:
         parts = urlsplit(url)
@@ -278,7 +279,6 @@ def test_healthz_reports_search(client):
 
 def test_changes_relayed_during_a_rebuild_are_replayed(app, session, people):
     """A rebuild swaps in a new index; what the relay wrote to the old one meanwhile is queued again."""
-    from market.searching import sync
 
     first = publish(app, session, people)
     drain_now(app)
@@ -287,9 +287,6 @@ def test_changes_relayed_during_a_rebuild_are_replayed(app, session, people):
     org_id, first_title = people["uni"].organization_id, first.title
 
     def rebuild_while_a_listing_is_published(docs):
-        from market.accounts.models import Organization
-        from market.outbox.service import enqueue_listing
-        from tests.factories import make_listing
 
         docs = list(docs)  # the rebuild has read the database...
         with app.extensions["db.sessionmaker"]() as other:

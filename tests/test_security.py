@@ -20,19 +20,23 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from flask.sessions import SecureCookieSessionInterface
 from sqlmodel import Session, func, select
 
 from market import create_app
 from market.accounts import tokens as api_tokens
 from market.accounts.models import ApiToken, Organization, User
-from market.db import utcnow
+from market.db import db, utcnow
 from market.deals.models import Contract
+from market.deals.service import MAX_PDF_BYTES
 from market.imports.downloads import save_report
 from market.imports.report import ImportReport
 from market.listings.models import ResearchResult, TechNeed
 from market.matches.models import Match
 from market.notifications.models import Notification
 from market.notifications.service import notify
+from market.searching.sync import reindex
+from search import EngineUnavailable
 from tests.factories import PASSWORD, RESULT, make_listing, make_match, make_org, make_user
 from tests.security_matrix import CASES, LOGIN, ROLES, Case, World
 
@@ -138,9 +142,8 @@ def world(app, session, people) -> World:
     applicant.organization_id, applicant.pending_organization_id = None, uni_org.id  # asked to join 天津大学
     session.add(applicant)
     session.commit()
-    report = save_report(
-        app.config["UPLOAD_DIR"], user_id=uni.id, report=ImportReport(kind="result", filename="成果.csv")
-    )
+    with app.app_context():
+        report = save_report(user_id=uni.id, report=ImportReport(kind="result", filename="成果.csv"))
     ids = {
         "draft": draft.id,
         "draft_version": draft.version,
@@ -516,8 +519,6 @@ def test_non_public_listing_is_invisible_to_others(app, people, world, kinds, ke
     lid = world.ids[key]
     client = client_for(app, people, viewer)
     with app.app_context():
-        from market.db import db
-
         title = db().get(ResearchResult if kinds == "results" else TechNeed, lid).title
     for url in (
         f"/{kinds}/{lid}",
@@ -546,7 +547,6 @@ def _bodies(client, urls) -> dict[str, str]:
 
 
 def _reindex(app):
-    from market.searching.sync import reindex
 
     reindex(app)
 
@@ -703,8 +703,6 @@ def test_notifications_are_private(app, session, people, world):
 
 def _token_for(app, user) -> tuple[str, int]:
     with app.app_context():
-        from market.db import db
-
         s = db()
         raw, token = api_tokens.create_token(s, user=s.merge(user), name="探针")
         s.commit()
@@ -983,7 +981,6 @@ def test_contract_upload_too_large_for_the_request(app_config, app, session, peo
 
 
 def test_contract_upload_over_the_pdf_limit(app_config, app, session, people, world):
-    from market.deals.service import MAX_PDF_BYTES
 
     roomy = create_app(dict(app_config, MAX_CONTENT_LENGTH=MAX_PDF_BYTES + 1024 * 1024))
     roomy.extensions["db.sessionmaker"] = app.extensions["db.sessionmaker"]
@@ -1060,7 +1057,6 @@ def test_listing_text_is_rendered_escaped(app, people, world, hostile):
 
 
 def test_search_fallback_escapes_too(app, people, world, hostile):
-    from search import EngineUnavailable
 
     class Down:
         def __getattr__(self, name):
@@ -1174,7 +1170,6 @@ def test_production_cookies_and_hsts(monkeypatch, app_config, app, session, peop
 
 
 def test_session_cookie_is_not_readable_and_carries_no_secrets(app, people):
-    from flask.sessions import SecureCookieSessionInterface
 
     resp = app.test_client().post("/login", data={"email": people["uni"].email, "password": PASSWORD})
     cookie = resp.headers["Set-Cookie"]

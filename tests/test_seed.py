@@ -10,6 +10,7 @@ from sqlmodel import func, select
 from market.accounts.models import User
 from market.listings.models import ResearchResult, TechNeed
 from market.searching.engine import get_engine
+from seed.cli import seed_cli
 from seed.loader import DATA, DEMO_PASSWORD, DEMO_USERS
 from vocab.taxonomy import FIELDS, field_parent
 
@@ -27,7 +28,7 @@ def test_seed_files_cover_the_plan():
 
 def test_seed_demo_loads_idempotently_and_indexes(app, session):
     runner = app.test_cli_runner()
-    first = runner.invoke(args=["seed", "demo"])
+    first = runner.invoke(seed_cli, args=["demo"])
     assert first.exit_code == 0, first.output
     assert "演示账号" in first.output and DEMO_PASSWORD in first.output
     counts = {
@@ -37,13 +38,13 @@ def test_seed_demo_loads_idempotently_and_indexes(app, session):
     assert counts[ResearchResult] >= 300 and counts[TechNeed] >= 150
     roles = set(session.exec(select(User.role).where(User.email.in_([u["email"] for u in DEMO_USERS]))).all())
     assert roles == {"admin", "university", "enterprise", "agent"}
-    second = runner.invoke(args=["seed", "demo"])
+    second = runner.invoke(seed_cli, args=["demo"])
     assert "科技成果 +0，技术需求 +0" in second.output
-    skipped = runner.invoke(args=["seed", "demo", "--if-empty"])
+    skipped = runner.invoke(seed_cli, args=["demo", "--if-empty"])
     assert "跳过" in skipped.output and "重建索引" not in skipped.output
     # An upgrade that changes the index layout empties the file; `make run` rebuilds it.
     get_engine(app).clear()
-    rebuilt = runner.invoke(args=["seed", "demo", "--if-empty"])
+    rebuilt = runner.invoke(seed_cli, args=["demo", "--if-empty"])
     assert "跳过" in rebuilt.output and "重建索引" in rebuilt.output, rebuilt.output
     status = runner.invoke(args=["search", "status"]).output
     assert f"文档：共 {counts[ResearchResult] + counts[TechNeed]}" in status and "待同步：0" in status

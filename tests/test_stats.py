@@ -6,12 +6,15 @@ import csv
 import io
 import itertools
 import json
+import os
 import re
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from werkzeug.serving import make_server
 
 from market.deals.models import Contract
 from market.listings.models import ResearchResult, TechNeed
@@ -602,9 +605,6 @@ CHROMIUM = "/usr/bin/chromium"
 @pytest.fixture
 def live_server(app):
     """The app served on a free local port from a thread (one request at a time, same test transaction)."""
-    import threading
-
-    from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, app, threaded=False)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -616,7 +616,6 @@ def live_server(app):
 
 @pytest.mark.browser
 def test_dashboard_charts_draw_under_the_csp(app, world, people, live_server, tmp_path):
-    import os
 
     if not os.path.exists(CHROMIUM):
         pytest.skip("no system Chromium")

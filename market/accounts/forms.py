@@ -14,14 +14,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from market.forms import choices
 from vocab.taxonomy import ROLE_LABELS, AgencyType, GrowthTier, OrgKind, Region, Role, values
 
 _REQUIRED = "此项必填"
 
 
-def _choices(items, blank: str | None = None) -> list[tuple[str, str]]:
-    out = [("", blank)] if blank is not None else []
-    return out + [(v, v) for v in items]
+_choices = choices
 
 
 class LoginForm(FlaskForm):
@@ -34,7 +33,7 @@ class LoginForm(FlaskForm):
 class RegisterForm(FlaskForm):
     role = SelectField(
         "我的身份",
-        choices=[(r.value, ROLE_LABELS[r]) for r in (Role.UNIVERSITY, Role.ENTERPRISE, Role.AGENT)],
+        choices=choices([(r.value, ROLE_LABELS[r]) for r in (Role.UNIVERSITY, Role.ENTERPRISE, Role.AGENT)]),
         validators=[DataRequired(_REQUIRED)],
     )
     display_name = StringField(

@@ -8,6 +8,9 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user
 
+from market.accounts.models import Organization
+from market.db import db
+from market.extensions import login_manager
 from vocab.taxonomy import Role
 
 
@@ -25,9 +28,6 @@ def org_verified(user) -> bool:
     """The user's organisation has been verified by the platform."""
     if not getattr(user, "is_authenticated", False) or user.organization_id is None:
         return False
-    from market.accounts.models import Organization
-    from market.db import db
-
     org = db().get(Organization, user.organization_id)
     return bool(org and org.verified)
 
@@ -48,8 +48,6 @@ def role_required(*roles: str) -> Callable:
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args, **kwargs):
-            from market.extensions import login_manager
-
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
             if current_user.role not in roles:
@@ -69,8 +67,6 @@ def broker_required(view: Callable) -> Callable:
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        from market.extensions import login_manager
-
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         if not (is_admin(current_user) or is_verified_agent(current_user)):

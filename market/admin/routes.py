@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlmodel import func, select
 
+from market import health, links
 from market.accounts import service as accounts
 from market.accounts.models import Organization, User
 from market.accounts.permissions import admin_required
@@ -14,7 +15,7 @@ from market.errors import DomainError
 from market.listings import permissions as perm
 from market.listings import queries, service
 from market.listings.forms import ReasonForm
-from market.listings.routes import KIND_URL, kind_of
+from market.notifications.service import notify
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -23,14 +24,14 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @admin_required
 def review():
     rows = queries.pending(db())
-    return render_template("admin/review.html", rows=rows, form=ReasonForm(), kind_url=KIND_URL)
+    return render_template("admin/review.html", rows=rows, form=ReasonForm())
 
 
-@bp.route("/review/<kinds>/<int:listing_id>", methods=["POST"])
+@bp.route("/review/<kind:kind>/<int:listing_id>", methods=["POST"])
 @admin_required
-def decide(kinds: str, listing_id: int):
+def decide(kind: str, listing_id: int):
     session = db()
-    listing = perm.load_listing(session, kind_of(kinds), listing_id, current_user, need=perm.can_review)
+    listing = perm.load_listing(session, kind, listing_id, current_user, need=perm.can_review)
     form = ReasonForm()
     if not form.validate_on_submit():
         abort(400)
@@ -87,13 +88,11 @@ def decide_member(user_id: int):
     except DomainError as exc:
         flash(exc.message, "danger")
         return redirect(url_for("admin.organizations"))
-    from market.notifications.service import notify
-
     notify(
         session,
         user_ids=[user.id],
         message="您加入机构的申请已通过" if approve else "您加入机构的申请未通过，请联系平台运营",
-        link="/account",
+        link=links.account(),
     )
     session.commit()
     flash(f"{user.display_name}：{'已加入机构' if approve else '已拒绝加入'}", "success")
@@ -118,13 +117,4 @@ def verify(org_id: int):
 @admin_required
 def system():
     """The parts the site stands on: database, search index, match store, background worker."""
-    from market.main import health
-    from market.matches.engine import store_status
-
-    return render_template(
-        "admin/system.html",
-        database=health.database_health(),
-        search=health.search_health(),
-        worker=health.worker_health(),
-        store=store_status(current_app._get_current_object()),
-    )
+    return render_template("admin/system.html", **health.details())

@@ -23,6 +23,7 @@ import re
 from datetime import date
 from typing import Any
 
+from market.listings.schemas import LABELS
 from vocab.taxonomy import (
     CHALLENGE_MODE,
     COOPERATION_MODES,
@@ -361,8 +362,6 @@ def _object_problems_strict(body: dict[str, Any], schema: dict[str, Any]) -> lis
 def check(body: dict[str, Any], schema: dict[str, Any]) -> list[tuple[str | None, str]]:
     """(field, reason) pairs for every way `body` breaks `schema` (empty when it matches); the reasons
     are Chinese and say the rule, the field is the top-level property."""
-    from market.listings.schemas import LABELS
-
     out = []
     for field, reason in _object_problems(body, schema):
         known = field in schema.get("properties", {})

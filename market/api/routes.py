@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, jsonify, render_template, request
+from flask import Blueprint, g, jsonify, render_template, request
 from flask_login import current_user
 
 from market.accounts.models import Organization
@@ -21,14 +21,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Writes authenticate with a bearer token only (see token_user), never a cookie, so CSRF cannot apply.
 csrf.exempt(bp)
 
-PLURAL = {"results": "result", "needs": "need"}
 WRITABLE_FIELDS = ("submit", "version")
-
-
-def _kind(kinds: str) -> str:
-    if kinds not in PLURAL:
-        abort(404)
-    return PLURAL[kinds]
 
 
 class ApiError(DomainError):
@@ -79,10 +72,9 @@ def _listing_response(listing, status: int = 200):
     return jsonify(listing_json(listing, org)), status
 
 
-@bp.route("/<kinds>")
-def listings(kinds: str):
+@bp.route("/<kind:kind>")
+def listings(kind: str):
     """Published listings with the showcase filters and pagination."""
-    kind = _kind(kinds)
     filters = queries.Filters.parse(request.args, strict=True)
     page = queries.published_page(db(), kind, filters)
     return jsonify(
@@ -95,17 +87,16 @@ def listings(kinds: str):
     )
 
 
-@bp.route("/<kinds>/<int:listing_id>")
-def listing(kinds: str, listing_id: int):
+@bp.route("/<kind:kind>/<int:listing_id>")
+def listing(kind: str, listing_id: int):
     """One listing; drafts, pending and withdrawn listings are 404 to everyone but owners and admins."""
-    item = perm.load_listing(db(), _kind(kinds), listing_id, current_user)
+    item = perm.load_listing(db(), kind, listing_id, current_user)
     return _listing_response(item)
 
 
-@bp.route("/<kinds>", methods=["POST"])
-def create(kinds: str):
+@bp.route("/<kind:kind>", methods=["POST"])
+def create(kind: str):
     """Create a draft for the token's organisation; `"submit": true` also submits it for review."""
-    kind = _kind(kinds)
     user = token_user()
     body = json_body()
     if not perm.can_create(user, kind):
@@ -119,13 +110,13 @@ def create(kinds: str):
     return _listing_response(item, 201)
 
 
-@bp.route("/<kinds>/<int:listing_id>", methods=["PUT"])
-def update(kinds: str, listing_id: int):
+@bp.route("/<kind:kind>/<int:listing_id>", methods=["PUT"])
+def update(kind: str, listing_id: int):
     """Replace a listing's fields; `version` (from the last read) is required and stale versions get 409."""
     user = token_user()
     body = json_body()
     session = db()
-    item = perm.load_listing(session, _kind(kinds), listing_id, user, need=perm.can_edit)
+    item = perm.load_listing(session, kind, listing_id, user, need=perm.can_edit)
     version = body.get("version")
     if isinstance(version, float) and version.is_integer():
         version = int(version)  # JSON Schema's integer includes 3.0
@@ -139,12 +130,12 @@ def update(kinds: str, listing_id: int):
     return _listing_response(item)
 
 
-@bp.route("/<kinds>/<int:listing_id>/submit", methods=["POST"])
-def submit(kinds: str, listing_id: int):
+@bp.route("/<kind:kind>/<int:listing_id>/submit", methods=["POST"])
+def submit(kind: str, listing_id: int):
     """Submit a draft or withdrawn listing for review."""
     user = token_user()
     session = db()
-    item = perm.load_listing(session, _kind(kinds), listing_id, user, need=perm.can_submit)
+    item = perm.load_listing(session, kind, listing_id, user, need=perm.can_submit)
     service.submit(session, actor=user, listing=item)
     session.commit()
     return _listing_response(item)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, send_file
+from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 
 from market.db import db
@@ -32,12 +32,7 @@ def detail(contract_id: int):
 @login_required
 def pdf(contract_id: int):
     contract = _load(contract_id)
-    path = service.pdf_file(contract)
-    if path is None:
+    response = service.pdf_response(contract)
+    if response is None:
         abort(404)
-    return send_file(
-        path,
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=contract.pdf_name or f"contract-{contract.id}.pdf",
-    )
+    return response

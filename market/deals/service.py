@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import Response
 from sqlmodel import Session
 
+from market import links
 from market.accounts.models import User
 from market.deals.models import Contract
 from market.errors import DomainError, NotAllowed
@@ -19,6 +18,7 @@ from market.matches import service as matches
 from market.matches.models import Match
 from market.notifications.service import members_of, notify
 from market.security import file_name_problem
+from market.storage import StorageError, new_key, stage, storage
 from vocab.taxonomy import ContractType, ListingStatus, Role, values
 
 MAX_PDF_BYTES = 10 * 1024 * 1024
@@ -112,82 +112,20 @@ def record_contract(
         session,
         user_ids=[*members_of(session, result.organization_id), *members_of(session, need.organization_id)],
         message=f"技术合同已登记：{contract.title}（{contract_type}，合同金额 {amount:g} 万元）",
-        link=f"/contracts/{contract.id}",
+        link=links.contract(contract.id),
     )
     return contract
 
 
-def _contracts_dir() -> Path:
-    return Path(current_app.config["UPLOAD_DIR"]) / "contracts"
-
-
 def stage_pdf(session: Session, data: bytes) -> str:
-    """Write a contract PDF under a temporary name and return the name it will have.
-
-    The file moves into place (an atomic rename in the same folder) only when `session` commits, and is
-    deleted when the transaction ends any other way (rollback, a failed commit, close), so a PDF exists
-    exactly when its contract row does. Written before the commit, so a full disk refuses the contract
-    instead of committing a row without its file.
-    """
-    folder = _contracts_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"{uuid.uuid4().hex}.pdf"
-    temp = folder / f".{final.name}.part"  # never served: pdf_file only opens the stored final name
+    """Keep a contract PDF with the transaction that records it (see `market.storage.stage`) and
+    return its file name."""
+    key = new_key("contracts", ".pdf")
     try:
-        temp.write_bytes(data)
-    except OSError:
-        temp.unlink(missing_ok=True)
+        stage(session, key, data)
+    except StorageError:
         raise DomainError(("pdf", "合同文件保存失败（服务器存储不可用），请稍后重试")) from None
-    _pending_files(session).append(
-        (session.get_nested_transaction() or session.get_transaction(), temp, final)
-    )
-    return final.name
-
-
-_PENDING = "deals.pending_files"
-
-
-def _pending_files(session: Session) -> list:
-    """The session's staged files, as (owning transaction, temporary path, final path); the listeners
-    that settle them are attached once per session (removing listeners while one runs is not allowed)."""
-    pending = session.info.get(_PENDING)
-    if pending is None:
-        pending = session.info[_PENDING] = []
-        sa.event.listen(session, "after_commit", _place_files)
-        sa.event.listen(session, "after_soft_rollback", _drop_rolled_back_files)
-        sa.event.listen(session, "after_transaction_end", _drop_unsettled_files)
-    return pending
-
-
-def _place_files(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a SAVEPOINT released: its files wait for the real commit
-    pending = session.info[_PENDING]
-    while pending:
-        _, temp, final = pending.pop()
-        try:
-            os.replace(temp, final)  # same folder: atomic, and nothing to run out of
-        except OSError:  # the row is committed; say so loudly rather than fail the request after it
-            current_app.logger.exception("contract PDF %s could not be moved into place", final.name)
-
-
-def _drop_rolled_back_files(session: Session, rolled_back) -> None:
-    pending = session.info[_PENDING]
-    for entry in list(pending):
-        owner = entry[0]
-        while owner is not None and owner is not rolled_back:
-            owner = owner.parent
-        if owner is rolled_back:  # staged in the transaction that rolled back, or inside it
-            pending.remove(entry)
-            entry[1].unlink(missing_ok=True)
-
-
-def _drop_unsettled_files(session: Session, transaction) -> None:
-    if transaction.parent is not None:
-        return
-    pending = session.info[_PENDING]
-    while pending:  # the outermost transaction ended without a commit (closed, or a failed commit)
-        pending.pop()[1].unlink(missing_ok=True)
+    return key.rsplit("/", 1)[1]
 
 
 def has_contract(session: Session, match_id: int) -> bool:
@@ -204,11 +142,15 @@ def can_read_contract(user, contract: Contract) -> bool:
     return user.organization_id in (contract.seller_org_id, contract.buyer_org_id)
 
 
-def pdf_file(contract: Contract) -> Path | None:
+def pdf_response(contract: Contract) -> Response | None:
+    """The contract's PDF as a download, or None when it has none."""
     if not contract.pdf_path:
         return None
-    path = _contracts_dir() / contract.pdf_path
-    return path if path.is_file() else None
+    return storage().response(
+        f"contracts/{contract.pdf_path}",
+        mimetype="application/pdf",
+        download_name=contract.pdf_name or f"contract-{contract.id}.pdf",
+    )
 
 
 def require_reader(user, contract: Contract | None) -> Contract:

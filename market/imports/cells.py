@@ -5,7 +5,6 @@ and the enumerations with the variants people actually write (实验室 → 实�
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,6 +20,7 @@ from vocab.taxonomy import (
     TransferMode,
     values,
 )
+from vocab.values import fold, is_negotiable, parse_wan, parse_wan_range
 
 
 class CellError(ValueError):
@@ -45,12 +45,7 @@ def text(value: Any) -> str | None:
     return out or None
 
 
-def _fold(value: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", value).lower().split())
-
-
-_NUMBER = r"\d+(?:\.\d+)?"
-_MONEY_UNIT = re.compile(r"(万元|万|w)$")
+_fold = fold
 
 
 def money(value: Any, label: str) -> float | None:
@@ -62,25 +57,18 @@ def money(value: Any, label: str) -> float | None:
     raw = text(value)
     if raw is None:
         return None
-    folded = _MONEY_UNIT.sub("", _fold(raw).replace(",", ""))
-    if re.fullmatch(_NUMBER, folded):
-        return float(folded)
+    amount = parse_wan(raw)
+    if amount is not None:
+        return amount
     raise CellError(f"{label}“{raw[:30]}”无法识别：请填写数字（单位：万元）")
 
 
 def price(value: Any) -> tuple[bool, float | None]:
     """(negotiable, amount) from a price cell: blank or 面议 means negotiable."""
     raw = text(value)
-    if raw is None or _fold(raw) in ("面议", "议价", "协商", "面谈"):
+    if raw is None or is_negotiable(raw):
         return True, None
     return False, money(value, "价格")
-
-
-_RANGE = re.compile(rf"^({_NUMBER})(?:万元|万)?(?:-|~|～|至|到|—|–|－)({_NUMBER})(?:万元|万)?$")
-_ABOVE = re.compile(rf"^(?:≥|>=|>)?({_NUMBER})(?:万元|万)?(?:以上|起)$|^(?:≥|>=)({_NUMBER})(?:万元|万)?$")
-_BELOW = re.compile(
-    rf"^(?:≤|<=|<)?({_NUMBER})(?:万元|万)?(?:以内|以下|之内)$|^(?:≤|<=)({_NUMBER})(?:万元|万)?$"
-)
 
 
 def budget(value: Any) -> tuple[float | None, float | None]:
@@ -90,15 +78,10 @@ def budget(value: Any) -> tuple[float | None, float | None]:
     raw = text(value)
     if raw is None:
         return None, None
-    folded = _fold(raw).replace(",", "")
-    if folded in ("面议", "议价", "协商", "待定"):
+    if is_negotiable(raw):
         return None, None
-    if m := _RANGE.match(folded):
-        return float(m.group(1)), float(m.group(2))
-    if m := _ABOVE.match(folded):
-        return float(m.group(1) or m.group(2)), None
-    if m := _BELOW.match(folded):
-        return None, float(m.group(1) or m.group(2))
+    if (bounds := parse_wan_range(raw)) is not None:
+        return bounds
     amount = money(value, "预算")
     return amount, amount
 

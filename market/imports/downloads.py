@@ -5,38 +5,38 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from pathlib import Path
 
+from flask import Response
+
+from market.imports.export import FORMATS
 from market.imports.service import REPORT_HEADER, ImportReport
 from market.imports.tabular import write_csv
+from market.storage import storage
 
 KEEP_SECONDS = 24 * 3600
+FOLDER = "import-reports"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
-def _folder(base: str | Path) -> Path:
-    return Path(base) / "import-reports"
-
-
-def save_report(base: str | Path, *, user_id: int, report: ImportReport) -> str:
-    """Write the report's CSV under `base` and return the token that names it; old reports are pruned."""
-    folder = _folder(base)
-    folder.mkdir(parents=True, exist_ok=True)
+def save_report(*, user_id: int, report: ImportReport) -> str:
+    """Keep the report's CSV and return the token that names it; reports older than a day are pruned."""
+    store = storage()
     cutoff = time.time() - KEEP_SECONDS
-    for old in folder.glob("*.csv"):
-        try:
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-        except OSError:  # another worker pruned it first
-            pass
+    for key, mtime in list(store.keys(FOLDER)):
+        if mtime < cutoff:
+            store.delete(key)
     token = secrets.token_urlsafe(18)
-    (folder / f"{user_id}-{token}.csv").write_bytes(write_csv(report.table(), REPORT_HEADER))
+    store.write(f"{FOLDER}/{user_id}-{token}.csv", write_csv(report.table(), REPORT_HEADER))
     return token
 
 
-def report_path(base: str | Path, *, user_id: int, token: str) -> Path | None:
-    """The saved report of this user named by `token`, or None."""
+def report_response(*, user_id: int, token: str) -> Response | None:
+    """The saved report of this user named by `token` as a download, or None."""
     if not _TOKEN.match(token or ""):
         return None
-    path = _folder(base) / f"{user_id}-{token}.csv"
-    return path if path.is_file() else None
+    response = storage().response(
+        f"{FOLDER}/{user_id}-{token}.csv", mimetype=FORMATS["csv"], download_name="导入结果.csv"
+    )
+    if response is not None:
+        response.headers["Cache-Control"] = "no-store"
+    return response

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from market.accounts.models import Organization
@@ -12,27 +12,20 @@ from market.db import db
 from market.errors import DomainError
 from market.extensions import limiter
 from market.imports import columns as cols
-from market.imports.downloads import report_path, save_report
+from market.imports.downloads import report_response, save_report
 from market.imports.export import FORMATS, export_published
 from market.imports.forms import UploadForm
 from market.imports.service import import_listings, limits
 from market.imports.tabular import write_csv, write_xlsx
 from market.listings.permissions import OWNER_ROLE
 from market.listings.queries import Filters
+from market.routing import KIND_SEGMENT, NOUN
 
 bp = Blueprint("imports", __name__)
 
-PLURAL = {"results": "result", "needs": "need"}
 KIND_OF_ROLE = {role: kind for kind, role in OWNER_ROLE.items()}
-NOUN = {"result": "科技成果", "need": "技术需求"}
 #: report rows shown on the page; the downloadable CSV has them all
 SHOW_ROWS = 1000
-
-
-def _kind(kinds: str) -> str:
-    if kinds not in PLURAL:
-        abort(404)
-    return PLURAL[kinds]
 
 
 def _download(content: bytes, filename: str, fallback: str, fmt: str) -> Response:
@@ -74,14 +67,13 @@ def upload():
             error, status = exc.message, 400
         else:
             session.commit()
-            token = save_report(current_app.config["UPLOAD_DIR"], user_id=current_user.id, report=report)
+            token = save_report(user_id=current_user.id, report=report)
     elif request.method == "POST":
         status = 400
     return render_template(
         "imports/upload.html",
         form=form,
         kind=kind,
-        kinds="results" if kind == "result" else "needs",
         noun=NOUN[kind],
         org=org,
         columns=cols.template_columns(kind),
@@ -98,30 +90,26 @@ def upload():
 @bp.route("/import/report/<token>.csv")
 @login_required
 def report(token: str):
-    path = report_path(current_app.config["UPLOAD_DIR"], user_id=current_user.id, token=token)
-    if path is None:
+    response = report_response(user_id=current_user.id, token=token)
+    if response is None:
         abort(404)
-    response = send_file(path, mimetype=FORMATS["csv"], as_attachment=True, download_name="导入结果.csv")
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
-@bp.route("/import/template/<any(results,needs):kinds>.<any(csv,xlsx):fmt>")
-def template(kinds: str, fmt: str):
-    kind = _kind(kinds)
+@bp.route("/import/template/<kind:kind>.<any(csv,xlsx):fmt>")
+def template(kind: str, fmt: str):
     if fmt not in FORMATS:
         abort(404)
     columns = cols.template_columns(kind)
     header = cols.template_header(kind)
     example = [[c.example for c in columns]]
     content = write_csv(example, header) if fmt == "csv" else write_xlsx(example, header, title=NOUN[kind])
-    return _download(content, f"{NOUN[kind]}导入模板", f"{kinds}-import-template", fmt)
+    return _download(content, f"{NOUN[kind]}导入模板", f"{KIND_SEGMENT[kind]}-import-template", fmt)
 
 
-@bp.route("/export/<any(results,needs):kinds>.<any(csv,xlsx):fmt>")
+@bp.route("/export/<kind:kind>.<any(csv,xlsx):fmt>")
 @limiter.limit("30 per minute")
-def export(kinds: str, fmt: str):
-    kind = _kind(kinds)
+def export(kind: str, fmt: str):
     if fmt not in FORMATS:
         abort(404)
     filters = Filters.parse(request.args)
@@ -130,9 +118,9 @@ def export(kinds: str, fmt: str):
         kind=kind,
         filters=filters,
         fmt=fmt,
-        link=lambda listing: url_for("listings.detail", kinds=kinds, listing_id=listing.id, _external=True),
+        link=lambda listing: url_for("listings.detail", kind=kind, listing_id=listing.id, _external=True),
     )
-    response = _download(result.content, NOUN[kind], kinds, fmt)
+    response = _download(result.content, NOUN[kind], KIND_SEGMENT[kind], fmt)
     response.headers["X-Export-Rows"] = str(result.rows)
     response.headers["X-Export-Total"] = str(result.total)
     return response

@@ -20,6 +20,7 @@ from wtforms import (
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from market.forms import choices, grouped
 from vocab.taxonomy import (
     COOPERATION_MODES,
     FIELDS,
@@ -30,13 +31,11 @@ from vocab.taxonomy import (
     values,
 )
 
-FIELD_CHOICES: dict[str, list[tuple[str, str]]] = {
-    top: [(s, s) for s in subs] for top, subs in FIELDS.items()
-}
+FIELD_CHOICES = grouped(FIELDS)
 
 
-def _with_blank(items: tuple[str, ...], blank: str = "—") -> list[tuple[str, str]]:
-    return [("", blank), *((v, v) for v in items)]
+def _with_blank(items: tuple[str, ...], blank: str = "—"):
+    return choices(items, blank)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -90,7 +89,7 @@ class ResultForm(ListingForm):
     trl = IntegerField("技术就绪度 TRL（1–9，可选）", validators=[Optional()])
     ip_type = SelectField("知识产权类型", choices=_with_blank(values(IPType)), validate_choice=False)
     patent_numbers = StringField("专利号 / 申请号", description="多个用顿号分隔")
-    transfer_modes = MultiCheckboxField("转化方式", choices=[(v, v) for v in values(TransferMode)])
+    transfer_modes = MultiCheckboxField("转化方式", choices=choices(values(TransferMode)))
     price_negotiable = BooleanField("价格面议")
     price_wan = DecimalField("挂牌价格（万元）", validators=[Optional()], places=2)
     appraised_wan = DecimalField("评估价值（万元，可选）", validators=[Optional()], places=2)
@@ -126,7 +125,7 @@ class NeedForm(ListingForm):
     description = TextAreaField("需求描述", description="遇到了什么问题、现在怎么做、为什么不够好")
     requirements = TextAreaField("必备要求", description="方案必须满足的条件，例如工况、标准、产能、成本上限")
     target_metrics = TextAreaField("目标指标", description="可量化的验收指标，例如“良品率 ≥ 99.5%”")
-    cooperation_modes = MultiCheckboxField("合作方式", choices=[(v, v) for v in COOPERATION_MODES])
+    cooperation_modes = MultiCheckboxField("合作方式", choices=choices(COOPERATION_MODES))
     budget_min_wan = DecimalField("预算下限（万元）", validators=[Optional()], places=2)
     budget_max_wan = DecimalField("预算上限（万元）", validators=[Optional()], places=2)
     deadline = DateField("截止日期", validators=[Optional()])

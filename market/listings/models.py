@@ -136,19 +136,6 @@ class ListingEvent(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_listing_events_kind_listing_id", "kind", "listing_id"),)
 
 
-class ContactReveal(SQLModel, table=True):
-    """A record that a user was shown a listing's protected contact details."""
-
-    __tablename__ = "contact_reveals"
-
-    id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=10)
-    listing_id: int
-    viewer_id: int = Field(foreign_key="users.id", index=True)
-    basis: str = Field(max_length=20)  # role / owner / match
-    created_at: datetime = Field(default_factory=utcnow, sa_type=_TS)
-
-
 class Interest(SQLModel, table=True):
     """“Express interest” in a listing; reaches the agents, who can turn it into a match."""
 

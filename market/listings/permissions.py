@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import abort
 from sqlmodel import Session
 
+from market.listings.lifecycle import EDITABLE, PUBLIC, allows
 from market.listings.models import KINDS, Listing
 from vocab.taxonomy import ListingStatus, Role
 
 #: the role whose members own listings of each kind
 OWNER_ROLE = {"result": Role.UNIVERSITY, "need": Role.ENTERPRISE}
-EDITABLE = (ListingStatus.DRAFT, ListingStatus.PUBLISHED, ListingStatus.WITHDRAWN)
 
 
 def _signed_in(user) -> bool:
@@ -28,7 +28,7 @@ def is_owner(user, listing: Listing) -> bool:
 
 def can_view(user, listing: Listing) -> bool:
     """Published listings are public; others only to their owners and admins."""
-    if listing.status in (ListingStatus.PUBLISHED, ListingStatus.CLOSED):
+    if listing.status in PUBLIC:
         return True
     return is_owner(user, listing) or (_signed_in(user) and user.role == Role.ADMIN)
 
@@ -45,39 +45,26 @@ def can_edit(user, listing: Listing) -> bool:
 
 def can_submit(user, listing: Listing) -> bool:
     """Owners submit drafts and withdrawn listings (the service also requires a verified organisation)."""
-    return is_owner(user, listing) and listing.status in (ListingStatus.DRAFT, ListingStatus.WITHDRAWN)
+    return is_owner(user, listing) and allows("submit", listing.status)
 
 
 def can_review(user, listing: Listing) -> bool:
     """Admins approve or return pending listings."""
-    return _signed_in(user) and user.role == Role.ADMIN and listing.status == ListingStatus.PENDING
+    return _signed_in(user) and user.role == Role.ADMIN and allows("approve", listing.status)
 
 
 def can_withdraw(user, listing: Listing) -> bool:
     """Owners and admins take a published listing down."""
-    return (is_owner(user, listing) or (_signed_in(user) and user.role == Role.ADMIN)) and (
-        listing.status == ListingStatus.PUBLISHED
+    return (is_owner(user, listing) or (_signed_in(user) and user.role == Role.ADMIN)) and allows(
+        "withdraw", listing.status
     )
 
 
-can_close = can_withdraw
-
-
-def contact_basis(session: Session, user, listing: Listing) -> str | None:
-    """Why `user` may see the listing's contact details ("owner", "role", "match"), or None."""
-    if not _signed_in(user):
-        return None
-    if user.organization_id is not None and user.organization_id == listing.organization_id:
-        return "owner"
-    from market.accounts.permissions import is_admin, is_verified_agent
-
-    if is_admin(user) or is_verified_agent(user):
-        return "role"
-    from market.matches.service import introduced_between  # contact follows an agent's introduction
-
-    if introduced_between(session, org_id=user.organization_id, listing=listing):
-        return "match"
-    return None
+def can_close(user, listing: Listing) -> bool:
+    """Owners and admins mark a published listing 已成交."""
+    return (is_owner(user, listing) or (_signed_in(user) and user.role == Role.ADMIN)) and allows(
+        "close", listing.status
+    )
 
 
 def can_express_interest(user, listing: Listing) -> bool:

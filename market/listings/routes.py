@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from market.accounts.models import Organization
+from market.contacts import policy as contacts
 from market.db import db, write_transaction
 from market.errors import ConflictError, DomainError, apply_to_form
 from market.listings import permissions as perm
@@ -17,18 +18,9 @@ from vocab.taxonomy import COOPERATION_MODES, FIELDS, Maturity, Region, Transfer
 
 bp = Blueprint("listings", __name__)
 
-PLURAL = {"results": "result", "needs": "need"}
-KIND_URL = {v: k for k, v in PLURAL.items()}
-
-
-def kind_of(kinds: str) -> str:
-    if kinds not in PLURAL:
-        abort(404)
-    return PLURAL[kinds]
-
 
 def detail_url(listing) -> str:
-    return url_for("listings.detail", kinds=KIND_URL[listing.kind], listing_id=listing.id)
+    return url_for("listings.detail", kind=listing.kind, listing_id=listing.id)
 
 
 def _showcase(kind: str):
@@ -38,7 +30,6 @@ def _showcase(kind: str):
     return render_template(
         "listings/showcase.html",
         kind=kind,
-        kinds=KIND_URL[kind],
         page=page,
         filters=filters,
         fields=FIELDS,
@@ -58,16 +49,16 @@ def needs():
     return _showcase("need")
 
 
-@bp.route("/<kinds>/<int:listing_id>")
-def detail(kinds: str, listing_id: int):
+@bp.route("/<kind:kind>/<int:listing_id>")
+def detail(kind: str, listing_id: int):
     session = db()
-    listing = perm.load_listing(session, kind_of(kinds), listing_id, current_user)
+    listing = perm.load_listing(session, kind, listing_id, current_user)
     org = session.get(Organization, listing.organization_id)
-    contact, basis = service.reveal_contact(session, viewer=current_user, listing=listing)
+    contact, basis = contacts.reveal(session, viewer=current_user, listing=listing)
     if contact is not None and basis != "owner":
         # A page view is a read; the one thing it records gets a short write transaction of its own.
         with write_transaction() as writing:
-            service.record_reveal(writing, viewer=current_user, listing=listing, basis=basis)
+            contacts.record_reveal(writing, viewer=current_user, listing=listing, basis=basis)
     show_history = perm.is_owner(current_user, listing) or getattr(current_user, "is_admin", False)
     events = service.history(session, listing) if show_history else []
     return render_template(
@@ -76,17 +67,14 @@ def detail(kinds: str, listing_id: int):
         org=org,
         contact=contact,
         events=events,
-        perm=perm,
         reason_form=ReasonForm(),
         interest_form=InterestForm(),
-        kinds=kinds,
     )
 
 
-@bp.route("/<kinds>/new", methods=["GET", "POST"])
+@bp.route("/<kind:kind>/new", methods=["GET", "POST"])
 @login_required
-def create(kinds: str):
-    kind = kind_of(kinds)
+def create(kind: str):
     if not perm.can_create(current_user, kind):
         abort(403)
     form = FORMS[kind]()
@@ -111,11 +99,11 @@ MISSING_VERSION = (
 )
 
 
-@bp.route("/<kinds>/<int:listing_id>/edit", methods=["GET", "POST"])
+@bp.route("/<kind:kind>/<int:listing_id>/edit", methods=["GET", "POST"])
 @login_required
-def edit(kinds: str, listing_id: int):
+def edit(kind: str, listing_id: int):
     session = db()
-    listing = perm.load_listing(session, kind_of(kinds), listing_id, current_user, need=perm.can_edit)
+    listing = perm.load_listing(session, kind, listing_id, current_user, need=perm.can_edit)
     form_cls = FORMS[listing.kind]
     form = form_cls() if request.method == "POST" else form_cls(obj=listing, version=listing.version)
     if request.method == "GET" and listing.keywords:
@@ -156,9 +144,9 @@ def edit(kinds: str, listing_id: int):
     return render_template("listings/edit.html", form=form, kind=listing.kind, listing=listing), status
 
 
-def _action(kinds: str, listing_id: int, run, done: str):
+def _action(kind: str, listing_id: int, run, done: str):
     session = db()
-    listing = perm.load_listing(session, kind_of(kinds), listing_id, current_user, need=lambda u, lst: True)
+    listing = perm.load_listing(session, kind, listing_id, current_user, need=lambda u, lst: True)
     form = ReasonForm()
     if not form.validate_on_submit():
         abort(400)
@@ -175,46 +163,44 @@ def _action(kinds: str, listing_id: int, run, done: str):
     return redirect(safe_next(request.form.get("back"), detail_url(listing)))
 
 
-@bp.route("/<kinds>/<int:listing_id>/submit", methods=["POST"])
+@bp.route("/<kind:kind>/<int:listing_id>/submit", methods=["POST"])
 @login_required
-def submit(kinds: str, listing_id: int):
+def submit(kind: str, listing_id: int):
     return _action(
-        kinds,
+        kind,
         listing_id,
         lambda s, lst, _r: service.submit(s, actor=current_user, listing=lst),
         "已提交审核，平台运营审核通过后即公开发布",
     )
 
 
-@bp.route("/<kinds>/<int:listing_id>/withdraw", methods=["POST"])
+@bp.route("/<kind:kind>/<int:listing_id>/withdraw", methods=["POST"])
 @login_required
-def withdraw(kinds: str, listing_id: int):
+def withdraw(kind: str, listing_id: int):
     return _action(
-        kinds,
+        kind,
         listing_id,
         lambda s, lst, r: service.withdraw(s, actor=current_user, listing=lst, reason=r),
         "已下架",
     )
 
 
-@bp.route("/<kinds>/<int:listing_id>/close", methods=["POST"])
+@bp.route("/<kind:kind>/<int:listing_id>/close", methods=["POST"])
 @login_required
-def close(kinds: str, listing_id: int):
+def close(kind: str, listing_id: int):
     return _action(
-        kinds,
+        kind,
         listing_id,
         lambda s, lst, r: service.close(s, actor=current_user, listing=lst, reason=r),
         "已标记为已成交",
     )
 
 
-@bp.route("/<kinds>/<int:listing_id>/interest", methods=["POST"])
+@bp.route("/<kind:kind>/<int:listing_id>/interest", methods=["POST"])
 @login_required
-def interest(kinds: str, listing_id: int):
+def interest(kind: str, listing_id: int):
     session = db()
-    listing = perm.load_listing(
-        session, kind_of(kinds), listing_id, current_user, need=perm.can_express_interest
-    )
+    listing = perm.load_listing(session, kind, listing_id, current_user, need=perm.can_express_interest)
     form = InterestForm()
     if not form.validate_on_submit():
         abort(400)
@@ -236,7 +222,5 @@ def mine():
         "listings/mine.html",
         listings=listings,
         org=org,
-        perm=perm,
-        kinds_of=KIND_URL,
         model_names={k: m.label for k, m in KINDS.items()},
     )

@@ -25,8 +25,8 @@ from vocab.taxonomy import (
     TransferMode,
     values,
 )
+from vocab.values import split_list
 
-SEPARATORS = re.compile(r"[、，,；;\n\r\t|]+")
 PHONE = re.compile(r"^[0-9+()\- ]{5,30}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -68,7 +68,9 @@ def split_multi(value: Any) -> list[str]:
     """A list from a list or from a cell such as "技术转让、技术许可；合作开发"."""
     if value is None:
         return []
-    items = value if isinstance(value, list | tuple) else SEPARATORS.split(str(value))
+    if not isinstance(value, list | tuple):
+        return split_list(str(value))
+    items = value
     out: list[str] = []
     for item in items:
         text = " ".join(str(item).split())

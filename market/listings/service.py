@@ -6,7 +6,6 @@ follow the database without the request waiting on them.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
@@ -16,10 +15,12 @@ from market.accounts.models import Organization, User
 from market.db import utcnow
 from market.errors import ConflictError, DomainError, NotAllowed
 from market.listings import permissions as perm
-from market.listings.models import KINDS, ContactReveal, Interest, Listing, ListingEvent
+from market.listings.lifecycle import TRANSITIONS
+from market.listings.models import KINDS, Interest, Listing, ListingEvent
 from market.listings.schemas import NeedIn, ResultIn, validate_listing
 from market.outbox.relay import Change
 from market.outbox.service import enqueue_listing
+from market.signals import interest_expressed
 from vocab.taxonomy import ListingStatus as S
 
 STALE_MESSAGE = (
@@ -118,8 +119,12 @@ def update_listing(
 
 
 def _move(
-    session: Session, *, listing: Listing, actor: User | None, action: str, to: str, reason: str | None = None
+    session: Session, *, listing: Listing, actor: User | None, action: str, reason: str | None = None
 ) -> Listing:
+    """Move `listing` by `action` of the lifecycle table; any other starting state is refused."""
+    allowed, to = TRANSITIONS[action]
+    if listing.status not in allowed:
+        raise DomainError((None, f"当前状态“{listing.status}”不能执行该操作"))
     before = listing.status
     listing.status = to
     listing.updated_at = utcnow()
@@ -151,14 +156,14 @@ def submit(session: Session, *, actor: User, listing: Listing) -> Listing:
         raise DomainError((None, "所属机构尚未通过平台认证，认证后才能提交发布。请联系平台运营。"))
     if listing.kind == "need" and not listing.no_secret_confirmed:
         raise DomainError(("no_secret_confirmed", "请先确认需求内容不含商业秘密"))
-    return _move(session, listing=listing, actor=actor, action="submit", to=S.PENDING)
+    return _move(session, listing=listing, actor=actor, action="submit")
 
 
 def approve(session: Session, *, actor: User, listing: Listing) -> Listing:
     """待审核 → 已发布 (admin)."""
     if not perm.can_review(actor, listing):
         raise NotAllowed((None, "只有平台运营可以审核待审核的内容"))
-    return _move(session, listing=listing, actor=actor, action="approve", to=S.PUBLISHED)
+    return _move(session, listing=listing, actor=actor, action="approve")
 
 
 def reject(session: Session, *, actor: User, listing: Listing, reason: str) -> Listing:
@@ -168,28 +173,28 @@ def reject(session: Session, *, actor: User, listing: Listing, reason: str) -> L
     reason = " ".join((reason or "").split())
     if len(reason) < 4:
         raise DomainError(("reason", "退回时请写明原因（至少 4 个字），方便发布方修改"))
-    return _move(session, listing=listing, actor=actor, action="reject", to=S.DRAFT, reason=reason[:500])
+    return _move(session, listing=listing, actor=actor, action="reject", reason=reason[:500])
 
 
 def withdraw(session: Session, *, actor: User, listing: Listing, reason: str | None = None) -> Listing:
     """已发布 → 已下架 (owner or admin)."""
     if not perm.can_withdraw(actor, listing):
         raise NotAllowed((None, "只有已发布的内容可以下架"))
-    return _move(session, listing=listing, actor=actor, action="withdraw", to=S.WITHDRAWN, reason=reason)
+    return _move(session, listing=listing, actor=actor, action="withdraw", reason=reason)
 
 
 def close(session: Session, *, actor: User | None, listing: Listing, reason: str | None = None) -> Listing:
     """已发布 → 已成交 (owner or admin, or a signed contract)."""
     if actor is not None and not perm.can_close(actor, listing):
         raise NotAllowed((None, "只有已发布的内容可以标记为已成交"))
-    return _move(session, listing=listing, actor=actor, action="close", to=S.CLOSED, reason=reason)
+    return _move(session, listing=listing, actor=actor, action="close", reason=reason)
 
 
 def publish_directly(session: Session, *, actor: User | None, listing: Listing, reason: str) -> Listing:
     """Publish without the review queue (administrators' bulk import)."""
     if listing.status == S.PUBLISHED:
         return listing
-    return _move(session, listing=listing, actor=actor, action="publish", to=S.PUBLISHED, reason=reason)
+    return _move(session, listing=listing, actor=actor, action="publish", reason=reason)
 
 
 def history(session: Session, listing: Listing) -> list[tuple[ListingEvent, User | None]]:
@@ -201,41 +206,6 @@ def history(session: Session, listing: Listing) -> list[tuple[ListingEvent, User
         .order_by(ListingEvent.created_at, ListingEvent.id)
     )
     return list(session.exec(stmt).all())
-
-
-def reveal_contact(
-    session: Session, *, viewer: User | None, listing: Listing
-) -> tuple[dict[str, str | None] | None, str | None]:
-    """(contact details, basis) when the viewer may see them, else (None, None). The basis ("owner",
-    "role", "match") is what `record_reveal` records; showing an owner their own contact is not."""
-    basis = perm.contact_basis(session, viewer, listing)
-    if basis is None:
-        return None, None
-    contact = {"name": listing.contact_name, "phone": listing.contact_phone, "email": listing.contact_email}
-    return contact, basis
-
-
-def record_reveal(session: Session, *, viewer: User, listing: Listing, basis: str) -> ContactReveal | None:
-    """Record that `viewer` was shown `listing`'s contact details: once per viewer, listing and basis
-    a day (an agent opening a listing ten times is one reveal, and a page view is not ten writes)."""
-    if basis == "owner":
-        return None
-    since = utcnow() - timedelta(days=1)
-    seen = session.exec(
-        select(ContactReveal.id).where(
-            ContactReveal.kind == listing.kind,
-            ContactReveal.listing_id == listing.id,
-            ContactReveal.viewer_id == viewer.id,
-            ContactReveal.basis == basis,
-            ContactReveal.created_at >= since,
-        )
-    ).first()
-    if seen is not None:
-        return None
-    reveal = ContactReveal(kind=listing.kind, listing_id=listing.id, viewer_id=viewer.id, basis=basis)
-    session.add(reveal)
-    session.flush()
-    return reveal
 
 
 def express_interest(
@@ -259,8 +229,6 @@ def express_interest(
     )
     session.add(interest)
     session.flush()
-    from market.signals import interest_expressed
-
     interest_expressed.send(session, interest=interest, listing=listing, user=user)
     return interest
 

@@ -38,5 +38,5 @@ def role_label(role: str) -> str:
     return ROLE_LABELS.get(role, role)
 
 
-def register_context(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(nav_links=nav_links, role_label=role_label)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template
 
+from market import health
 from market.db import db
-from market.main import health
+from market.listings import queries
 
 bp = Blueprint("main", __name__)
 
@@ -13,8 +14,6 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 def home():
     """What the platform offers, with live numbers and the newest listings."""
-    from market.listings import queries
-
     session = db()
     latest = {kind: queries.newest(session, kind) for kind in ("result", "need")}
     challenges = queries.newest(session, "need", challenge=True)

@@ -27,7 +27,7 @@ from market.matches.models import Match
 from market.outbox import relay
 from market.outbox.worker import tx
 from matching.records import NeedRecord, ResultRecord
-from matching.store import MatchStore, PairState, StoreConfig, StoreError, remove_stale_builds
+from matching.store import MatchStore, PairState, StoreConfig, StoreError, describe, remove_stale_builds
 from vocab.taxonomy import ListingStatus, MatchStatus
 
 #: matches kept per listing, and the lowest score worth an agent's time
@@ -354,13 +354,19 @@ def warm_store(app: Flask) -> None:
 
 
 def store_status(app: Flask) -> dict | None:
-    """What the store file holds (admin page, status command)."""
-    from matching.store import describe
-
+    """What the store file holds (admin page, status command); None before it is built."""
     try:
         return describe(store_path(app))
     except StoreError as exc:
         return {"error": str(exc)}
+
+
+def store_health(app: Flask) -> dict:
+    """The store's state for the system page: "absent" before the worker first builds it."""
+    status = store_status(app)
+    if status is None:
+        return {"ok": True, "absent": True}
+    return {"ok": "error" not in status, **status}
 
 
 def remove_store(app: Flask) -> None:
@@ -369,15 +375,3 @@ def remove_store(app: Flask) -> None:
         path = Path(f"{store_path(app)}{suffix}")
         if path.exists():
             os.unlink(path)
-
-
-def register_matching(app: Flask) -> None:
-    """Matches follow listing changes through the outbox, are part of a full rebuild, and the worker
-    keeps the store built, refitted and checkpointed."""
-    from market.outbox.rebuild import register_rebuild_step
-    from market.outbox.worker import Job, register_handler, register_job, register_warmup
-
-    register_handler(app, match_handler(app))
-    register_rebuild_step(app, "供需匹配", lambda progress: rebuild(app, progress))
-    register_job(app, Job("match-store", every=30.0, run=keep_store))
-    register_warmup(app, warm_store)

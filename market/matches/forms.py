@@ -7,6 +7,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
+from market.forms import choices
 from vocab.taxonomy import ContractType, DeclineReason, values
 
 
@@ -19,7 +20,7 @@ class ActionForm(FlaskForm):
 class DeclineForm(FlaskForm):
     reason = SelectField(
         "未成交原因",
-        choices=[("", "请选择")] + [(v, v) for v in values(DeclineReason)],
+        choices=choices(values(DeclineReason), "请选择"),
         validate_choice=False,
     )
     note = TextAreaField("说明（可选）")
@@ -31,16 +32,16 @@ class NoteForm(FlaskForm):
 
 class FeedbackForm(FlaskForm):
     verdict = SelectField(
-        "反馈", choices=[("interested", "感兴趣"), ("not_interested", "不感兴趣")], validate_choice=False
+        "反馈",
+        choices=choices([("interested", "感兴趣"), ("not_interested", "不感兴趣")]),
+        validate_choice=False,
     )
-    reason = SelectField(
-        "不感兴趣的原因", choices=[("", "—")] + [(v, v) for v in values(DeclineReason)], validate_choice=False
-    )
+    reason = SelectField("不感兴趣的原因", choices=choices(values(DeclineReason), "—"), validate_choice=False)
 
 
 class ContractForm(FlaskForm):
     contract_type = SelectField(
-        "合同类型", choices=[("", "请选择")] + [(v, v) for v in values(ContractType)], validate_choice=False
+        "合同类型", choices=choices(values(ContractType), "请选择"), validate_choice=False
     )
     amount_wan = DecimalField("合同金额（交易总额，万元）", validators=[Optional()], places=2)
     tech_amount_wan = DecimalField(

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from market.accounts.models import Organization
 from market.listings.models import ResearchResult, TechNeed
+from market.matches.engine import record_of
 from market.matches.models import Match
 from vocab.taxonomy import DeclineReason, MatchStatus
 
@@ -62,8 +63,6 @@ def export(session: Session, out: Path, listings_dir: Path | None = None) -> int
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
             count += 1
     if listings_dir is not None:
-        from market.matches.engine import record_of
-
         listings_dir.mkdir(parents=True, exist_ok=True)
         for model, name in ((ResearchResult, "results.jsonl"), (TechNeed, "needs.jsonl")):
             with (listings_dir / name).open("w", encoding="utf-8") as fh:

@@ -5,15 +5,17 @@ from __future__ import annotations
 from flask import abort
 from sqlmodel import Session
 
+from market.accounts.permissions import is_admin, is_verified_agent
 from market.listings import permissions as listing_perm
 from market.matches.queries import Row, one
 from vocab.taxonomy import ListingStatus, MatchStatus, Role
 
+#: the states in which the holding agent works a match
+OPEN = (MatchStatus.CLAIMED, MatchStatus.INTRODUCED, MatchStatus.NEGOTIATING)
+
 
 def is_broker(user) -> bool:
     """Admins, and agents of a verified technology-transfer agency, work matches."""
-    from market.accounts.permissions import is_admin, is_verified_agent
-
     return is_admin(user) or is_verified_agent(user)
 
 
@@ -35,13 +37,27 @@ def holds(user, row: Row) -> bool:
 
 
 def can_claim(user, row: Row) -> bool:
-    from market.accounts.permissions import is_verified_agent
-
     return is_verified_agent(user) and row.match.status == MatchStatus.SUGGESTED
 
 
 def can_feedback(user, row: Row) -> bool:
+    """Members of either owner may say whether the match interests them."""
     return listing_perm.is_owner(user, row.result) or listing_perm.is_owner(user, row.need)
+
+
+def offers_feedback(user, row: Row) -> bool:
+    """The feedback form is offered while the match is still open (not signed or declined)."""
+    return can_feedback(user, row) and row.match.status not in (MatchStatus.SIGNED, MatchStatus.DECLINED)
+
+
+def can_work(user, row: Row) -> bool:
+    """The holder may note, decline or move a match it holds while it is in work."""
+    return holds(user, row) and row.match.status in OPEN
+
+
+def can_claim_from_queue(user) -> bool:
+    """Verified agents claim from the queue (admins see it without claiming)."""
+    return is_verified_agent(user)
 
 
 def load_match(session: Session, match_id: int, user, *, need=can_view) -> Row:

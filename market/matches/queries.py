@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, func, select
 
-from market.accounts.models import Organization
+from market.accounts.models import Organization, User
 from market.db import utcnow
 from market.listings.models import ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
@@ -152,8 +152,6 @@ def for_listing(session: Session, kind: str, listing_id: int, *, limit: int = 50
 
 
 def timeline(session: Session, match_id: int):
-    from market.accounts.models import User
-
     return session.exec(
         select(MatchEvent, User)
         .join(User, User.id == MatchEvent.actor_id, isouter=True)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 
 from market.accounts.permissions import broker_required
 from market.db import db
 from market.deals import service as deals
+from market.deals.models import Contract
 from market.errors import ConflictError, DomainError, apply_to_form
 from market.listings import permissions as listing_perm
-from market.listings.routes import kind_of
 from market.matches import permissions as perm
 from market.matches import queries, service
 from market.matches.forms import ActionForm, ContractForm, DeclineForm, FeedbackForm, NoteForm
@@ -54,15 +55,10 @@ def _detail(match_id: int, *, conflict: str | None = None, status: int = 200):
     row = perm.load_match(session, match_id, current_user)
     contract = None
     if row.match.status == "已签约":
-        from sqlmodel import select
-
-        from market.deals.models import Contract
-
         contract = session.exec(select(Contract).where(Contract.match_id == row.match.id)).first()
     return render_template(
         "matches/detail.html",
         row=row,
-        perm=perm,
         timeline=queries.timeline(session, match_id),
         form=ActionForm(),
         decline_form=DeclineForm(),
@@ -209,11 +205,11 @@ def feedback(match_id: int):
     )
 
 
-@bp.route("/<kinds>/<int:listing_id>/matches")
+@bp.route("/<kind:kind>/<int:listing_id>/matches")
 @login_required
-def for_listing(kinds: str, listing_id: int):
+def for_listing(kind: str, listing_id: int):
     session = db()
-    listing = listing_perm.load_listing(session, kind_of(kinds), listing_id, current_user)
+    listing = listing_perm.load_listing(session, kind, listing_id, current_user)
     if not perm.can_view_listing_matches(current_user, listing):
         abort(404)
     rows = queries.for_listing(session, listing.kind, listing.id)
@@ -221,9 +217,7 @@ def for_listing(kinds: str, listing_id: int):
         "matches/for_listing.html",
         listing=listing,
         rows=rows,
-        kinds=kinds,
         feedback_form=FeedbackForm(),
-        perm=perm,
     )
 
 
@@ -248,11 +242,11 @@ def match_json(row: queries.Row) -> dict:
     }
 
 
-@bp.route("/api/v1/<kinds>/<int:listing_id>/matches")
-def api_for_listing(kinds: str, listing_id: int):
+@bp.route("/api/v1/<kind:kind>/<int:listing_id>/matches")
+def api_for_listing(kind: str, listing_id: int):
     """A listing's matches: its owners see them, agents and admins all, everyone else 404."""
     session = db()
-    listing = listing_perm.load_listing(session, kind_of(kinds), listing_id, current_user)
+    listing = listing_perm.load_listing(session, kind, listing_id, current_user)
     if not perm.can_view_listing_matches(current_user, listing):
         abort(404)
     rows = queries.for_listing(session, listing.kind, listing.id)

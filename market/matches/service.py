@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from sqlmodel import Session, select, update
 
+from market import links
 from market.accounts.models import Organization, User
 from market.db import utcnow
 from market.errors import ConflictError, DomainError, NotAllowed
 from market.listings.models import Interest, Listing, ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
+from market.matches.permissions import OPEN
 from market.notifications.service import members_of, notify
 from vocab.taxonomy import DeclineReason, ListingStatus, MatchStatus, Role, values
 
 S = MatchStatus
-OPEN = (S.CLAIMED, S.INTRODUCED, S.NEGOTIATING)
 #: action -> (allowed from, to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "claim": ((S.SUGGESTED,), S.CLAIMED),
@@ -28,27 +29,6 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "decline": (OPEN, S.DECLINED),
 }
 FEEDBACK = ("interested", "not_interested")
-
-
-def introduced_between(session: Session, *, org_id: int | None, listing: Listing) -> bool:
-    """True when an agent has introduced `org_id`'s listing to `listing` through a match."""
-    if org_id is None:
-        return False
-    if listing.kind == "result":
-        stmt = (
-            select(Match.id)
-            .join(TechNeed, TechNeed.id == Match.need_id)
-            .where(Match.result_id == listing.id, Match.introduced_at.is_not(None))
-            .where(TechNeed.organization_id == org_id)
-        )
-    else:
-        stmt = (
-            select(Match.id)
-            .join(ResearchResult, ResearchResult.id == Match.result_id)
-            .where(Match.need_id == listing.id, Match.introduced_at.is_not(None))
-            .where(ResearchResult.organization_id == org_id)
-        )
-    return session.exec(stmt.limit(1)).first() is not None
 
 
 def record(
@@ -151,20 +131,20 @@ def introduce(session: Session, *, actor: User, match: Match, note: str | None =
     result, need = pair(session, match)
     result_org = session.get(Organization, result.organization_id)
     need_org = session.get(Organization, need.organization_id)
-    link = f"/matches/{match.id}"
+    link = links.match(match.id)
     notify(
         session,
         user_ids=members_of(session, result.organization_id),
         message=f"技术经纪人 {actor.display_name} 已为您的成果“{result.title}”对接需求方 {need_org.name}"
         f"（需求“{need.title}”），现在可以在需求页面查看对方联系方式。",
-        link=f"/needs/{need.id}",
+        link=links.listing("need", need.id),
     )
     notify(
         session,
         user_ids=members_of(session, need.organization_id),
         message=f"技术经纪人 {actor.display_name} 已为您的需求“{need.title}”对接成果方 {result_org.name}"
         f"（成果“{result.title}”），现在可以在成果页面查看对方联系方式。",
-        link=f"/results/{result.id}",
+        link=links.listing("result", result.id),
     )
     notify(session, user_ids=[actor.id], message=f"已完成对接：{result.title} ↔ {need.title}", link=link)
     return match
@@ -247,7 +227,7 @@ def give_feedback(
             session,
             user_ids=[match.agent_id],
             message=f"{actor.display_name} 对匹配 #{match.id} 的反馈：{label}",
-            link=f"/matches/{match.id}",
+            link=links.match(match.id),
         )
     return match
 
@@ -303,19 +283,13 @@ def from_interest(session: Session, *, interest: Interest, listing: Listing, use
         user_ids=[a for a in agents if a is not None],
         message=f"{user.display_name} 对“{listing.title}”表达了意向"
         + ("，已加入待认领队列" if out else "（对方暂无对应发布）"),
-        link="/matches?interest=1" if out else f"/{listing.kind}s/{listing.id}",
+        link=links.interest_queue() if out else links.listing(listing.kind, listing.id),
     )
     interest.handled = bool(out)
     session.add(interest)
     return out
 
 
-def _on_interest(session: Session, *, interest: Interest, listing: Listing, user: User) -> None:
+def on_interest(session: Session, *, interest: Interest, listing: Listing, user: User) -> None:
+    """Receiver of `market.signals.interest_expressed` (listings send it and never import matches)."""
     from_interest(session, interest=interest, listing=listing, user=user)
-
-
-def register_match_events() -> None:
-    """Connect the listings' signals to match rules (listings never import matches); idempotent."""
-    from market.signals import interest_expressed
-
-    interest_expressed.connect(_on_interest)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import Flask, current_app, has_app_context
+from flask import current_app, has_app_context
+from flask_login import current_user
 from sqlmodel import Session, func, select, update
 
 from market.accounts.models import User
-from market.db import utcnow
+from market.db import db, utcnow
 from market.mail.service import SITE_NAME, queue_mail
 from market.notifications.models import Notification
 
@@ -71,15 +72,8 @@ def mark_all_read(session: Session, user_id: int) -> int:
     return result.rowcount or 0
 
 
-def register_notifications(app: Flask) -> None:
-    app.jinja_env.globals["unread_notifications"] = _unread_for_current_user
-
-
-def _unread_for_current_user() -> int:
-    from flask_login import current_user
-
-    from market.db import db
-
+def unread_for_current_user() -> int:
+    """The unread count in the navigation bar (a template global)."""
     if not current_user.is_authenticated:
         return 0
     return unread_count(db(), current_user.id)

@@ -20,6 +20,7 @@ import socket
 import time
 from pathlib import Path
 
+import psycopg
 import sqlalchemy as sa
 from sqlmodel import Session
 
@@ -113,8 +114,6 @@ class Listener:
 def _listen_postgres(url: str):
     """A psycopg connection LISTENing on the channel (None when it cannot be opened)."""
     try:
-        import psycopg
-
         conninfo = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         conn = psycopg.connect(conninfo, autocommit=True)
         conn.execute(f"LISTEN {CHANNEL}")

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from flask import Flask
+from werkzeug.serving import run_simple
 
 
 class WorkerSupervisor:
@@ -81,8 +82,6 @@ class WorkerSupervisor:
 
 def serve(app: Flask, *, host: str, port: int, worker: bool = True, threads: bool = True) -> None:
     """Serve `app` with Werkzeug's threaded server and supervise the worker until interrupted."""
-    from werkzeug.serving import run_simple
-
     supervisor = WorkerSupervisor(app) if worker else None
 
     def _terminate(*_args) -> None:

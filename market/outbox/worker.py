@@ -278,6 +278,14 @@ def status(session) -> list[dict[str, Any]]:
     return out
 
 
+def health(app: Flask) -> dict[str, Any]:
+    """The workers' heartbeats and the outbox backlog; ok while one worker is alive."""
+    with tx(app).read() as session:
+        workers = status(session)
+        pending = relay.backlog(session)
+    return {"ok": any(w["alive"] for w in workers), "workers": workers, "backlog": pending}
+
+
 def install_signal_handlers(worker: Worker) -> None:
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)

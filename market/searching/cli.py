@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -32,27 +30,10 @@ def sync_command(ctx: click.Context, forever: bool, batch: int) -> None:
     ctx.invoke(drain_command, batch=batch)
 
 
-def reindex_step(progress=click.echo) -> None:
-    """Rebuild the index from the database (a rebuild step; progress lines through `progress`)."""
-    app = current_app._get_current_object()
-    with worker.tx(app).read() as session:
-        total = published_count(session)
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        if done % 5000 == 0:
-            progress(f"  已索引 {done}/{total}")
-
-    result = sync.reindex(app, progress=tick)
-    progress(f"索引已重建：{json.dumps(result, ensure_ascii=False, default=str)}")
-
-
 @search_cli.command("reindex")
 def reindex_command() -> None:
     """Rebuild the index from the database (a new index swapped in when complete)."""
-    reindex_step()
+    sync.reindex_step(click.echo)
 
 
 @search_cli.command("status")

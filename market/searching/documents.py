@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from market.accounts.models import Organization
 from market.listings.models import KINDS, Listing, ResearchResult
@@ -69,8 +69,6 @@ def published_documents(
 
 
 def published_count(session: Session) -> int:
-    from sqlmodel import func
-
     return sum(
         session.exec(select(func.count()).select_from(m).where(m.status == ListingStatus.PUBLISHED)).one()
         for m in KINDS.values()

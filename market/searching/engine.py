@@ -12,11 +12,6 @@ from search import SearchEngine, make_engine
 _lock = threading.Lock()
 
 
-def register_search(app: Flask) -> None:
-    """Reserve the engine slot; nothing connects until the first search or sync."""
-    app.extensions["search.engine"] = None
-
-
 def build_engine(config) -> SearchEngine:
     """Meilisearch when MEILI_URL is set, else the embedded FTS5 index at SEARCH_PATH."""
     if config.get("MEILI_URL"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -91,16 +92,25 @@ def keep_index(app: Flask) -> str | None:
     return f"搜索索引{reason}，已从数据库重建 {result['indexed']} 条"
 
 
-def register_sync(app: Flask) -> None:
-    """Search consumes listing changes through the outbox and is part of a full rebuild; the worker
-    rebuilds an index that was lost."""
-    from market.outbox.rebuild import register_rebuild_step
-    from market.outbox.worker import Job, register_handler, register_job, register_warmup
-    from market.searching.cli import reindex_step
+def reindex_step(progress: Callable[[str], None]) -> None:
+    """The rebuild step (also `flask search reindex`): the index from the database, progress lines
+    through `progress`."""
+    app = current_app._get_current_object()
+    with tx(app).read() as session:
+        total = published_count(session)
+    done = 0
 
-    register_handler(app, search_handler(app))
-    register_rebuild_step(app, "搜索索引", reindex_step)
-    register_warmup(app, lambda app: get_engine(app).count())
-    register_job(
-        app, Job("search-index", every=float(app.config.get("SEARCH_CHECK_SECONDS", 15)), run=keep_index)
-    )
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if done % 5000 == 0:
+            progress(f"  已索引 {done}/{total}")
+
+    result = reindex(app, progress=tick)
+    progress(f"索引已重建：{json.dumps(result, ensure_ascii=False, default=str)}")
+
+
+def engine_health(app: Flask) -> dict[str, Any]:
+    """The engine's own report (documents, errors), with "ok"."""
+    health = get_engine(app).health()
+    return {"ok": health.get("status") == "ok", **health}

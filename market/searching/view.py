@@ -66,7 +66,7 @@ def page_url(page: int) -> str:
     return _url({**_args(), "page": urlencode([("page", page)])})
 
 
-def register_view_helpers(app) -> None:
+def init_app(app) -> None:
     app.jinja_env.globals.update(
         facet_labels=FACET_LABELS,
         facet_value_label=facet_value_label,

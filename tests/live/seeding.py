@@ -8,6 +8,13 @@ from html.parser import HTMLParser
 
 from sqlmodel import Session, select
 
+from market import create_app
+from market.accounts import service as accounts
+from market.accounts.models import User
+from market.db import db
+from market.listings import service
+from market.listings.models import ResearchResult
+from market.listings.schemas import SCHEMAS
 from tests.live_site import LiveSite
 
 PASSWORD = "live-test-password-2026"
@@ -16,8 +23,6 @@ PASSWORD = "live-test-password-2026"
 @contextlib.contextmanager
 def live_app(site: LiveSite) -> Iterator[tuple[object, Session]]:
     """An app on the site's database and folders (its commits ring the site's worker)."""
-    from market import create_app
-    from market.db import db
 
     app = create_app(
         {
@@ -39,10 +44,6 @@ def make_pending(
     site: LiveSite, n: int, *, tag: str, member: str = "tju@demo.kjcg.cn"
 ) -> list[tuple[int, str]]:
     """`n` results submitted for review, copies of the member's published results (so they have matches)."""
-    from market.accounts.models import User
-    from market.listings import service
-    from market.listings.models import ResearchResult
-    from market.listings.schemas import SCHEMAS
 
     with live_app(site) as (_app, session):
         user = session.exec(select(User).where(User.email == member)).one()
@@ -65,7 +66,6 @@ def make_pending(
 
 def make_agents(site: LiveSite, n: int, *, tag: str) -> list[tuple[str, str, str]]:
     """`n` technology brokers of a verified agency: (email, password, display name)."""
-    from market.accounts import service as accounts
 
     with live_app(site) as (_app, session):
         org, _ = accounts.get_or_create_org(

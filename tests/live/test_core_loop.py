@@ -15,6 +15,9 @@ import time
 import pytest
 from sqlmodel import select
 
+from market.accounts.models import User as Account
+from market.listings.models import ResearchResult
+from market.matches.models import Match
 from tests.conftest import TEST_DATABASE_URL
 from tests.live.seeding import form_fields, live_app, make_agents, make_pending
 from tests.live_client import DEMO_PASSWORD, User, at_once
@@ -83,8 +86,6 @@ def test_eight_approvals_at_once_are_all_searchable_and_matched(site):
 def test_a_claim_race_has_one_winner_and_the_others_are_told_who(site):
     agents = make_agents(site, 6, tag="认领竞争")
     with live_app(site) as (_app, session):
-        from market.matches.models import Match
-
         match = session.exec(select(Match).where(Match.status == "推荐", Match.agent_id.is_(None))).first()
     users = [User(site.base).login(email, password) for email, password, _ in agents]
     tokens = [u.token(f"/matches/{match.id}") for u in users]
@@ -104,9 +105,6 @@ def test_a_claim_race_has_one_winner_and_the_others_are_told_who(site):
 
 def test_an_edit_race_has_one_winner_and_the_others_get_the_conflict_page(site):
     with live_app(site) as (_app, session):
-        from market.accounts.models import User as Account
-        from market.listings.models import ResearchResult
-
         owner = session.exec(select(Account).where(Account.email == MEMBER)).one()
         listing = session.exec(
             select(ResearchResult).where(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import time
@@ -15,7 +16,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import select
 
+from market.accounts.models import Organization
+from market.accounts.models import User as Account
+from market.db import new_session
+from market.listings import service
+from market.listings.models import ResearchResult
+from market.listings.schemas import SCHEMAS
 from tests.conftest import TEST_DATABASE_URL
 from tests.live.seeding import form_fields, live_app
 from tests.live_client import User
@@ -80,17 +88,12 @@ def test_a_lost_search_index_falls_back_and_is_rebuilt(site, damage):
 
 def system_page(site: LiveSite) -> str:
     """The admin system page as text (what went wrong, for a failure message)."""
-    import re
 
     page = User(site.base).login("admin@demo.kjcg.cn").get("/admin/system").text
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
 
 
 def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(site):
-    from market.accounts.models import Organization
-    from market.listings import service
-    from market.listings.models import ResearchResult
-    from market.listings.schemas import SCHEMAS
 
     with live_app(site) as (_app, session):
         sources = session.exec(select_published(ResearchResult).limit(150)).all()
@@ -107,7 +110,6 @@ def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(site):
     # `flask serve` starts a new worker, which takes over the batch the dead one held.
     assert wait_until(lambda: worker_pid(site) not in (None, worker), timeout=30), site.log()
     with live_app(site):
-        from market.db import new_session
 
         def backlog() -> int:
             with new_session(write=False) as reading:  # a read never holds up the worker
@@ -133,7 +135,6 @@ def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(site):
 
 
 def select_published(model):
-    from sqlmodel import select
 
     return select(model).where(model.status == "已发布").order_by(model.id)
 
@@ -179,9 +180,6 @@ def disk_site(tmp_path):
 
 def member_listing(site: LiveSite) -> int:
     with live_app(site) as (_app, session):
-        from market.accounts.models import User as Account
-        from market.listings.models import ResearchResult
-
         owner = session.exec(sa.select(Account).where(Account.email == MEMBER)).scalar_one()
         return (
             session.exec(

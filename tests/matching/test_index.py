@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from matching import Matcher, TextConfig
 from matching import text as text_module
 from matching.matcher import exact_cosines
-from matching.text import TextModel, count_docs, doc_of
+from matching.text import TextModel, _strongest, count_docs, doc_of, l2_normalize
 
 from .conftest import NEEDS, RESULTS
 
@@ -77,7 +77,6 @@ def test_parallel_counting_gives_the_same_rows(monkeypatch) -> None:
 
 
 def test_normalising_and_pruning_handle_empty_rows_anywhere() -> None:
-    from matching.text import _strongest, l2_normalize
 
     dense = np.array([[0, 0, 0], [3, 4, 0], [0, 0, 0], [1, 0, 0], [0, 0, 0]], dtype=np.float32)
     rows = l2_normalize(sp.csr_matrix(dense))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import joblib
 import numpy as np
@@ -246,7 +247,6 @@ def test_text_rows_are_unit_length(fitted: Matcher) -> None:
 
 
 def test_concurrent_reads_and_writes_do_not_break(fresh: Matcher) -> None:
-    import threading
 
     errors: list[BaseException] = []
 

@@ -13,6 +13,7 @@ import pytest
 
 from search.base import SearchEngine
 from search.fts import FtsEngine
+from search.meili import MeiliEngine
 from tests.search.fixtures import fixture_docs
 
 MEILI_URL = os.environ.get("MEILI_URL", "")
@@ -38,7 +39,6 @@ def settle(engine: SearchEngine, uid: int | None) -> None:
 def _open(kind: str, path: str) -> SearchEngine:
     if kind == "fts5":
         return FtsEngine(path)
-    from search.meili import MeiliEngine
 
     engine = MeiliEngine(MEILI_URL, api_key=MEILI_KEY, index=f"test_{uuid.uuid4().hex[:12]}")
     settle(engine, engine.apply_settings())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 
@@ -245,7 +246,6 @@ def test_ranking_levels_match_a_reference_computed_from_the_text(path: str, text
 
 
 def test_a_file_of_another_layout_is_emptied(path: str) -> None:
-    import sqlite3
 
     old = sqlite3.connect(path)
     old.execute("CREATE TABLE docs (rowid INTEGER PRIMARY KEY, id TEXT)")

@@ -13,9 +13,9 @@ import pytest
 import search.fts as fts_module
 import search.fts_sets as fts_sets
 from search.base import SearchQuery
-from search.columns import PROFILE_FACETS, _profiles
+from search.columns import PROFILE_FACETS, _build, _profiles
 from search.fts import FtsEngine
-from search.fts_query import TermSets
+from search.fts_query import TermSets, _bit_counts
 from tests.search.fixtures import fixture_docs
 
 DOCS = fixture_docs()
@@ -163,7 +163,6 @@ def test_contains() -> None:
 def test_facet_profiles_count_like_a_counter(large_codes: bool) -> None:
     """Counting through profiles (many matches) and directly (few) agree with a plain count, also
     when the codes are too large for the mixed-radix key and `np.unique` over rows is used."""
-    from search.columns import _build
 
     rng = np.random.default_rng(4)
     n = 6000
@@ -204,7 +203,6 @@ def test_facet_profiles_count_like_a_counter(large_codes: bool) -> None:
 def test_positions_of_rowids_drop_the_absent(sparse: bool) -> None:
     """Through the lookup table (dense rowids) and by binary search (sparse), rowids the snapshot
     does not hold, beyond its largest or in its gaps, are dropped."""
-    from search.columns import _build
 
     rng = np.random.default_rng(8)
     rowids = np.unique(rng.integers(0, 10**12 if sparse else 5000, 800))
@@ -222,7 +220,6 @@ def test_positions_of_rowids_drop_the_absent(sparse: bool) -> None:
 
 def test_bit_counts_match_a_plain_count() -> None:
     """How many mode masks hold each bit: listings without modes, few distinct masks and wide ones."""
-    from search.fts_query import _bit_counts
 
     rng = np.random.default_rng(6)
     cases = [np.zeros(5, dtype=np.int64), np.array([], dtype=np.int64), np.array([0, 4, 0, 5])]

@@ -1,5 +1,6 @@
-"""Health of the parts the site stands on: database (reachable, writable, room on disk), search engine,
-background worker. `/healthz` publishes only whether each is ok; the admin system page the details."""
+"""Health of the parts the site stands on. The database probe lives here (reachable, writable, room on
+disk); each feature registers a probe for its own part (search engine, background worker, match store).
+`/healthz` publishes only whether each part is ok; the admin system page shows the details."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import shutil
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -101,45 +104,56 @@ def _write_probe(engine: sa.Engine) -> None:
         raw.close()
 
 
-def search_health(app: Flask | None = None) -> dict[str, Any]:
-    from market.searching.engine import get_engine
+@dataclass(frozen=True)
+class Probe:
+    """A part's health: `check(app)` gives the admin page's details, with "ok"; `public(details)` what
+    /healthz shows anyone (None: the part is not listed there)."""
 
+    name: str
+    check: Callable[[Flask], dict[str, Any]]
+    public: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+
+def register_probe(app: Flask, probe: Probe) -> None:
+    app.extensions.setdefault("health.probes", {})[probe.name] = probe
+
+
+def _probes(app: Flask) -> dict[str, Probe]:
+    return app.extensions.get("health.probes", {})
+
+
+def _checked(app: Flask, probe: Probe) -> dict[str, Any]:
     try:
-        return get_engine(app).health()
-    except Exception as exc:  # an engine that cannot even be created is reported, not raised
-        return {"status": "down", "error": type(exc).__name__}
+        return probe.check(app)
+    except Exception as exc:  # a probe that fails is a part that is down, reported, never raised
+        return {"ok": False, "error": type(exc).__name__}
 
 
-def worker_health() -> dict[str, Any]:
-    from market.db import new_session
-    from market.outbox.relay import backlog
-    from market.outbox.worker import status
-
-    with new_session(write=False) as session:
-        workers = status(session)
-        pending = backlog(session)
-    return {"ok": any(w["alive"] for w in workers), "workers": workers, "backlog": pending}
+def details(app: Flask | None = None) -> dict[str, dict[str, Any]]:
+    """Every part's details: the database and each registered probe (the admin system page)."""
+    app = app or current_app._get_current_object()
+    return {"database": database_health(app)} | {
+        name: _checked(app, probe) for name, probe in _probes(app).items()
+    }
 
 
 def public_report() -> tuple[dict[str, Any], int]:
     """What /healthz shows anyone: ok or not per part, no paths, versions or error texts. 503 when the
-    database cannot take writes; "degraded" when search or the worker is down (the site still works)."""
-    database = database_health()
-    search = search_health()
-    try:
-        worker = worker_health()
-    except sa.exc.DBAPIError:
-        worker = {"ok": False, "backlog": {"due": None}}
-    search_ok = search.get("status") == "ok"
-    body = {
-        "status": "ok" if database["ok"] and search_ok and worker["ok"] else "degraded",
+    database cannot take writes; "degraded" when another part is down (the site still works)."""
+    app = current_app._get_current_object()
+    database = database_health(app)
+    body: dict[str, Any] = {
+        "status": "ok",
         "database": {
             "ok": database["ok"],
             **({"problem": database["problem"]} if database["problem"] else {}),
         },
-        "search": {"ok": search_ok, "engine": search.get("engine")},
-        "worker": {"ok": worker["ok"], "backlog": worker["backlog"].get("due")},
     }
+    for name, probe in _probes(app).items():
+        if probe.public is not None:
+            body[name] = probe.public(_checked(app, probe))
+    if not all(part["ok"] for key, part in body.items() if key != "status"):
+        body["status"] = "degraded"
     if not database["ok"]:
         body["status"] = "down"
     return body, 200 if database["ok"] else 503
