@@ -10,7 +10,8 @@ from market.storage import FileStorage, MemoryStorage, StorageError, new_key, sa
 
 
 @pytest.mark.parametrize(
-    "key", ["../etc/passwd", "/abs/path", "contracts/../x", "contracts/.hidden", "a//b", "", "x\x00y", "目录/文件"]
+    "key",
+    ["../etc/passwd", "/abs/path", "contracts/../x", "contracts/.hidden", "a//b", "", "x\x00y", "目录/文件"],
 )
 def test_unsafe_keys_are_refused(key):
     with pytest.raises(ValueError):

@@ -26,7 +26,7 @@ def test_lists_split_alike_everywhere(text, items):
     assert list(record.keywords) == items
 
 
-@pytest.mark.parametrize("word", sorted(NEGOTIABLE_WORDS) + ["面 议", "ＮＥＧＯＴＩＡＢＬＥ"])
+@pytest.mark.parametrize("word", [*sorted(NEGOTIABLE_WORDS), "面 议", "ＮＥＧＯＴＩＡＢＬＥ"])
 def test_negotiable_words_mean_no_amount_everywhere(word):
     assert is_negotiable(word)
     assert cells.price(word) == (True, None)
