@@ -2,7 +2,7 @@
 response to a signed-in user (cookie or API token) and on every response that sets the session or
 embeds a session-bound CSRF token; public pages for anonymous visitors stay cacheable.
 
-Walks the whole route table of tests/security_matrix.py for every role.
+Walks the whole route table of tests/security/matrix.py for every role.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import PASSWORD, login
-from tests.security_matrix import CASES, LOGIN, ROLES
+from tests.security.matrix import CASES, LOGIN, ROLES
 from tests.test_api import bearer, make_token
-from tests.test_security import client_for, rolled_back, send, world  # noqa: F401 - `world` is a fixture
+from tests.security.support import client_for, rolled_back, send, world  # noqa: F401 - `world` is a fixture
 
 SIGNED_IN_ROLES = [r for r in ROLES if r != "visitor"]
 #: public responses that are no-store on purpose: the figures differ for admins and everyone else

@@ -1,4 +1,4 @@
-"""The route × role table that tests/test_security.py walks.
+"""The route × role table that tests/security/ walks.
 
 Every (endpoint, method) of the URL map needs at least one `Case` here, or
 `test_every_route_is_classified` fails: a new route is classified before it ships.
