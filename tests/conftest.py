@@ -6,6 +6,7 @@ The same suite runs on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -98,6 +99,40 @@ def session(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+class QueryRecorder:
+    """The SQL statements run on the test database while recording (SAVEPOINT bookkeeping excluded)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.on = False
+
+    def __call__(self, _conn, _cursor, statement, _params, _context, _many) -> None:
+        if self.on and not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            self.statements.append(statement)
+
+    @contextmanager
+    def record(self):
+        self.statements.clear()
+        self.on = True
+        try:
+            yield self
+        finally:
+            self.on = False
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def query_recorder(engine):
+    """Counts the statements a request runs: `with query_recorder.record(): client.get("/")`."""
+    recorder = QueryRecorder()
+    sa.event.listen(engine, "before_cursor_execute", recorder)
+    yield recorder
+    sa.event.remove(engine, "before_cursor_execute", recorder)
 
 
 @pytest.fixture

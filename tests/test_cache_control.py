@@ -11,8 +11,8 @@ import pytest
 
 from tests.factories import PASSWORD, login
 from tests.security.matrix import CASES, LOGIN, ROLES
-from tests.test_api import bearer, make_token
 from tests.security.support import client_for, rolled_back, send, world  # noqa: F401 - `world` is a fixture
+from tests.test_api import bearer, make_token
 
 SIGNED_IN_ROLES = [r for r in ROLES if r != "visitor"]
 #: public responses that are no-store on purpose: the figures differ for admins and everyone else

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.security.matrix import CASES, LOGIN, ROLES
 from tests.security.support import (
     allowed,
     client_for,
@@ -17,7 +18,6 @@ from tests.security.support import (
     rolled_back,
     send,
 )
-from tests.security.matrix import CASES, LOGIN, ROLES
 
 
 def test_every_route_is_classified(app):

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from tests.security.matrix import CASES
 from tests.security.support import (
     allowed_role,
     client_for,
@@ -14,7 +15,6 @@ from tests.security.support import (
     send,
     token_for,
 )
-from tests.security.matrix import CASES
 
 FORM_POSTS = [c for c in CASES if c.method != "GET" and not c.url.startswith("/api/")]
 API_WRITES = [c for c in CASES if c.method != "GET" and c.url.startswith("/api/")]

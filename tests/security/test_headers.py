@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from tests.security.matrix import CASES
 from tests.security.support import (
     allowed_role,
     client_for,
     header_problems,
     html_problems,
 )
-from tests.security.matrix import CASES
 
 
 def test_every_page_has_security_headers_and_no_inline_script(strict_app, people, world):
