@@ -1,4 +1,5 @@
-"""Small factories with keyword defaults."""
+"""Small factories with keyword defaults; each creates the parents it is not given (a listing its
+organisation, a match its result and need, a user its organisation)."""
 
 from __future__ import annotations
 
@@ -118,7 +119,7 @@ def publish(app, session, people, kinds="results", data=None, owner="uni"):
     c = app.test_client()
     login(c, people[owner])
     assert create(c, kinds, data).status_code == 302
-    model = _models()[0] if kinds == "results" else _models()[1]
+    model = ResearchResult if kinds == "results" else TechNeed
     listing = latest(session, model)
     assert c.post(f"/{kinds}/{listing.id}/submit").status_code == 302
     a = app.test_client()
@@ -128,14 +129,13 @@ def publish(app, session, people, kinds="results", data=None, owner="uni"):
     return session.get(model, listing.id)
 
 
-def _models():
-
-    return ResearchResult, TechNeed
-
-
-def make_listing(session: Session, *, kind: str, org, status: str = "已发布", **kw):
-    """A listing row created directly (published by default)."""
-
+def make_listing(
+    session: Session, *, kind: str, org: Organization | None = None, status: str = "已发布", **kw
+):
+    """A listing row created directly (published by default), with a verified organisation of the
+    owning kind when none is given."""
+    if org is None:
+        org = make_org(session, kind=OrgKind.UNIVERSITY if kind == "result" else OrgKind.ENTERPRISE)
     if kind == "result":
         fields = dict(
             title="宽温域锂离子电池电解液",
@@ -173,8 +173,10 @@ def make_listing(session: Session, *, kind: str, org, status: str = "已发布",
     return listing
 
 
-def make_match(session: Session, *, result, need, score: float = 0.8, **kw):
-
+def make_match(session: Session, *, result=None, need=None, score: float = 0.8, **kw):
+    """A match between `result` and `need` (each created, published, when not given)."""
+    result = result or make_listing(session, kind="result")
+    need = need or make_listing(session, kind="need")
     match = Match(
         result_id=result.id,
         need_id=need.id,

@@ -10,6 +10,10 @@ from sqlalchemy.orm import Session as SaSession
 from sqlmodel import Session
 
 from market import create_app, links
+from market.accounts.models import Organization
+from market.listings.models import ResearchResult, TechNeed
+from tests.factories import make_match
+from vocab.taxonomy import OrgKind
 
 
 def test_kind_converter_maps_plural_urls_to_singular_kinds(app):
@@ -95,3 +99,10 @@ def test_each_feature_registers_its_parts(app):
 def test_the_seed_command_is_a_flask_plugin():
     names = {ep.name: ep.value for ep in entry_points(group="flask.commands")}
     assert names.get("seed") == "seed.cli:seed_cli"
+
+
+def test_factories_create_the_parents_they_are_not_given(session):
+    match = make_match(session)
+    result, need = session.get(ResearchResult, match.result_id), session.get(TechNeed, match.need_id)
+    owners = {session.get(Organization, lst.organization_id).kind for lst in (result, need)}
+    assert owners == {OrgKind.UNIVERSITY, OrgKind.ENTERPRISE} and result.status == need.status == "已发布"
