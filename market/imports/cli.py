@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -46,7 +47,7 @@ def _run(kind: str, file: Path, org_name: str | None, publish: bool, report_path
         if total < PROGRESS_FROM_ROWS:
             return
         if bar is None:
-            bar = click.progressbar(length=total, label="导入中", file=click.get_text_stream("stderr"))
+            bar = click.progressbar(length=total, label="导入中", file=sys.stderr)
             bar.__enter__()
         bar.update(1)
 
