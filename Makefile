@@ -31,6 +31,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy search vocab
 
 format: install
 	$(VENV)/bin/ruff format .
