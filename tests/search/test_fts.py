@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
-import search.fts as fts_module
-import search.fts_index as fts_index
+import search.fts.engine as fts_module
+import search.fts.index as fts_index
 from search import make_engine
 from search.base import SearchQuery
 from search.fts import FtsEngine, expression

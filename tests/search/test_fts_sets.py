@@ -10,12 +10,12 @@ from collections import Counter
 import numpy as np
 import pytest
 
-import search.fts as fts_module
-import search.fts_sets as fts_sets
+import search.fts.engine as fts_module
+import search.fts.sets as fts_sets
 from search.base import SearchQuery
 from search.columns import PROFILE_FACETS, _build, _profiles
 from search.fts import FtsEngine
-from search.fts_query import TermSets, _bit_counts
+from search.fts.query import TermSets, _bit_counts
 from tests.search.fixtures import fixture_docs
 
 DOCS = fixture_docs()

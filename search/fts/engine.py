@@ -11,8 +11,8 @@ Layout (all in one file):
 * `facet_values` the code of each facet value; codes never change for the life of the file, so any
             process can cache them and reload only on a miss;
 * `changes` a log of changed rowids, so every process patches its in-memory columns (`search.columns`)
-            and brings its term sets forward (`search.fts_sets`);
-* `hot_sets` the rowid sets of every frequent term, computed by a rebuild (`search.fts_sets`).
+            and brings its term sets forward (`search.fts.sets`);
+* `hot_sets` the rowid sets of every frequent term, computed by a rebuild (`search.fts.sets`).
 
 A query asks FTS5 only for sets of rowids, one per term (the bigram match, then four smaller "where
 did it match" sets for ranking), intersects them in numpy and does filtering, facet counting and
@@ -53,7 +53,7 @@ from search.base import (
     SearchResults,
 )
 from search.columns import Columns, refresh
-from search.fts_index import (
+from search.fts.index import (
     _BATCH,
     _INDEXES,
     _KIND_CODE,
@@ -68,7 +68,7 @@ from search.fts_index import (
     analyse,
     rowid_of,
 )
-from search.fts_query import (
+from search.fts.query import (
     _LEVELS,
     SeqCache,
     TermSets,
@@ -77,7 +77,7 @@ from search.fts_query import (
     expression,
     level_queries,
 )
-from search.fts_sets import (
+from search.fts.sets import (
     bring_forward,
     changed_rowids,
     contains,
@@ -592,7 +592,7 @@ class FtsEngine(SearchEngine):
 
     def _rowids(self, conn: sqlite3.Connection, seq: int, expr: str, table: str = "fts_g") -> np.ndarray:
         """Rowids matching a MATCH expression, ascending. A frequent term's set comes from memory
-        or from the file's kept sets, brought forward to `seq` (`search.fts_sets`)."""
+        or from the file's kept sets, brought forward to `seq` (`search.fts.sets`)."""
         key = (table, expr)
         found = self.sets.get(key)
         rowids = None if found is None else self._forward(conn, key, *found, seq)

@@ -6,7 +6,7 @@ query's cost, so:
 
 * a rebuild computes the sets of every frequent term once and keeps them in the index file
   (`hot_sets`), chosen from FTS5's own vocabulary, whatever is queried later;
-* each process keeps the sets it has used in memory (`search.fts_query.TermSets`);
+* each process keeps the sets it has used in memory (`search.fts.query.TermSets`);
 * a set read at an older change-log sequence is brought forward by re-checking only the rowids
   changed since (`bring_forward`), so edits do not throw the sets away; after a rebuild, or when
   the log no longer reaches back, the set is read again.
@@ -21,7 +21,7 @@ import sqlite3
 
 import numpy as np
 
-from search.fts_query import _LEVELS, expression, level_queries
+from search.fts.query import _LEVELS, expression, level_queries
 from search.text import query_terms
 from vocab.analyzer import default_analyzer
 

@@ -1,6 +1,6 @@
 """The FTS5 index layout and the write side: tables, rowids, document analysis, the change log.
 
-`search.fts.FtsEngine` creates and fills these tables; see its module docstring for the design.
+`search.fts.engine.FtsEngine` creates and fills these tables; see its module docstring for the design.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _schema(suffix: str = "") -> list[str]:
             price_high REAL,
             published_at INTEGER NOT NULL)""",
         f"CREATE TABLE IF NOT EXISTS stored{suffix} (rowid INTEGER PRIMARY KEY, doc TEXT NOT NULL)",
-        # frequent terms' rowid sets (uint32), exact at change-log sequence `seq` (`search.fts_sets`)
+        # frequent terms' rowid sets (uint32), exact at change-log sequence `seq` (`search.fts.sets`)
         f"""CREATE TABLE IF NOT EXISTS hot_sets{suffix} (
             tbl TEXT NOT NULL, expr TEXT NOT NULL, seq INTEGER NOT NULL, rowids BLOB NOT NULL,
             PRIMARY KEY (tbl, expr))""",
