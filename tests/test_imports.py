@@ -241,10 +241,29 @@ def test_needs_budgets_dates_and_challenges(session):
     assert org.name == "海河新能源科技" and org.kind == "企业"
 
 
+def test_short_is_not_invalid_only_warned(session):
+    """Real rows: a need titled 车门锁, one described in nine characters. Both are imported, with a
+    warning in the report; one character of title or four of description is still refused."""
+    rows = [
+        need_row(1, 需求名称="车门锁"),
+        need_row(2, 需求描述="如何去除花椒中苦味"),
+        need_row(3, 需求名称="锁"),
+        need_row(4, 需求描述="去苦味"),
+    ]
+    report = run(session, "need", csv_bytes(NEED_HEADER, rows), default_org="海河新能源科技")
+    assert statuses(report) == {2: "imported", 3: "imported", 4: "rejected", 5: "rejected"}
+    reasons = {r.row: r.message for r in report.rows}
+    assert "名称只有 3 个字，比通常短" in reasons[2]
+    assert "需求描述只有 9 个字，比通常短" in reasons[3]
+    assert "名称至少 2 个字" in reasons[4]
+    assert "需求描述至少 5 个字" in reasons[5]
+    assert by_title(session, TechNeed, "车门锁") is not None
+
+
 def test_partly_bad_file_imports_the_good_rows(session):
     rows = [
         result_row(1),
-        result_row(2, **{"成果名称*": "电池"}),
+        result_row(2, **{"成果名称*": "电"}),
         result_row(3, **{"价格（万元）": "一百万"}),
         result_row(4, 联系邮箱="not-an-email"),
         result_row(5, 成熟度="快成熟了", 转化方式="技术许可、白送"),
@@ -266,7 +285,7 @@ def test_partly_bad_file_imports_the_good_rows(session):
         8: "imported",
     }
     reasons = {r.row: r.message for r in report.rows}
-    assert "名称至少 4 个字" in reasons[3]
+    assert "名称至少 2 个字" in reasons[3]
     assert "价格“一百万”无法识别" in reasons[4]
     assert "联系邮箱格式不正确" in reasons[5]
     assert "成果简介" in reasons[7] and "必填" in reasons[7]

@@ -112,11 +112,11 @@ def test_role_creates_only_its_kind(client, session, people):
 
 def test_validation_errors_in_chinese_and_nothing_saved(client, session, people):
     login(client, people["uni"])
-    bad = dict(RESULT, title="电池", transfer_modes=["乱写"], price_wan="", price_negotiable="")
+    bad = dict(RESULT, title="电", transfer_modes=["乱写"], price_wan="", price_negotiable="")
     resp = create(client, data=bad)
     page = resp.data.decode()
     assert resp.status_code == 400
-    assert "名称至少 4 个字" in page and "不在可选范围内" in page
+    assert "名称至少 2 个字" in page and "不在可选范围内" in page
     assert latest(session, ResearchResult) is None
 
 

@@ -21,7 +21,15 @@ from market.imports.report import IMPORTED, REJECTED, UNCHANGED, UPDATED, Import
 from market.listings import service as listings
 from market.listings.models import KINDS, Listing
 from market.listings.permissions import OWNER_ROLE
-from market.listings.schemas import LABELS, SCHEMAS, NeedIn, ResultIn, split_multi, validate_listing
+from market.listings.schemas import (
+    LABELS,
+    SCHEMAS,
+    NeedIn,
+    ResultIn,
+    shorter_than_usual,
+    split_multi,
+    validate_listing,
+)
 from vocab.taxonomy import ROLE_ORG_KINDS, ListingStatus, OrgKind
 
 #: the kind of organisation created for a name the file introduces
@@ -265,6 +273,7 @@ class RowImporter:
         field_inferred = self._field(data, existing, field_cell, notes)
         checked = validate_listing(self.kind, data)
         self._check_lengths(checked)
+        notes.extend(shorter_than_usual(self.kind, checked))
         if title:
             self.seen[key] = number
 
