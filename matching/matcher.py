@@ -19,6 +19,7 @@ import joblib
 import numpy as np
 import scipy.sparse as sp
 
+from matching.explain import attributes_row
 from matching.records import NeedRecord, ResultRecord
 from matching.scoring import Attributes, FieldCodes, Weights, combine, components, encode
 from matching.scoring import explain as explain_reasons
@@ -45,7 +46,8 @@ class Match:
         {"text":  {"value": 0.61, "weight": 0.6, "cosine": 0.37},   # value = cosine ** text_exponent
          "field": {"value": 1.0, "weight": 0.15},                   # value None = missing (neutral)
          "maturity": {...}, "mode": {...}, "price": {...}, "region": {...},
-         "key_terms": ["猪瘟", "pcr", "疫病"]}                       # shared words, strongest first
+         "key_terms": ["猪瘟", "PCR", "疫病"],                       # shared words, strongest first
+         "sentences": ["同属中兽药", "双方都在京津冀"]}               # the other parts in words
 
     Empty when ranked with ``explain=False``.
     """
@@ -368,7 +370,8 @@ class Matcher:
         reasons = {}
         if explain:
             terms = self.text.shared_words(*needs.row(n), *results.row(r), limit=self.key_terms)
-            reasons = explain_reasons(values, self.weights, terms)
+            need, result = attributes_row(needs.attrs, n), attributes_row(results.attrs, r)
+            reasons = explain_reasons(values, self.weights, terms, need, result)
         return Match(needs.records[n].id, results.records[r].id, score, reasons)
 
     # -- persistence ---------------------------------------------------------------------------------

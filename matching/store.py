@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from matching.explain import attributes_row
 from matching.matcher import exact_cosines
 from matching.records import NeedRecord, ResultRecord
 from matching.scoring import Attributes, FieldCodes, Weights, combine, components, encode, explain
@@ -1124,18 +1125,19 @@ class MatchStore:
         results = [self._listing(0, p[2]) for p in pairs]
         needs = [self._listing(1, p[3]) for p in pairs]
         cos = _pair_dots([(x.row_idx, x.row_val) for x in needs], [(x.row_idx, x.row_val) for x in results])
-        values = components(
-            cos,
-            _attributes(np.stack([x.attrs for x in needs])),
-            _attributes(np.stack([x.attrs for x in results])),
-        )
+        need_attrs = _attributes(np.stack([x.attrs for x in needs]))
+        result_attrs = _attributes(np.stack([x.attrs for x in results]))
+        values = components(cos, need_attrs, result_attrs)
         out = []
         for j, (result_id, need_id, _r, _n, score) in enumerate(pairs):
             res, need = results[j], needs[j]
             terms = self.text.shared_words(
                 need.row_idx, need.row_val, res.row_idx, res.row_val, limit=self.config.key_terms
             )
-            out.append(PairState(result_id, need_id, score, explain(values[j], self.weights, terms)))
+            reasons = explain(
+                values[j], self.weights, terms, attributes_row(need_attrs, j), attributes_row(result_attrs, j)
+            )
+            out.append(PairState(result_id, need_id, score, reasons))
         return out
 
     # -- queries ---------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
+from matching.explain import display_stopwords, display_term, written_forms
 from matching.records import NeedRecord, ResultRecord
 from vocab.analyzer import canonical, default_analyzer, normalize
 
@@ -36,76 +37,8 @@ _NON_WORD = re.compile(r"[^\w]+")
 _NUMBERISH = re.compile(r"^[\d.]+%?$")
 _HAS_CJK = re.compile(r"[\u4e00-\u9fff]")
 
-#: everyday words that any two listings share; kept as features (IDF weighs them down) but never shown
-#: as a reason
-DISPLAY_STOPWORDS = frozenset(
-    (
-        "成本",
-        "效率",
-        "问题",
-        "希望",
-        "目前",
-        "只有",
-        "每年",
-        "每天",
-        "小时",
-        "分钟",
-        "条件",
-        "往往",
-        "直接",
-        "常见",
-        "关键",
-        "满足",
-        "发现",
-        "支持",
-        "提供",
-        "实现",
-        "完成",
-        "达到",
-        "超过",
-        "包括",
-        "利用",
-        "使用",
-        "情况",
-        "过程",
-        "工作",
-        "能力",
-        "时间",
-        "数据",
-        "设备",
-        "产品",
-        "服务",
-        "平台",
-        "管理",
-        "人员",
-        "要求",
-        "方案",
-        "效果",
-        "生产",
-        "质量",
-        "水平",
-        "国内",
-        "国际",
-        "领先",
-        "成果",
-        "我们",
-        "公司",
-        "企业",
-        "工程",
-        "行业",
-        "市场",
-        "领域",
-        "核心",
-        "一次",
-        "一套",
-        "同时",
-        "以及",
-        "并且",
-        "不能",
-        "无法",
-        "需要",
-    )
-)
+#: words never shown as a reason (a reviewed data file; they stay features, IDF weighs them down)
+DISPLAY_STOPWORDS = display_stopwords()
 
 
 @dataclass(frozen=True)
@@ -391,6 +324,8 @@ class TextModel:
         self.chars = _FieldBlock("char", self.config)
         self.n_docs = 0
         self._allowed: np.ndarray | None = None
+        #: Latin words as the fitted listings write them (pcr -> PCR), for explanations
+        self.forms: dict[str, str] = {}
 
     @property
     def word_width(self) -> int:
@@ -444,6 +379,9 @@ class TextModel:
         docs = list(docs)
         self.n_docs = len(docs)
         self._allowed = None
+        self.forms = written_forms(
+            text for title, keywords, body in docs for text in (title, *keywords, body)
+        )
         _keyword_terms.cache_clear()
         (word_counts, word_vocab), (char_counts, char_vocab) = count_docs(self.config, docs, n_jobs)
         words = self.words.fit_counts(word_counts, word_vocab)
@@ -455,7 +393,8 @@ class TextModel:
         return self._combine(self.words.transform(docs), self.chars.transform(docs))
 
     def key_terms(self, a: sp.csr_matrix, b: sp.csr_matrix, limit: int = 5) -> list[str]:
-        """Words shared by two single-row matrices, strongest first (by product of their weights)."""
+        """Words shared by two single-row matrices, strongest first (by product of their weights),
+        filler left out and acronyms as the listings write them."""
         return self.shared_words(a.indices, a.data, b.indices, b.data, limit)
 
     def shared_words(
@@ -487,4 +426,5 @@ class TextModel:
             terms.append(term)
             if len(terms) >= limit:
                 break
-        return terms
+        forms = getattr(self, "forms", {})  # a model pickled before forms were kept has none
+        return [display_term(t, forms) for t in terms]

@@ -394,3 +394,20 @@ def test_claim_race_two_sessions_on_postgres(engine):
             conn.execute(sa.text("DELETE FROM users WHERE id = ANY(:a)"), {"a": ids["agents"]})
             conn.execute(sa.text("DELETE FROM organizations WHERE id = ANY(:o)"), {"o": ids["orgs"]})
         engine.dispose()
+
+
+def test_reasons_read_as_words_with_the_number_on_hover(app, session, people, deal):
+    match = deal["match"]
+    match.reasons = {
+        "components": {"text": {"value": 0.7, "weight": 0.6}, "field": {"value": 1.0, "weight": 0.15}},
+        "terms": ["PCR", "电池"],
+        "sentences": ["同属储能", "成果报价 50 万元在需求预算 30–80 万元之内"],
+    }
+    session.add(match)
+    session.commit()
+    page = as_user(app, people["agent"]).get(f"/matches/{match.id}").data.decode()
+    assert "匹配程度 <strong" in page and ">高</strong>" in page  # score 0.8
+    assert 'title="综合得分 0.80' in page
+    assert "同属储能；成果报价 50 万元在需求预算 30–80 万元之内" in page
+    assert "PCR" in page
+    assert "权重" not in page

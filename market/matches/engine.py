@@ -26,6 +26,7 @@ from market.listings.models import KINDS, Listing, ResearchResult, TechNeed
 from market.matches.models import Match
 from market.outbox import relay
 from market.outbox.worker import tx
+from matching.explain import score_level
 from matching.records import NeedRecord, ResultRecord
 from matching.store import MatchStore, PairState, StoreConfig, StoreError, remove_stale_builds
 from vocab.taxonomy import ListingStatus, MatchStatus
@@ -147,9 +148,14 @@ _UNTOUCHED = (
 
 
 def stored_reasons(reasons: dict) -> dict:
-    """The matcher's reasons in the site's shape: components with value and weight, and key terms."""
+    """The matcher's reasons in the site's shape: components with value and weight, key terms, and
+    the other parts in words."""
     components = {k: v for k, v in reasons.items() if isinstance(v, dict)}
-    return {"components": components, "terms": list(reasons.get("key_terms", []))}
+    return {
+        "components": components,
+        "terms": list(reasons.get("key_terms", [])),
+        "sentences": list(reasons.get("sentences", [])),
+    }
 
 
 def _upsert_statement(session: Session):
@@ -377,6 +383,7 @@ def register_matching(app: Flask) -> None:
     from market.outbox.rebuild import register_rebuild_step
     from market.outbox.worker import Job, register_handler, register_job, register_warmup
 
+    app.jinja_env.filters["score_level"] = score_level
     register_handler(app, match_handler(app))
     register_rebuild_step(app, "供需匹配", lambda progress: rebuild(app, progress))
     register_job(app, Job("match-store", every=30.0, run=keep_store))

@@ -30,7 +30,7 @@ def test_scores_descend_and_stay_in_unit_interval(fitted: Matcher) -> None:
 def test_reasons_carry_every_component_and_readable_key_terms(fitted: Matcher) -> None:
     match = fitted.matches_for_need("N-water", k=1)[0]
     reasons = match.reasons
-    assert set(reasons) == {*COMPONENTS, "key_terms"}
+    assert set(reasons) == {*COMPONENTS, "key_terms", "sentences"}
     for name in COMPONENTS:
         assert reasons[name]["weight"] == getattr(Weights(), name)
     assert reasons["field"]["value"] == 1.0
