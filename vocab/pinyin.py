@@ -22,6 +22,8 @@ MAX_WORDS = 5
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _HAN_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
 _LATIN_RUN = re.compile(r"[a-z]+")
+#: what a query typed in pinyin looks like: letters, with spaces or apostrophes between syllables
+_PINYIN_QUERY = re.compile(r"[a-z]+(?:[ ']+[a-z]+)*")
 
 _lexicon: dict[str, list[str]] = {}
 _seen: set[str] = set()
@@ -71,9 +73,11 @@ def lexicon() -> dict[str, list[str]]:
 def words_for(text: str) -> list[tuple[str, ...]]:
     """The words a query typed in pinyin may mean: one tuple of candidates per reading found, the
     whole query first (``dian chi`` and ``dianchi`` → 电池), else each Latin run on its own. Empty
-    when the query holds any Han character or no run is a known reading."""
+    unless the query is letters only (spaces and apostrophes between them), or when no run is a
+    known reading."""
     folded = normalize(text)
-    if not folded.strip() or _HAN.search(folded):
+    if not _PINYIN_QUERY.fullmatch(folded):
+        # Han characters, digits, @ or dots: not pinyin (an e-mail address must not read as 赵 海河)
         return []
     runs = _LATIN_RUN.findall(folded)
     if not runs:
