@@ -414,6 +414,40 @@ class Matcher:
         self._needs.reset_caches()
 
 
+def score_pairs(
+    text: TextModel,
+    weights: Weights,
+    needs: Sequence[NeedRecord],
+    results: Sequence[ResultRecord],
+    *,
+    key_terms: int = 5,
+) -> list[Match]:
+    """The hybrid score and reasons of each pair ``(needs[i], results[i])`` under a fitted text model,
+    nothing indexed: the same numbers a matcher or store with that model and weights gives the pair."""
+    if len(needs) != len(results):
+        raise ValueError("needs and results pair up one to one")
+    if not needs:
+        return []
+    n_rows = text.transform([doc_of(n) for n in needs]).tocsr()
+    r_rows = text.transform([doc_of(r) for r in results]).tocsr()
+    n_rows.sort_indices()
+    r_rows.sort_indices()
+    codes = FieldCodes()
+    n_attrs, r_attrs = encode(needs, codes), encode(results, codes)
+    cosines = np.asarray(n_rows.multiply(r_rows).sum(axis=1), dtype=np.float64).ravel()
+    values = components(cosines, n_attrs, r_attrs)
+    scores = combine(values, weights)
+    out = []
+    for i, (need, result) in enumerate(zip(needs, results, strict=True)):
+        a, b = n_rows[i], r_rows[i]
+        terms = text.shared_words(a.indices, a.data, b.indices, b.data, limit=key_terms)
+        reasons = explain_reasons(
+            values[i], weights, terms, attributes_row(n_attrs, i), attributes_row(r_attrs, i)
+        )
+        out.append(Match(need.id, result.id, float(scores[i]), reasons))
+    return out
+
+
 def exact_cosines(queries: sp.csr_matrix, items: sp.csr_matrix, idx: np.ndarray) -> np.ndarray:
     """``queries[i] · items[idx[i, j]]`` for every candidate (0 where idx is -1), in bounded batches."""
     out = np.zeros(idx.shape, dtype=np.float64)

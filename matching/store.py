@@ -392,6 +392,22 @@ def describe(path: str | Path) -> dict[str, object] | None:
     }
 
 
+def read_model(path: str | Path) -> tuple[TextModel, Weights] | None:
+    """The fitted text model and weights of a store file, without opening the store; None when
+    there is no store of this version at `path`."""
+    if not Path(path).exists():
+        return None
+    conn = _connect(path, readonly=True)
+    try:
+        meta = _meta(conn)
+    finally:
+        conn.close()
+    if meta.get("format") != FORMAT.encode() or int(meta.get("version") or 0) != VERSION:
+        return None
+    payload = pickle.loads(meta["model"])  # written by `build` of this platform only
+    return payload["text"], payload["weights"]
+
+
 class MatchStore:
     """An open store. Writes (`apply`) are serialised by a lock; build a new store with `build`.
 

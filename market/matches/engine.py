@@ -27,8 +27,11 @@ from market.matches.models import Match
 from market.outbox import relay
 from market.outbox.worker import tx
 from matching.explain import score_level
+from matching.matcher import Matcher, score_pairs
 from matching.records import NeedRecord, ResultRecord
-from matching.store import MatchStore, PairState, StoreConfig, StoreError, remove_stale_builds
+from matching.scoring import Weights
+from matching.store import MatchStore, PairState, StoreConfig, StoreError, read_model, remove_stale_builds
+from matching.text import TextModel
 from vocab.taxonomy import ListingStatus, MatchStatus
 
 #: matches kept per listing, and the lowest score worth an agent's time
@@ -133,6 +136,53 @@ def build_store(app: Flask, progress: Progress | None = None) -> tuple[MatchStor
         previous.close()
     app.extensions["matches.store"] = built
     return built, upto
+
+
+def scoring_model(app: Flask) -> tuple[TextModel, Weights] | None:
+    """The live store's text model and weights (read once per store file), None before a store exists."""
+    path = store_path(app)
+    try:
+        stamp = (path.stat().st_ino, path.stat().st_mtime_ns)
+    except FileNotFoundError:
+        return None
+    cached = app.extensions.get("matches.model")
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, read_model(path))
+        app.extensions["matches.model"] = cached
+    return cached[1]
+
+
+def best_counterpart(
+    app: Flask, session: Session, listing: Listing, others: list[Listing]
+) -> tuple[Listing, float, dict] | None:
+    """Of `others` (listings of the other kind), the one that matches `listing` best, with its score
+    and reasons, scored as the matcher scores any pair; None when none reaches `MIN_SCORE` with some
+    text in common."""
+    if not others:
+        return None
+    orgs = {
+        o.id: o
+        for o in session.exec(
+            select(Organization).where(
+                Organization.id.in_({listing.organization_id, *(x.organization_id for x in others)})
+            )
+        ).all()
+    }
+    mine = record_of(listing, orgs[listing.organization_id])
+    theirs = [record_of(x, orgs[x.organization_id]) for x in others]
+    model = scoring_model(app)
+    if model is None:  # no store yet: a matcher fitted on these listings alone
+        fitted = Matcher().fit(*((theirs, [mine]) if listing.kind == "need" else ([mine], theirs)))
+        model = (fitted.text, fitted.weights)
+    if listing.kind == "result":
+        scored = score_pairs(*model, theirs, [mine] * len(theirs))
+    else:
+        scored = score_pairs(*model, [mine] * len(theirs), theirs)
+    ranked = sorted(zip(scored, others, strict=True), key=lambda p: (-p[0].score, p[1].id))
+    best, other = ranked[0]
+    if best.score < MIN_SCORE or not best.reasons["text"]["cosine"] > 0:
+        return None
+    return other, best.score, stored_reasons(best.reasons)
 
 
 # -- match rows -----------------------------------------------------------------------------------
