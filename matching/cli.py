@@ -10,9 +10,11 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from matching.evaluate import evaluate
+from matching.fields import FieldClassifier, confusion_table, cross_validate, listing_text
 from matching.matcher import Matcher
 from matching.records import (
     Loaded,
@@ -24,6 +26,8 @@ from matching.records import (
     read_lines,
 )
 
+#: the demo data shipped with the platform (the platform's own labelled listings)
+SEED = Path(__file__).resolve().parents[1] / "seed" / "data"
 EXIT_OK = 0
 EXIT_NOTHING_USABLE = 1
 EXIT_USAGE = 2
@@ -112,6 +116,34 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_NOTHING_USABLE if "error" in report else EXIT_OK
 
 
+def _labelled(args: argparse.Namespace, err: TextIO) -> tuple[list[str], list[str]]:
+    records = [
+        *_load(args.results, load_results, err).records,
+        *_load(args.needs, load_needs, err).records,
+    ]
+    labelled = [r for r in records if r.field]
+    return [listing_text(r.title, r.keywords, r.body) for r in labelled], [r.field for r in labelled]
+
+
+def _cmd_fields(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    texts, fields = _labelled(args, err)
+    if args.evaluate:
+        if len(texts) < args.folds * 2:
+            raise _CliError("too few labelled listings to cross-validate")
+        report = cross_validate(texts, fields, folds=args.folds, seed=args.seed)
+        out.write(confusion_table(report) + "\n\n")
+        summary = {k: v for k, v in report.items() if k not in ("confusion", "first_level_names")}
+        out.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+        return EXIT_OK
+    classifier = FieldClassifier().fit(texts, fields)
+    for text in args.text or [line.strip() for line in sys.stdin if line.strip()]:
+        line = {"text": text, "suggestions": [s.to_dict() for s in classifier.suggest(text)]}
+        inferred = classifier.infer(text)
+        line["inferred"] = inferred.field if inferred else None
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
 def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -144,6 +176,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--folds", type=int, default=5, help="cross-validation folds for weight tuning (0: off)")
     ev.add_argument("--seed", type=int, default=0)
     ev.set_defaults(handler=_cmd_evaluate)
+
+    fl = sub.add_parser(
+        "fields", help="技术领域 classifier: --evaluate prints the confusion table; else suggest for texts"
+    )
+    fl.add_argument("--results", default=str(SEED / "results.jsonl"), help="labelled results JSONL")
+    fl.add_argument("--needs", default=str(SEED / "needs.jsonl"), help="labelled needs JSONL")
+    fl.add_argument("--evaluate", action="store_true", help="cross-validate on the labelled listings")
+    fl.add_argument("--folds", type=_positive, default=5)
+    fl.add_argument("--seed", type=int, default=0)
+    fl.add_argument("text", nargs="*", help="texts to suggest fields for (default: lines of stdin)")
+    fl.set_defaults(handler=_cmd_fields)
     return parser
 
 
