@@ -28,6 +28,8 @@ from vocab.analyzer import normalize
 from vocab.field_terms import FIELD_TERMS
 from vocab.taxonomy import FIELD_PARENT, FIELDS, SUBFIELDS
 
+#: longest text the site classifies (a listing's title, keywords and body fit)
+MAX_TEXT = 6000
 #: below this probability `infer` leaves the field empty
 THRESHOLD = 0.1
 #: weight of one curated term as a training document (a whole term list weighs 1, as a listing does)

@@ -288,3 +288,18 @@ def test_search_facets_parameter_is_documented(client):
     spec = client.get("/api/v1/openapi.json").json
     names = {p["name"] for p in spec["paths"]["/api/v1/search"]["get"]["parameters"]}
     assert "facets" in names
+
+
+def test_field_suggestions(client):
+    resp = client.get(
+        "/api/v1/fields/suggest", query_string={"text": "宽温域锂离子电池电解液，零下四十度工作"}
+    )
+    assert resp.status_code == 200
+    body = resp.json
+    assert len(body["suggestions"]) == 3
+    assert body["suggestions"][0]["field"] == "储能" and body["inferred"] == "储能"
+    assert body["suggestions"][0]["probability"] >= body["suggestions"][1]["probability"]
+    assert client.get("/api/v1/fields/suggest").status_code == 400
+    assert client.get("/api/v1/fields/suggest?text=a&text=b").status_code == 400
+    assert client.get("/api/v1/fields/suggest", query_string={"text": "x" * 6001}).status_code == 400
+    assert client.get("/api/v1/fields/suggest", query_string={"text": "，。"}).json["suggestions"] == []

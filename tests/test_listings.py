@@ -290,3 +290,11 @@ def test_stale_save_racing_past_the_check_on_postgres(engine):
             )
             conn.execute(sa.text("DELETE FROM research_results WHERE id = :i"), {"i": ids[1]})
             conn.execute(sa.text("DELETE FROM organizations WHERE id = :i"), {"i": ids[0]})
+
+
+def test_forms_offer_one_click_field_suggestions(client, people):
+    login(client, people["uni"])
+    page = client.get("/results/new").data.decode()
+    assert 'id="field-suggest"' in page and "/api/v1/fields/suggest" in page
+    assert "js/field-suggest.js" in page
+    assert client.get("/static/js/field-suggest.js").status_code == 200
