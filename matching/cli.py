@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from matching import learn as learning
 from matching.evaluate import evaluate
 from matching.fields import FieldClassifier, confusion_table, cross_validate, listing_text
 from matching.matcher import Matcher
@@ -112,8 +113,27 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not pairs:
         raise _CliError(f"{args.pairs}: no usable pairs")
     report = evaluate(results, needs, pairs, k=args.k, folds=args.folds, seed=args.seed)
+    if args.learn and "error" not in report:
+        report["learning"] = learning.cross_validate(
+            results, needs, pairs, folds=max(2, args.folds), seed=args.seed
+        )
     out.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     return EXIT_NOTHING_USABLE if "error" in report else EXIT_OK
+
+
+def _cmd_learn(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    results, needs = _inputs(args, err)
+    pairs = _load(args.pairs, load_pairs, err).records
+    if not pairs:
+        raise _CliError(f"{args.pairs}: no usable pairs")
+    ranker = learning.learn(results, needs, pairs, folds=args.folds, seed=args.seed)
+    if args.out:
+        try:
+            ranker.save(args.out)
+        except OSError as exc:
+            raise _CliError(f"{args.out}: cannot write ({exc.strerror or exc})", EXIT_USAGE) from exc
+    out.write(json.dumps(ranker.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    return EXIT_OK
 
 
 def _labelled(args: argparse.Namespace, err: TextIO) -> tuple[list[str], list[str]]:
@@ -175,7 +195,20 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--k", type=_positive, default=10)
     ev.add_argument("--folds", type=int, default=5, help="cross-validation folds for weight tuning (0: off)")
     ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument(
+        "--learn",
+        action="store_true",
+        help="also cross-validate the learned ranker against the first stage (bootstrap 95%% intervals)",
+    )
     ev.set_defaults(handler=_cmd_evaluate)
+
+    le = sub.add_parser("learn", help="fit the ranker's weights to decisions (graded pairs), with CV")
+    common(le)
+    le.add_argument("--pairs", required=True, help="graded pairs JSONL (flask match export-labels)")
+    le.add_argument("--folds", type=_positive, default=5)
+    le.add_argument("--seed", type=int, default=0)
+    le.add_argument("--out", help="write the learned ranker (JSON) here")
+    le.set_defaults(handler=_cmd_learn)
 
     fl = sub.add_parser(
         "fields", help="技术领域 classifier: --evaluate prints the confusion table; else suggest for texts"
