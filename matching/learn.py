@@ -157,7 +157,9 @@ def cross_validate(
         "difference: paired bootstrap",
     }
     if len(need_ids) < max(2, folds):
-        report["error"] = "too few needs with a relevant (grade >= 2) label to cross-validate"
+        report["error"] = (
+            f"有 2 级以上标注的需求只有 {len(need_ids)} 个，不足以做 {folds} 折交叉验证，继续使用首轮排序"
+        )
         return report
     if candidates is None:
         matcher = Matcher(weights, text).fit(results, needs)

@@ -179,12 +179,14 @@ def verify(org_id: int):
 def system():
     """The parts the site stands on: database, search index, match store, background worker."""
     from market.main import health
-    from market.matches.engine import store_status
+    from market.matches.engine import ranker_status, store_status
 
+    app = current_app._get_current_object()
     return render_template(
         "admin/system.html",
         database=health.database_health(),
         search=health.search_health(),
         worker=health.worker_health(),
-        store=store_status(current_app._get_current_object()),
+        store=store_status(app),
+        ranker=ranker_status(app),
     )

@@ -11,6 +11,7 @@ someone acted on is never deleted — only marked stale when the matcher no long
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -23,12 +24,15 @@ from sqlmodel import Session, func, or_, select
 from market.accounts.models import Organization
 from market.db import utcnow
 from market.listings.models import KINDS, Listing, ResearchResult, TechNeed
+from market.matches import labels
 from market.matches.models import Match
 from market.outbox import relay
 from market.outbox.worker import tx
 from matching.explain import score_level
+from matching.learn import LearnedRanker
+from matching.learn import learn as learn_ranker
 from matching.matcher import Matcher, score_pairs
-from matching.records import NeedRecord, ResultRecord
+from matching.records import NeedRecord, Pair, ResultRecord
 from matching.scoring import Weights
 from matching.store import MatchStore, PairState, StoreConfig, StoreError, read_model, remove_stale_builds
 from matching.text import TextModel
@@ -128,6 +132,7 @@ def build_store(app: Flask, progress: Progress | None = None) -> tuple[MatchStor
         results,
         needs,
         config=CONFIG,
+        weights=live_weights(app),
         n_jobs=int(app.config.get("MATCH_JOBS", 1)),
         progress=progress,
     )
@@ -183,6 +188,66 @@ def best_counterpart(
     if best.score < MIN_SCORE or not best.reasons["text"]["cosine"] > 0:
         return None
     return other, best.score, stored_reasons(best.reasons)
+
+
+# -- the ranker learnt from decisions ---------------------------------------------------------------
+
+
+def learned_path(app: Flask) -> Path:
+    return Path(str(app.config["MATCH_LEARNED_PATH"]))
+
+
+def learned_ranker(app: Flask) -> LearnedRanker | None:
+    """The last `flask match learn` result, None when there is none (or it cannot be read)."""
+    try:
+        return LearnedRanker.load(learned_path(app))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def live_weights(app: Flask) -> Weights | None:
+    """The learnt weights while their cross-validated score is not worse than the first stage's,
+    else None (the default weights)."""
+    ranker = learned_ranker(app)
+    return ranker.weights if ranker is not None and ranker.live else None
+
+
+def ranker_status(app: Flask) -> dict:
+    """Which ranker is live and why (admin page)."""
+    ranker = learned_ranker(app)
+    if ranker is None:
+        return {"live": "first_stage", "reason": "尚未从对接决定中学习（flask match learn）"}
+    return {
+        "live": "learned" if ranker.live else "first_stage",
+        "reason": ranker.cv.get("reason", ""),
+        "pairs": ranker.pairs,
+        "needs": ranker.needs,
+        "weights": ranker.weights.as_dict(),
+    }
+
+
+def learn(app: Flask, progress: Progress | None = None) -> LearnedRanker:
+    """Fit the ranker to agents' and owners' decisions (graded as `labels.grade`), cross-validate it,
+    save it, and rebuild the store when which weights are live changed."""
+    say = progress or (lambda _m: None)
+    before = live_weights(app)
+    with tx(app).read() as session:
+        pairs = [Pair(**line) for line in labels.labels(session)]
+        records: dict[str, list] = {"result": [], "need": []}
+        for kind, model in KINDS.items():
+            for listing, org in session.exec(
+                select(model, Organization).join(Organization, Organization.id == model.organization_id)
+            ).all():
+                record = record_of(listing, org)
+                records[kind].append(dataclasses.replace(record, id=labels.listing_id(listing)))
+    say(f"{len(pairs)} 条对接决定，成果 {len(records['result'])}，需求 {len(records['need'])}")
+    ranker = learn_ranker(records["result"], records["need"], pairs)
+    learned_path(app).parent.mkdir(parents=True, exist_ok=True)
+    ranker.save(learned_path(app))
+    say(ranker.cv.get("reason", "") or "没有可用的标注")
+    if live_weights(app) != before and open_store(app) is not None:
+        rebuild(app, progress)
+    return ranker
 
 
 # -- match rows -----------------------------------------------------------------------------------
