@@ -113,6 +113,10 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not pairs:
         raise _CliError(f"{args.pairs}: no usable pairs")
     report = evaluate(results, needs, pairs, k=args.k, folds=args.folds, seed=args.seed)
+    if args.select and "error" not in report:
+        report["first_stage_selection"] = learning.select_first_stage(
+            results, needs, pairs, folds=max(2, args.folds), seed=args.seed
+        )
     if args.learn and "error" not in report:
         report["learning"] = learning.cross_validate(
             results, needs, pairs, folds=max(2, args.folds), seed=args.seed
@@ -199,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--learn",
         action="store_true",
         help="also cross-validate the learned ranker against the first stage (bootstrap 95%% intervals)",
+    )
+    ev.add_argument(
+        "--select",
+        action="store_true",
+        help="also compare the first-stage settings (IDF side, title share, CSLS) by grouped CV",
     )
     ev.set_defaults(handler=_cmd_evaluate)
 

@@ -229,3 +229,90 @@ def finite(report: dict) -> bool:
         elif isinstance(item, float) and not math.isfinite(item):
             return False
     return True
+
+
+# -- first-stage settings, chosen by grouped cross-validation ------------------------------------------
+
+#: the first-stage settings compared: (name, TextConfig changes, CSLS neighbourhood k or 0)
+FIRST_STAGE_GRID: tuple[tuple[str, dict, int], ...] = (
+    ("default", {}, 0),
+    ("idf_needs", {"idf_from": "needs"}, 0),
+    ("title_0.3", {"title_share": 0.3}, 0),
+    ("csls_10", {}, 10),
+    ("idf_needs+title_0.3", {"idf_from": "needs", "title_share": 0.3}, 0),
+    ("idf_needs+title_0.3+csls_10", {"idf_from": "needs", "title_share": 0.3}, 10),
+)
+
+
+def hub_penalty(matcher: Matcher, k: int) -> np.ndarray:
+    """CSLS's neighbourhood term per result: the mean cosine of its `k` nearest needs, minus the
+    mean of that over all results (so the average result is not moved). A result close to many
+    needs (a generic listing, a hub) loses that much text similarity.
+
+    It depends on every need, so one new need moves it for many results: the per-listing store
+    cannot keep it exact change by change, which is why it exists only here, in evaluation."""
+    needs, results = matcher._needs.rows, matcher._results.rows
+    if needs.shape[0] == 0 or results.shape[0] == 0:
+        return np.zeros(results.shape[0])
+    dense = (results @ needs.T).toarray()
+    k = min(k, dense.shape[1])
+    top = -np.sort(-dense, axis=1)[:, :k]
+    r = top.mean(axis=1)
+    return r - r.mean()
+
+
+def _with_csls(cands: Candidates, matcher: Matcher, k: int) -> Candidates:
+    if not k:
+        return cands
+    penalty = hub_penalty(matcher, k)
+    index = matcher._results.index
+    rows = np.vectorize(lambda rid: index.get(rid, -1), otypes=[np.int64])(cands.result_ids)
+    values = cands.values.copy()
+    shift = np.where(rows >= 0, penalty[np.maximum(rows, 0)], 0.0)
+    values[..., 0] = np.clip(values[..., 0] - shift, 0.0, 1.0)
+    return Candidates(cands.need_ids, cands.result_ids, cands.tie, values)
+
+
+def select_first_stage(
+    results: Sequence[ResultRecord],
+    needs: Sequence[NeedRecord],
+    pairs: Sequence[Pair],
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    grid: Sequence[tuple[str, dict, int]] = FIRST_STAGE_GRID,
+) -> dict:
+    """Each first-stage setting on the labelled needs, and the setting chosen on the training folds
+    scored on the held-out fold (grouped folds as in `cross_validate`): a JSON-ready report."""
+    labels = labels_of(pairs)
+    need_ids = evaluable_needs(needs, labels)
+    if len(need_ids) < max(2, folds):
+        return {"error": "可评测的需求太少，无法交叉验证"}
+    scored: dict[str, dict[str, np.ndarray]] = {}
+    for name, changes, csls_k in grid:
+        matcher = Matcher(text=TextConfig(**changes)).fit(results, needs)
+        cands = _with_csls(matcher_candidates(matcher, need_ids, RECALL_K), matcher, csls_k)
+        scored[name] = _metrics(cands.rankings(Weights(), RECALL_K), labels, need_ids)
+    objective = {name: m[f"ndcg@{NDCG_K}"] + m[f"mrr@{MRR_K}"] for name, m in scored.items()}
+    parts = grouped_folds(groups_of(needs, need_ids), folds, seed)
+    chosen = {name: np.zeros(0) for name in scored[grid[0][0]]}
+    held = {name: np.zeros(len(need_ids)) for name in chosen}
+    per_fold = []
+    for i, test in enumerate(parts):
+        train = np.setdiff1d(np.arange(len(need_ids)), test)
+        best = max(objective, key=lambda n: (float(objective[n][train].mean()), n == grid[0][0]))
+        for metric in held:
+            held[metric][test] = scored[best][metric][test]
+        per_fold.append({"fold": i, "needs": len(test), "chosen": best})
+    del chosen
+    default = scored[grid[0][0]]
+    return {
+        "folds": folds,
+        "seed": seed,
+        "needs_evaluated": len(need_ids),
+        "settings": {name: {m: bootstrap(v, seed=seed) for m, v in s.items()} for name, s in scored.items()},
+        "chosen_per_fold": per_fold,
+        "selected_cv": {m: bootstrap(v, seed=seed) for m, v in held.items()},
+        "selected_minus_default": {m: bootstrap(held[m] - default[m], seed=seed) for m in held},
+        "grid": [{"name": n, "text": c, "csls_k": k} for n, c, k in grid],
+    }

@@ -157,7 +157,10 @@ class Matcher:
     def fit(self, results: Iterable[ResultRecord], needs: Iterable[NeedRecord]) -> Matcher:
         """Fit one vocabulary on results and needs together and index both; returns self."""
         results, needs = _unique(results), _unique(needs)
-        rows = self.text.fit_transform([doc_of(r) for r in [*results, *needs]], n_jobs=self.n_jobs)
+        is_need = np.r_[np.zeros(len(results), dtype=bool), np.ones(len(needs), dtype=bool)]
+        rows = self.text.fit_transform(
+            [doc_of(r) for r in [*results, *needs]], n_jobs=self.n_jobs, needs=is_need
+        )
         self._results = self._side(results, rows[: len(results)])
         self._needs = self._side(needs, rows[len(results) :])
         self._fitted = True

@@ -518,7 +518,8 @@ class MatchStore:
         docs = [doc_of(r) for r in [*results, *needs]]
         if text is None:
             text = TextModel(text_config)
-            rows = text.fit_transform(docs, n_jobs=n_jobs)
+            is_need = np.r_[np.zeros(len(results), dtype=bool), np.ones(len(needs), dtype=bool)]
+            rows = text.fit_transform(docs, n_jobs=n_jobs, needs=is_need)
         else:
             rows = text.transform(docs)
         say(f"text features: {rows.shape[0]} listings, {text.width} terms")
