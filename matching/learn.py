@@ -39,7 +39,7 @@ from matching.evaluate import (
 from matching.matcher import Matcher
 from matching.records import NeedRecord, Pair, ResultRecord
 from matching.scoring import Weights
-from matching.text import TextConfig
+from matching.text import TextConfig, keyword_tokens, word_tokens
 from vocab.analyzer import normalize
 
 #: cut-offs of the reported metrics
@@ -233,14 +233,16 @@ def finite(report: dict) -> bool:
 
 # -- first-stage settings, chosen by grouped cross-validation ------------------------------------------
 
-#: the first-stage settings compared: (name, TextConfig changes, CSLS neighbourhood k or 0)
-FIRST_STAGE_GRID: tuple[tuple[str, dict, int], ...] = (
-    ("default", {}, 0),
-    ("idf_needs", {"idf_from": "needs"}, 0),
-    ("title_0.3", {"title_share": 0.3}, 0),
-    ("csls_10", {}, 10),
-    ("idf_needs+title_0.3", {"idf_from": "needs", "title_share": 0.3}, 0),
-    ("idf_needs+title_0.3+csls_10", {"idf_from": "needs", "title_share": 0.3}, 10),
+#: the first-stage settings compared: (name, TextConfig changes, CSLS neighbourhood k or 0, share of
+#: the keyword query blended into the text similarity)
+FIRST_STAGE_GRID: tuple[tuple[str, dict, int, float], ...] = (
+    ("default", {}, 0, 0.0),
+    ("idf_all", {"idf_from": "all"}, 0, 0.0),
+    ("title_0.3", {"title_share": 0.3}, 0, 0.0),
+    ("csls_10", {}, 10, 0.0),
+    ("csls_20", {}, 20, 0.0),
+    ("keywords_0.2", {}, 0, 0.2),
+    ("title_0.3+csls_10+keywords_0.2", {"title_share": 0.3}, 10, 0.2),
 )
 
 
@@ -273,6 +275,30 @@ def _with_csls(cands: Candidates, matcher: Matcher, k: int) -> Candidates:
     return Candidates(cands.need_ids, cands.result_ids, cands.tie, values)
 
 
+def keyword_overlap(need: NeedRecord, result: ResultRecord) -> float:
+    """The small keyword query: the share of the need's keywords and title words that the result's
+    text holds (a pair's own function, no corpus statistics)."""
+    query = set(keyword_tokens(need.keywords)) | set(word_tokens(need.title))
+    if not query:
+        return 0.0
+    text = set(word_tokens(" ".join([result.title, result.body]))) | set(keyword_tokens(result.keywords))
+    return len(query & text) / len(query)
+
+
+def _with_keywords(cands: Candidates, matcher: Matcher, share: float) -> Candidates:
+    if not share:
+        return cands
+    needs = {n.id: n for n in matcher.needs}
+    results = {r.id: r for r in matcher.results}
+    values = cands.values.copy()
+    for i, need_id in enumerate(cands.need_ids):
+        for j, result_id in enumerate(cands.result_ids[i]):
+            if result_id:
+                kw = keyword_overlap(needs[need_id], results[result_id])
+                values[i, j, 0] = (1 - share) * values[i, j, 0] + share * kw
+    return Candidates(cands.need_ids, cands.result_ids, cands.tie, values)
+
+
 def select_first_stage(
     results: Sequence[ResultRecord],
     needs: Sequence[NeedRecord],
@@ -280,7 +306,7 @@ def select_first_stage(
     *,
     folds: int = 5,
     seed: int = 0,
-    grid: Sequence[tuple[str, dict, int]] = FIRST_STAGE_GRID,
+    grid: Sequence[tuple[str, dict, int, float]] = FIRST_STAGE_GRID,
 ) -> dict:
     """Each first-stage setting on the labelled needs, and the setting chosen on the training folds
     scored on the held-out fold (grouped folds as in `cross_validate`): a JSON-ready report."""
@@ -289,9 +315,14 @@ def select_first_stage(
     if len(need_ids) < max(2, folds):
         return {"error": "可评测的需求太少，无法交叉验证"}
     scored: dict[str, dict[str, np.ndarray]] = {}
-    for name, changes, csls_k in grid:
-        matcher = Matcher(text=TextConfig(**changes)).fit(results, needs)
-        cands = _with_csls(matcher_candidates(matcher, need_ids, RECALL_K), matcher, csls_k)
+    fitted: dict[str, tuple[Matcher, Candidates]] = {}
+    for name, changes, csls_k, kw_share in grid:
+        key = repr(sorted(changes.items()))
+        if key not in fitted:  # settings of the same text model share one fit
+            matcher = Matcher(text=TextConfig(**changes)).fit(results, needs)
+            fitted[key] = (matcher, matcher_candidates(matcher, need_ids, RECALL_K))
+        matcher, cands = fitted[key]
+        cands = _with_keywords(_with_csls(cands, matcher, csls_k), matcher, kw_share)
         scored[name] = _metrics(cands.rankings(Weights(), RECALL_K), labels, need_ids)
     objective = {name: m[f"ndcg@{NDCG_K}"] + m[f"mrr@{MRR_K}"] for name, m in scored.items()}
     parts = grouped_folds(groups_of(needs, need_ids), folds, seed)
@@ -314,5 +345,5 @@ def select_first_stage(
         "chosen_per_fold": per_fold,
         "selected_cv": {m: bootstrap(v, seed=seed) for m, v in held.items()},
         "selected_minus_default": {m: bootstrap(held[m] - default[m], seed=seed) for m in held},
-        "grid": [{"name": n, "text": c, "csls_k": k} for n, c, k in grid],
+        "grid": [{"name": n, "text": c, "csls_k": k, "keyword_share": w} for n, c, k, w in grid],
     }

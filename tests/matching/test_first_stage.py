@@ -64,9 +64,21 @@ def test_selection_reports_every_setting_and_a_held_out_choice() -> None:
     extra = [NeedRecord(id=f"{n.id}-2", title=n.title + "需求", description=n.description) for n in NEEDS]
     pairs += [Pair(f"{n}-2", r, 2) for n, r in BEST.items()]
     report = select_first_stage(RESULTS, [*NEEDS, *extra], pairs, folds=2)
-    assert set(report["settings"]) >= {"default", "idf_needs", "title_0.3", "csls_10"}
+    assert set(report["settings"]) >= {"default", "idf_all", "title_0.3", "csls_10", "keywords_0.2"}
     assert len(report["chosen_per_fold"]) == 2
     assert all(f["chosen"] in report["settings"] for f in report["chosen_per_fold"])
     for metric in ("ndcg@10", "mrr@10", "recall@50"):
         lo, hi = report["selected_cv"][metric]["ci95"]
         assert lo <= report["selected_cv"][metric]["mean"] <= hi
+
+
+def test_keyword_query_is_the_share_of_the_needs_keywords_the_result_holds() -> None:
+    from matching.learn import keyword_overlap
+
+    need = NeedRecord(id="N", title="污水除磷", description="……", keywords=("除磷", "污水处理"))
+    holds = ResultRecord(
+        id="R1", title="高效除磷技术", summary="采用化学除磷工艺的污水处理方案，适用于城镇污水"
+    )
+    misses = ResultRecord(id="R2", title="光伏板清洗机器人", summary="无水清洗")
+    assert keyword_overlap(need, holds) > 0.5
+    assert keyword_overlap(need, misses) == 0.0
