@@ -73,7 +73,7 @@ from market.db import (
 from market.listings import service
 from market.listings.models import ResearchResult, TechNeed
 from market.matches import engine as matches
-from market.matches.engine import published_records
+from market.matches.records import published_records
 from market.outbox.models import OutboxEntry
 from market.searching import sync
 from matching.matcher import Matcher

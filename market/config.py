@@ -44,6 +44,8 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
         "MEILI_INDEX": env.get("MEILI_INDEX", "listings"),
         #: the per-listing match state (matching.store), kept by the worker
         "MATCH_STORE_PATH": env.get("MATCH_STORE_PATH", str(instance / "matching.sqlite3")),
+        #: the ranker learnt from decisions (`flask match learn`); used only while it is not worse
+        "MATCH_LEARNED_PATH": env.get("MATCH_LEARNED_PATH", str(instance / "matching-learned.json")),
         #: refit the matcher's vocabulary when the library grew or shrank by this share since the last fit
         "MATCH_REFIT_GROWTH": float(env.get("MATCH_REFIT_GROWTH", "0.25")),
         #: worker processes a full match rebuild may use

@@ -10,9 +10,12 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
+from matching import learn as learning
 from matching.evaluate import evaluate
+from matching.fields import FieldClassifier, confusion_table, cross_validate, listing_text
 from matching.matcher import Matcher
 from matching.records import (
     Loaded,
@@ -24,6 +27,8 @@ from matching.records import (
     read_lines,
 )
 
+#: the demo data shipped with the platform (the platform's own labelled listings)
+SEED = Path(__file__).resolve().parents[1] / "seed" / "data"
 EXIT_OK = 0
 EXIT_NOTHING_USABLE = 1
 EXIT_USAGE = 2
@@ -108,8 +113,59 @@ def _cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not pairs:
         raise _CliError(f"{args.pairs}: no usable pairs")
     report = evaluate(results, needs, pairs, k=args.k, folds=args.folds, seed=args.seed)
+    if args.select and "error" not in report:
+        report["first_stage_selection"] = learning.select_first_stage(
+            results, needs, pairs, folds=max(2, args.folds), seed=args.seed
+        )
+    if args.learn and "error" not in report:
+        report["learning"] = learning.cross_validate(
+            results, needs, pairs, folds=max(2, args.folds), seed=args.seed
+        )
     out.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     return EXIT_NOTHING_USABLE if "error" in report else EXIT_OK
+
+
+def _cmd_learn(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    results, needs = _inputs(args, err)
+    pairs = _load(args.pairs, load_pairs, err).records
+    if not pairs:
+        raise _CliError(f"{args.pairs}: no usable pairs")
+    ranker = learning.learn(results, needs, pairs, folds=args.folds, seed=args.seed)
+    if args.out:
+        try:
+            ranker.save(args.out)
+        except OSError as exc:
+            raise _CliError(f"{args.out}: cannot write ({exc.strerror or exc})", EXIT_USAGE) from exc
+    out.write(json.dumps(ranker.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    return EXIT_OK
+
+
+def _labelled(args: argparse.Namespace, err: TextIO) -> tuple[list[str], list[str]]:
+    records = [
+        *_load(args.results, load_results, err).records,
+        *_load(args.needs, load_needs, err).records,
+    ]
+    labelled = [r for r in records if r.field]
+    return [listing_text(r.title, r.keywords, r.body) for r in labelled], [r.field for r in labelled]
+
+
+def _cmd_fields(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    texts, fields = _labelled(args, err)
+    if args.evaluate:
+        if len(texts) < args.folds * 2:
+            raise _CliError("too few labelled listings to cross-validate")
+        report = cross_validate(texts, fields, folds=args.folds, seed=args.seed)
+        out.write(confusion_table(report) + "\n\n")
+        summary = {k: v for k, v in report.items() if k not in ("confusion", "first_level_names")}
+        out.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+        return EXIT_OK
+    classifier = FieldClassifier().fit(texts, fields)
+    for text in args.text or [line.strip() for line in sys.stdin if line.strip()]:
+        line = {"text": text, "suggestions": [s.to_dict() for s in classifier.suggest(text)]}
+        inferred = classifier.infer(text)
+        line["inferred"] = inferred.field if inferred else None
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return EXIT_OK
 
 
 def _positive(value: str) -> int:
@@ -143,7 +199,36 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--k", type=_positive, default=10)
     ev.add_argument("--folds", type=int, default=5, help="cross-validation folds for weight tuning (0: off)")
     ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument(
+        "--learn",
+        action="store_true",
+        help="also cross-validate the learned ranker against the first stage (bootstrap 95%% intervals)",
+    )
+    ev.add_argument(
+        "--select",
+        action="store_true",
+        help="also compare the first-stage settings (IDF side, title share, CSLS) by grouped CV",
+    )
     ev.set_defaults(handler=_cmd_evaluate)
+
+    le = sub.add_parser("learn", help="fit the ranker's weights to decisions (graded pairs), with CV")
+    common(le)
+    le.add_argument("--pairs", required=True, help="graded pairs JSONL (flask match export-labels)")
+    le.add_argument("--folds", type=_positive, default=5)
+    le.add_argument("--seed", type=int, default=0)
+    le.add_argument("--out", help="write the learned ranker (JSON) here")
+    le.set_defaults(handler=_cmd_learn)
+
+    fl = sub.add_parser(
+        "fields", help="技术领域 classifier: --evaluate prints the confusion table; else suggest for texts"
+    )
+    fl.add_argument("--results", default=str(SEED / "results.jsonl"), help="labelled results JSONL")
+    fl.add_argument("--needs", default=str(SEED / "needs.jsonl"), help="labelled needs JSONL")
+    fl.add_argument("--evaluate", action="store_true", help="cross-validate on the labelled listings")
+    fl.add_argument("--folds", type=_positive, default=5)
+    fl.add_argument("--seed", type=int, default=0)
+    fl.add_argument("text", nargs="*", help="texts to suggest fields for (default: lines of stdin)")
+    fl.set_defaults(handler=_cmd_fields)
     return parser
 
 

@@ -19,6 +19,7 @@ import joblib
 import numpy as np
 import scipy.sparse as sp
 
+from matching.explain import attributes_row
 from matching.records import NeedRecord, ResultRecord
 from matching.scoring import Attributes, FieldCodes, Weights, combine, components, encode
 from matching.scoring import explain as explain_reasons
@@ -45,7 +46,8 @@ class Match:
         {"text":  {"value": 0.61, "weight": 0.6, "cosine": 0.37},   # value = cosine ** text_exponent
          "field": {"value": 1.0, "weight": 0.15},                   # value None = missing (neutral)
          "maturity": {...}, "mode": {...}, "price": {...}, "region": {...},
-         "key_terms": ["猪瘟", "pcr", "疫病"]}                       # shared words, strongest first
+         "key_terms": ["猪瘟", "PCR", "疫病"],                       # shared words, strongest first
+         "sentences": ["同属中兽药", "双方都在京津冀"]}               # the other parts in words
 
     Empty when ranked with ``explain=False``.
     """
@@ -155,7 +157,10 @@ class Matcher:
     def fit(self, results: Iterable[ResultRecord], needs: Iterable[NeedRecord]) -> Matcher:
         """Fit one vocabulary on results and needs together and index both; returns self."""
         results, needs = _unique(results), _unique(needs)
-        rows = self.text.fit_transform([doc_of(r) for r in [*results, *needs]], n_jobs=self.n_jobs)
+        is_need = np.r_[np.zeros(len(results), dtype=bool), np.ones(len(needs), dtype=bool)]
+        rows = self.text.fit_transform(
+            [doc_of(r) for r in [*results, *needs]], n_jobs=self.n_jobs, needs=is_need
+        )
         self._results = self._side(results, rows[: len(results)])
         self._needs = self._side(needs, rows[len(results) :])
         self._fitted = True
@@ -368,7 +373,8 @@ class Matcher:
         reasons = {}
         if explain:
             terms = self.text.shared_words(*needs.row(n), *results.row(r), limit=self.key_terms)
-            reasons = explain_reasons(values, self.weights, terms)
+            need, result = attributes_row(needs.attrs, n), attributes_row(results.attrs, r)
+            reasons = explain_reasons(values, self.weights, terms, need, result)
         return Match(needs.records[n].id, results.records[r].id, score, reasons)
 
     # -- persistence ---------------------------------------------------------------------------------
@@ -409,6 +415,40 @@ class Matcher:
         self._lock = threading.RLock()
         self._results.reset_caches()
         self._needs.reset_caches()
+
+
+def score_pairs(
+    text: TextModel,
+    weights: Weights,
+    needs: Sequence[NeedRecord],
+    results: Sequence[ResultRecord],
+    *,
+    key_terms: int = 5,
+) -> list[Match]:
+    """The hybrid score and reasons of each pair ``(needs[i], results[i])`` under a fitted text model,
+    nothing indexed: the same numbers a matcher or store with that model and weights gives the pair."""
+    if len(needs) != len(results):
+        raise ValueError("needs and results pair up one to one")
+    if not needs:
+        return []
+    n_rows = text.transform([doc_of(n) for n in needs]).tocsr()
+    r_rows = text.transform([doc_of(r) for r in results]).tocsr()
+    n_rows.sort_indices()
+    r_rows.sort_indices()
+    codes = FieldCodes()
+    n_attrs, r_attrs = encode(needs, codes), encode(results, codes)
+    cosines = np.asarray(n_rows.multiply(r_rows).sum(axis=1), dtype=np.float64).ravel()
+    values = components(cosines, n_attrs, r_attrs)
+    scores = combine(values, weights)
+    out = []
+    for i, (need, result) in enumerate(zip(needs, results, strict=True)):
+        a, b = n_rows[i], r_rows[i]
+        terms = text.shared_words(a.indices, a.data, b.indices, b.data, limit=key_terms)
+        reasons = explain_reasons(
+            values[i], weights, terms, attributes_row(n_attrs, i), attributes_row(r_attrs, i)
+        )
+        out.append(Match(need.id, result.id, float(scores[i]), reasons))
+    return out
 
 
 def exact_cosines(queries: sp.csr_matrix, items: sp.csr_matrix, idx: np.ndarray) -> np.ndarray:

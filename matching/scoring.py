@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from matching.explain import sentences
 from matching.records import NeedRecord, ResultRecord
 from vocab.taxonomy import CHALLENGE_MODE, FIELD_PARENT, FIELDS, MATURITY_ORDER, TransferMode
 
@@ -271,8 +272,16 @@ def combine(values: np.ndarray, weights: Weights) -> np.ndarray:
     return np.clip(score, 0.0, 1.0)
 
 
-def explain(values: np.ndarray, weights: Weights, key_terms: list[str]) -> dict:
-    """The ``reasons`` of one match: each component's value (None when missing) and weight, key terms.
+def explain(
+    values: np.ndarray,
+    weights: Weights,
+    key_terms: list[str],
+    need: dict | None = None,
+    result: dict | None = None,
+) -> dict:
+    """The ``reasons`` of one match: each component's value (None when missing) and weight, key terms,
+    and — given both listings' attributes (`matching.explain.attributes_row`) — the non-text parts
+    as ``sentences`` in words.
 
     ``text`` also carries the raw ``cosine`` behind its value.
     """
@@ -284,4 +293,6 @@ def explain(values: np.ndarray, weights: Weights, key_terms: list[str]) -> dict:
         }
     reasons["text"]["cosine"] = round(float(values[0]), 4)
     reasons["key_terms"] = key_terms
+    if need is not None and result is not None:
+        reasons["sentences"] = sentences(values, need, result)
     return reasons

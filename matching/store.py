@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from matching.explain import attributes_row
 from matching.matcher import exact_cosines
 from matching.records import NeedRecord, ResultRecord
 from matching.scoring import Attributes, FieldCodes, Weights, combine, components, encode, explain
@@ -391,6 +392,22 @@ def describe(path: str | Path) -> dict[str, object] | None:
     }
 
 
+def read_model(path: str | Path) -> tuple[TextModel, Weights] | None:
+    """The fitted text model and weights of a store file, without opening the store; None when
+    there is no store of this version at `path`."""
+    if not Path(path).exists():
+        return None
+    conn = _connect(path, readonly=True)
+    try:
+        meta = _meta(conn)
+    finally:
+        conn.close()
+    if meta.get("format") != FORMAT.encode() or int(meta.get("version") or 0) != VERSION:
+        return None
+    payload = pickle.loads(meta["model"])  # written by `build` of this platform only
+    return payload["text"], payload["weights"]
+
+
 class MatchStore:
     """An open store. Writes (`apply`) are serialised by a lock; build a new store with `build`.
 
@@ -501,7 +518,8 @@ class MatchStore:
         docs = [doc_of(r) for r in [*results, *needs]]
         if text is None:
             text = TextModel(text_config)
-            rows = text.fit_transform(docs, n_jobs=n_jobs)
+            is_need = np.r_[np.zeros(len(results), dtype=bool), np.ones(len(needs), dtype=bool)]
+            rows = text.fit_transform(docs, n_jobs=n_jobs, needs=is_need)
         else:
             rows = text.transform(docs)
         say(f"text features: {rows.shape[0]} listings, {text.width} terms")
@@ -1124,18 +1142,19 @@ class MatchStore:
         results = [self._listing(0, p[2]) for p in pairs]
         needs = [self._listing(1, p[3]) for p in pairs]
         cos = _pair_dots([(x.row_idx, x.row_val) for x in needs], [(x.row_idx, x.row_val) for x in results])
-        values = components(
-            cos,
-            _attributes(np.stack([x.attrs for x in needs])),
-            _attributes(np.stack([x.attrs for x in results])),
-        )
+        need_attrs = _attributes(np.stack([x.attrs for x in needs]))
+        result_attrs = _attributes(np.stack([x.attrs for x in results]))
+        values = components(cos, need_attrs, result_attrs)
         out = []
         for j, (result_id, need_id, _r, _n, score) in enumerate(pairs):
             res, need = results[j], needs[j]
             terms = self.text.shared_words(
                 need.row_idx, need.row_val, res.row_idx, res.row_val, limit=self.config.key_terms
             )
-            out.append(PairState(result_id, need_id, score, explain(values[j], self.weights, terms)))
+            reasons = explain(
+                values[j], self.weights, terms, attributes_row(need_attrs, j), attributes_row(result_attrs, j)
+            )
+            out.append(PairState(result_id, need_id, score, reasons))
         return out
 
     # -- queries ---------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ from search.base import (
     SearchResults,
     clean_document,
 )
-from search.text import grams, render_marked, synonym_groups
+from search.text import grams, pinyin_terms, render_marked, synonym_groups
+from vocab.analyzer import to_simplified
 
 log = logging.getLogger(__name__)
 
@@ -292,8 +293,17 @@ class MeiliEngine(SearchEngine):
 
     def query(self, q: SearchQuery) -> SearchResults:
         """Search with filters, facets, sort, page/hitsPerPage pagination and escaped highlights."""
-        text = q.text.strip()
+        # Folded as the `grams` attribute is (電池 → 电池), so both find the same bigrams.
+        text = to_simplified(q.text.strip())
         raw = self._call(self.index.search, text, search_params(q))
+        if raw.get("totalHits", 0) == 0 and text:
+            readings = pinyin_terms(text)
+            if readings:
+                # Typed in pinyin and found nothing as typed: search what it reads as (the most
+                # common word of each reading). FTS5 also appends such hits below exact ones.
+                raw = self._call(
+                    self.index.search, " ".join(t.surfaces[0] for t in readings), search_params(q)
+                )
         if raw.get("totalHits", 0) == 0 and text:
             # As on FTS5: every word first; when that finds nothing, let Meilisearch drop words.
             raw = self._call(self.index.search, text, search_params(q, matching="last"))

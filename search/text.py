@@ -14,10 +14,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from vocab.analyzer import SYNONYMS, ChineseAnalyzer, default_analyzer
+from vocab.analyzer import SYNONYMS, ChineseAnalyzer, default_analyzer, is_stopword, to_simplified
+from vocab.pinyin import words_for
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
 _CJK_RE = re.compile(f"[{_CJK}]")
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+#: a CJK run of at most this many characters is typed as a unit: its stop-listed characters stay
+SHORT_RUN = 4
 #: a CJK run, or a run of other letters / digits
 _RUN = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
 _WORD_CHARS = re.compile(r"[^\W_]")
@@ -38,17 +42,19 @@ SNIPPET_CHARS = 100
 
 @lru_cache(maxsize=65536)
 def fold_char(ch: str) -> str:
-    """NFKC + lower case of one character, kept to one character so offsets stay valid."""
+    """NFKC + lower case + traditional to simplified of one character, kept to one character so
+    offsets stay valid."""
     folded = unicodedata.normalize("NFKC", ch).lower()
     if len(folded) == 1:
-        return folded
+        return to_simplified(folded)
     lowered = ch.lower()
-    return lowered if len(lowered) == 1 else ch
+    return to_simplified(lowered) if len(lowered) == 1 else ch
 
 
 def fold(text: str) -> str:
-    """Character-aligned normalisation (full width to half width, lower case): the character at
-    each offset of the result is `fold_char` of the character at the same offset of `text`."""
+    """Character-aligned normalisation (full width to half width, lower case, traditional to
+    simplified, as the analyzer's `normalize`): the character at each offset of the result is
+    `fold_char` of the character at the same offset of `text`."""
     if text.isascii():
         return text.lower()
     # A quick check usually spares the work per character: titles pass as they are; Chinese prose
@@ -64,7 +70,8 @@ def fold(text: str) -> str:
             return "".join(map(fold_char, text))
         candidate = step(candidate)
     lowered = candidate.lower()
-    return lowered if len(lowered) == len(text) else "".join(map(fold_char, text))
+    # The traditional→simplified fold maps one character to one, so offsets stay put.
+    return to_simplified(lowered) if len(lowered) == len(text) else "".join(map(fold_char, text))
 
 
 def _common_half_width(text: str) -> str:
@@ -165,7 +172,7 @@ def _query_terms(text: str, analyzer: ChineseAnalyzer) -> list[QueryTerm]:
     variants = _variants()
     located: list[tuple[str, int, int]] = []  # token, start, end (-1 when not found in the text)
     cursor = 0
-    for token in analyzer.tokens(text):
+    for token in analyzer.tokens(text, keep_stopwords=True):
         if not _WORD_CHARS.search(token):
             continue
         best: tuple[int, int] | None = None
@@ -178,6 +185,7 @@ def _query_terms(text: str, analyzer: ChineseAnalyzer) -> list[QueryTerm]:
         else:
             located.append((token, *best))
             cursor = best[1]
+    located = _without_stopwords(located, folded)
 
     terms: dict[str, QueryTerm] = {}
 
@@ -217,6 +225,32 @@ def _query_terms(text: str, analyzer: ChineseAnalyzer) -> list[QueryTerm]:
         for run in dict.fromkeys(_RUN.findall(folded)):
             add(QueryTerm(word=None, surfaces=(run,)))
     return list(terms.values())
+
+
+def _without_stopwords(located: list[tuple[str, int, int]], folded: str) -> list[tuple[str, int, int]]:
+    """The located tokens less the stop-listed ones, except inside a short CJK run that also holds
+    a content token: there a stopword is part of what the user typed (高 in 高压, 的 in 的确), and
+    dropping it would search the other character alone, broadening the query to fewer characters
+    than were typed. Whether such a word weighs in ranking is the index's matter, not matching's."""
+    runs = [(m.start(), m.end()) for m in _CJK_RUN.finditer(folded) if m.end() - m.start() <= SHORT_RUN]
+
+    def run_of(start: int) -> int | None:
+        return next((i for i, (a, b) in enumerate(runs) if a <= start < b), None)
+
+    content_runs = {run_of(start) for token, start, _ in located if start >= 0 and not is_stopword(token)}
+    content_runs.discard(None)
+    return [
+        (token, start, end)
+        for token, start, end in located
+        if not is_stopword(token) or (start >= 0 and run_of(start) in content_runs)
+    ]
+
+
+def pinyin_terms(text: str) -> list[QueryTerm]:
+    """The query read as pinyin (dianchi → 电池 or 滇池), one term per reading, each of its words a
+    surface; empty when the query holds a Han character or no reading is known. Engines search
+    these besides the query's own terms and rank what only they find below the exact hits."""
+    return [QueryTerm(word=None, surfaces=words) for words in words_for(text)[:MAX_TERMS]]
 
 
 def _word_term(token: str, variants: dict[str, tuple[str, ...]]) -> QueryTerm:

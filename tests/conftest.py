@@ -67,6 +67,7 @@ def app_config(engine, tmp_path) -> dict:
         "RATELIMIT_ENABLED": False,
         "SEARCH_PATH": str(tmp_path / "search.sqlite3"),
         "MATCH_STORE_PATH": str(tmp_path / "matching.sqlite3"),
+        "MATCH_LEARNED_PATH": str(tmp_path / "matching-learned.json"),
         "INSTANCE_PATH": str(tmp_path),
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "MEILI_URL": "",

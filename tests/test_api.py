@@ -242,8 +242,8 @@ def test_api_accepts_what_the_document_allows_at_its_edges(app, people):
     token = make_token(app, people["uni"])
     body = {
         **API_RESULT,
-        "title": "  四个字儿  ",
-        "summary": "  " + "简" * 10 + "  ",
+        "title": "  两字  ",
+        "summary": "  " + "简" * 5 + "  ",
         "keywords": None,
         "trl": 9.0,  # an integer to JSON Schema
         "price_wan": 10_000_000,
@@ -252,7 +252,7 @@ def test_api_accepts_what_the_document_allows_at_its_edges(app, people):
     }
     resp = app.test_client().post("/api/v1/results", json=body, headers=bearer(token))
     assert resp.status_code == 201, resp.json
-    assert resp.json["title"] == "四个字儿"
+    assert resp.json["title"] == "两字"
 
 
 @pytest.mark.parametrize(
@@ -283,3 +283,18 @@ def test_search_facets_parameter_is_documented(client):
     spec = client.get("/api/v1/openapi.json").json
     names = {p["name"] for p in spec["paths"]["/api/v1/search"]["get"]["parameters"]}
     assert "facets" in names
+
+
+def test_field_suggestions(client):
+    resp = client.get(
+        "/api/v1/fields/suggest", query_string={"text": "宽温域锂离子电池电解液，零下四十度工作"}
+    )
+    assert resp.status_code == 200
+    body = resp.json
+    assert len(body["suggestions"]) == 3
+    assert body["suggestions"][0]["field"] == "储能" and body["inferred"] == "储能"
+    assert body["suggestions"][0]["probability"] >= body["suggestions"][1]["probability"]
+    assert client.get("/api/v1/fields/suggest").status_code == 400
+    assert client.get("/api/v1/fields/suggest?text=a&text=b").status_code == 400
+    assert client.get("/api/v1/fields/suggest", query_string={"text": "x" * 6001}).status_code == 400
+    assert client.get("/api/v1/fields/suggest", query_string={"text": "，。"}).json["suggestions"] == []

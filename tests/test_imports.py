@@ -243,10 +243,29 @@ def test_needs_budgets_dates_and_challenges(session):
     assert org.name == "海河新能源科技" and org.kind == "企业"
 
 
+def test_short_is_not_invalid_only_warned(session):
+    """Real rows: a need titled 车门锁, one described in nine characters. Both are imported, with a
+    warning in the report; one character of title or four of description is still refused."""
+    rows = [
+        need_row(1, 需求名称="车门锁"),
+        need_row(2, 需求描述="如何去除花椒中苦味"),
+        need_row(3, 需求名称="锁"),
+        need_row(4, 需求描述="去苦味"),
+    ]
+    report = run(session, "need", csv_bytes(NEED_HEADER, rows), default_org="海河新能源科技")
+    assert statuses(report) == {2: "imported", 3: "imported", 4: "rejected", 5: "rejected"}
+    reasons = {r.row: r.message for r in report.rows}
+    assert "名称只有 3 个字，比通常短" in reasons[2]
+    assert "需求描述只有 9 个字，比通常短" in reasons[3]
+    assert "名称至少 2 个字" in reasons[4]
+    assert "需求描述至少 5 个字" in reasons[5]
+    assert by_title(session, TechNeed, "车门锁") is not None
+
+
 def test_partly_bad_file_imports_the_good_rows(session):
     rows = [
         result_row(1),
-        result_row(2, **{"成果名称*": "电池"}),
+        result_row(2, **{"成果名称*": "电"}),
         result_row(3, **{"价格（万元）": "一百万"}),
         result_row(4, 联系邮箱="not-an-email"),
         result_row(5, 成熟度="快成熟了", 转化方式="技术许可、白送"),
@@ -268,7 +287,7 @@ def test_partly_bad_file_imports_the_good_rows(session):
         8: "imported",
     }
     reasons = {r.row: r.message for r in report.rows}
-    assert "名称至少 4 个字" in reasons[3]
+    assert "名称至少 2 个字" in reasons[3]
     assert "价格“一百万”无法识别" in reasons[4]
     assert "联系邮箱格式不正确" in reasons[5]
     assert "成果简介" in reasons[7] and "必填" in reasons[7]
@@ -491,22 +510,22 @@ def test_field_inference_marks_field_inferred(session):
     assert report.imported == 3 and report.rejected == 1  # row 5: 成果简介 shorter than 10 characters
     inferred = by_title(session, ResearchResult, "宽温域锂离子电池电解液第1号")
     assert inferred.field == "储能" and inferred.field_inferred
-    assert "推断为“储能”" in report.rows[0].message
+    assert "推断为“储能”" in report.rows[0].message and "置信度" in report.rows[0].message
     given = by_title(session, ResearchResult, "宽温域锂离子电池电解液第2号")
     assert given.field == "储能" and not given.field_inferred
     assert by_title(session, ResearchResult, "一种新型的管理办法").field == "人工智能"  # AI is a synonym
 
     rows[3] = result_row(
-        4, 技术领域="乱写的领域", 关键词="", **{"成果名称*": "一种新型的管理办法二", "成果简介*": vague}
+        4, 技术领域="乱写的领域", 关键词="", **{"成果名称*": "一种新型的办法二", "成果简介*": vague}
     )
     report = run(session, "result", csv_bytes(RESULT_HEADER, rows), default_org="天津大学")
     assert statuses(report) == {2: "unchanged", 3: "unchanged", 4: "unchanged", 5: "imported"}
-    unknown = by_title(session, ResearchResult, "一种新型的管理办法二")
-    assert unknown.field is None and not unknown.field_inferred
-    assert (
-        "技术领域“乱写的领域”不在分类中" in report.rows[3].message
-        and "未能确定技术领域" in report.rows[3].message
-    )
+    unknown = by_title(session, ResearchResult, "一种新型的办法二")
+    assert unknown.field is None and not unknown.field_inferred and unknown.field_confidence is None
+    assert "技术领域“乱写的领域”不在分类中" in report.rows[3].message
+    assert "技术领域未能可靠推断" in report.rows[3].message and "已留空" in report.rows[3].message
+    # an inferred field carries the classifier's confidence, shown in the report
+    assert 0.1 <= inferred.field_confidence <= 1.0
 
 
 # --- CLI ---------------------------------------------------------------------------------------------
@@ -869,3 +888,23 @@ def test_bad_cells_say_what_to_write():
     assert (
         cells.text("'=1+1") == "=1+1" and cells.text(1001.0) == "1001"
     )  # a safe export re-imports as it was
+
+
+def test_reviewer_confirms_or_changes_an_inferred_field_in_one_click(app, session, people):
+
+    report = run(
+        session, "result", csv_bytes(RESULT_HEADER, [result_row(1, 技术领域="")]), default_org="天津大学"
+    )
+    listing = by_title(session, ResearchResult, "宽温域锂离子电池电解液第1号")
+    assert report.imported == 1 and listing.field_inferred and listing.field_confidence is not None
+    session.commit()
+    admin = app.test_client()
+    login(admin, people["admin"])
+    page = admin.get("/admin/review").data.decode()
+    assert "系统推断的技术领域待确认" in page and "宽温域锂离子电池电解液第1号" in page
+    assert f"系统推断：<strong>{listing.field}</strong>（置信度" in page
+    assert admin.post(f"/admin/fields/results/{listing.id}", data={"field": "氢能"}).status_code == 302
+    session.expire_all()
+    changed = session.get(ResearchResult, listing.id)
+    assert changed.field == "氢能" and not changed.field_inferred and changed.field_confidence is None
+    assert "没有待确认的推断领域" in admin.get("/admin/review").data.decode()

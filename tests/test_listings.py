@@ -116,11 +116,11 @@ def test_role_creates_only_its_kind(client, session, people):
 
 def test_validation_errors_in_chinese_and_nothing_saved(client, session, people):
     login(client, people["uni"])
-    bad = dict(RESULT, title="电池", transfer_modes=["乱写"], price_wan="", price_negotiable="")
+    bad = dict(RESULT, title="电", transfer_modes=["乱写"], price_wan="", price_negotiable="")
     resp = create(client, data=bad)
     page = resp.data.decode()
     assert resp.status_code == 400
-    assert "名称至少 4 个字" in page and "不在可选范围内" in page
+    assert "名称至少 2 个字" in page and "不在可选范围内" in page
     assert latest(session, ResearchResult) is None
 
 
@@ -287,3 +287,11 @@ def test_stale_save_racing_past_the_check_on_postgres(engine):
             )
             conn.execute(sa.text("DELETE FROM research_results WHERE id = :i"), {"i": ids[1]})
             conn.execute(sa.text("DELETE FROM organizations WHERE id = :i"), {"i": ids[0]})
+
+
+def test_forms_offer_one_click_field_suggestions(client, people):
+    login(client, people["uni"])
+    page = client.get("/results/new").data.decode()
+    assert 'id="field-suggest"' in page and "/api/v1/fields/suggest" in page
+    assert "js/field-suggest.js" in page
+    assert client.get("/static/js/field-suggest.js").status_code == 200

@@ -7,6 +7,7 @@ import json
 from sqlmodel import select
 
 from market.accounts.models import Organization
+from market.matches import engine
 from market.matches.models import Match
 from market.outbox.worker import drain_now
 from matching.cli import main
@@ -140,3 +141,28 @@ def test_export_labels_grades_decisions(app, session, people, tmp_path):
         )
         == 0
     )
+
+
+def test_learning_from_decisions_and_the_admin_page_says_which_ranker_is_live(app, session, people):
+
+    publish(app, session, people)
+    publish(app, session, people, data=OTHER_RESULT)
+    publish(app, session, people, "needs", NEED, owner="ent")
+    drain_now(app)
+    admin = app.test_client()
+    login(admin, people["admin"])
+    page = admin.get("/admin/system").data.decode()
+    assert "首轮排序（默认权重）" in page and "尚未从对接决定中学习" in page
+    best = matches(session)[0]
+    best.status = "已对接"
+    session.add(best)
+    session.commit()
+    ranker = engine.learn(app)
+    assert engine.learned_path(app).exists()
+    assert ranker.pairs == 1
+    status = engine.ranker_status(app)
+    # one decided need cannot be cross-validated: the first stage stays live, and the page says why
+    assert status["live"] == "first_stage" and status["reason"]
+    assert engine.live_weights(app) is None
+    page = admin.get("/admin/system").data.decode()
+    assert "首轮排序（默认权重）" in page and status["reason"] in page and "从 1 条对接决定学习" in page

@@ -392,3 +392,71 @@ def test_claim_race_two_sessions_on_postgres(engine):
             conn.execute(sa.text("DELETE FROM users WHERE id = ANY(:a)"), {"a": ids["agents"]})
             conn.execute(sa.text("DELETE FROM organizations WHERE id = ANY(:o)"), {"o": ids["orgs"]})
         engine.dispose()
+
+
+def test_reasons_read_as_words_with_the_number_on_hover(app, session, people, deal):
+    match = deal["match"]
+    match.reasons = {
+        "components": {"text": {"value": 0.7, "weight": 0.6}, "field": {"value": 1.0, "weight": 0.15}},
+        "terms": ["PCR", "电池"],
+        "sentences": ["同属储能", "成果报价 50 万元在需求预算 30–80 万元之内"],
+    }
+    session.add(match)
+    session.commit()
+    page = as_user(app, people["agent"]).get(f"/matches/{match.id}").data.decode()
+    assert "匹配程度 <strong" in page and ">高</strong>" in page  # score 0.8
+    assert 'title="综合得分 0.80' in page
+    assert "同属储能；成果报价 50 万元在需求预算 30–80 万元之内" in page
+    assert "PCR" in page
+    assert "权重" not in page
+
+
+def _org(session, user):
+
+    return session.get(Organization, user.organization_id)
+
+
+def test_interest_makes_one_item_against_the_best_matching_need(app, session, people):
+    """表达意向 pairs the result with the enterprise's best-matching need only, with real reasons."""
+    result = make_listing(session, kind="result", org=_org(session, people["uni"]))
+    ent_org = _org(session, people["ent"])
+    best = make_listing(
+        session,
+        kind="need",
+        org=ent_org,
+        title="锂离子电池低温电解液开发",
+        description="物流车锂离子电池在零下四十度续航下降，需要宽温域电解液配方",
+        field="储能",
+    )
+    for title, description in (
+        ("食堂油烟净化改造", "员工食堂油烟排放超标，需要低成本的油烟净化方案"),
+        ("仓库叉车调度软件", "仓库叉车排队严重，希望有调度算法和软件"),
+        ("厂区绿化养护外包", "厂区草坪和树木养护，希望找专业团队"),
+    ):
+        make_listing(
+            session, kind="need", org=ent_org, title=title, description=description, field="智慧城市"
+        )
+    session.commit()
+    as_user(app, people["ent"]).post(f"/results/{result.id}/interest", data={"message": "希望洽谈许可"})
+    session.expire_all()
+    items = session.exec(select(Match).where(Match.result_id == result.id)).all()
+    assert len(items) == 1
+    assert items[0].need_id == best.id
+    assert items[0].raised_at is not None and items[0].score >= 0.2
+    assert items[0].reasons["terms"] and items[0].reasons["note"] == "由用户表达意向产生"
+
+
+def test_interest_makes_no_item_when_nothing_matches(app, session, people):
+    result = make_listing(session, kind="result", org=_org(session, people["uni"]))
+    make_listing(
+        session,
+        kind="need",
+        org=_org(session, people["ent"]),
+        title="厂区绿化养护外包",
+        description="厂区草坪和树木养护，希望找专业团队",
+        field="智慧城市",
+    )
+    session.commit()
+    as_user(app, people["ent"]).post(f"/results/{result.id}/interest", data={})
+    session.expire_all()
+    assert session.exec(select(Match).where(Match.result_id == result.id)).all() == []

@@ -3,10 +3,17 @@
 jieba with a domain dictionary (the taxonomy, domain terms and any listing keywords added at run time)
 and a synonym list that folds variants onto one canonical term, so 锂电 and 锂离子电池, AI and 人工智能
 mean the same thing in the search index and in the matcher.
+
+Before segmenting, text is folded: full width to half width and lower case (NFKC), and traditional
+characters to simplified ones (OpenCC's character table), so 電池 and 电池, ＰＣＲ and PCR are the same
+term everywhere. The traditional→simplified fold is one character for one character, never a phrase
+rewrite: search highlights rely on offsets staying put, and a context-free fold gives a two-character
+query the same characters as the long text it must be found in.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -14,6 +21,7 @@ import unicodedata
 from collections.abc import Iterable
 
 import jieba
+import opencc
 
 from vocab.taxonomy import FIELDS, SUBFIELDS, IPType, Maturity, TransferMode, values
 
@@ -285,11 +293,41 @@ _STOPWORDS = frozenset(
 
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 _SPLIT_ASCII = re.compile(r"[a-z]+[0-9]*|[0-9]+(?:\.[0-9]+)?[a-z%]*")
+#: the ideograph blocks whose traditional forms OpenCC folds (basic, extension A, compatibility)
+_IDEOGRAPH_BLOCKS = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
+
+
+@functools.cache
+def _t2s_table() -> tuple[dict[int, str], re.Pattern[str]]:
+    """Traditional character -> simplified character, from OpenCC's ``t2s`` conversion of every
+    ideograph on its own (one call on the characters joined by line breaks, which no phrase spans),
+    and a pattern that finds any of them."""
+    chars = [chr(c) for start, end in _IDEOGRAPH_BLOCKS for c in range(start, end)]
+    converted = opencc.OpenCC("t2s").convert("\n".join(chars)).split("\n")
+    if len(converted) != len(chars):  # a conversion across a line break: never seen, but be safe
+        converted = [opencc.OpenCC("t2s").convert(c) for c in chars]
+    table = {ord(a): b for a, b in zip(chars, converted, strict=True) if a != b and len(b) == 1}
+    pattern = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(table)) + "]")
+    return table, pattern
+
+
+def to_simplified(text: str) -> str:
+    """`text` with traditional characters replaced by simplified ones, one for one (same length)."""
+    if not text or text.isascii():
+        return text
+    table, pattern = _t2s_table()
+    # Most text is simplified already: one regex scan (in C) decides, translate only when needed.
+    return text.translate(table) if pattern.search(text) else text
 
 
 def normalize(text: str) -> str:
-    """NFKC (full-width to half-width), lower case, whitespace collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", text or "").lower().split())
+    """NFKC (full-width to half-width), traditional to simplified, lower case, whitespace collapsed."""
+    return " ".join(to_simplified(unicodedata.normalize("NFKC", text or "")).lower().split())
+
+
+def is_stopword(token: str) -> bool:
+    """True for a token the analyzer drops (的, 技术, 如何 …) unless asked to keep it."""
+    return token in _STOPWORDS
 
 
 def canonical(term: str) -> str:
@@ -334,6 +372,11 @@ class ChineseAnalyzer:
         self._ensure()
         return len(self.words)
 
+    def frequencies(self) -> dict[str, int]:
+        """jieba's word frequencies (its dictionary with the domain words); read-only."""
+        self._ensure()
+        return self._tokenizer.FREQ
+
     def add_words(self, words: Iterable[str]) -> None:
         """Teach the analyzer new domain words (e.g. listing keywords); idempotent."""
         fresh = {w for w in (normalize(w) for w in words) if len(w) >= 2 and w not in self.words}
@@ -341,11 +384,12 @@ class ChineseAnalyzer:
             with self._lock:
                 self._pending.update(fresh)
 
-    def tokens(self, text: str, *, search_mode: bool = False) -> list[str]:
+    def tokens(self, text: str, *, search_mode: bool = False, keep_stopwords: bool = False) -> list[str]:
         """Terms of `text`, in order, stopwords and punctuation dropped, synonyms folded.
 
         `search_mode` also emits the shorter words inside long ones (jieba's search mode), which suits
-        indexing; the matcher uses the precise mode.
+        indexing; the matcher uses the precise mode. `keep_stopwords` keeps the stop-listed words
+        (a search query decides itself which of them to drop: see `search.text.query_terms`).
         """
         self._ensure()
         norm = normalize(text)
@@ -364,7 +408,7 @@ class ChineseAnalyzer:
                     continue
                 out.extend(canonical(t) for t in _SPLIT_ASCII.findall(tok))
                 continue
-            if tok in _STOPWORDS or (len(tok) == 1 and not tok.isalnum()):
+            if (tok in _STOPWORDS and not keep_stopwords) or (len(tok) == 1 and not tok.isalnum()):
                 continue
             out.append(canonical(tok))
         return out

@@ -12,10 +12,13 @@ from market.accounts.models import Organization, User
 from market.accounts.permissions import admin_required
 from market.db import db
 from market.errors import DomainError
+from market.listings import fields as field_suggestions
 from market.listings import permissions as perm
 from market.listings import queries, service
 from market.listings.forms import ReasonForm
+from market.listings.models import KINDS
 from market.notifications.service import notify
+from vocab.taxonomy import ListingStatus
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -23,8 +26,64 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.route("/review")
 @admin_required
 def review():
-    rows = queries.pending(db())
-    return render_template("admin/review.html", rows=rows, form=ReasonForm())
+    session = db()
+    rows = queries.pending(session)
+    inferred = _inferred_fields(session)
+    model = field_suggestions.classifier(session) if inferred else None
+    suggestions = {
+        (listing.kind, listing.id): model.suggest(field_suggestions.text_of(listing))
+        for listing, _ in inferred
+    }
+    return render_template(
+        "admin/review.html",
+        rows=rows,
+        inferred=inferred,
+        suggestions=suggestions,
+        form=ReasonForm(),
+    )
+
+
+#: inferred fields shown for confirmation at once
+INFERRED_PAGE = 30
+
+
+def _inferred_fields(session) -> list:
+    """Listings whose field the system inferred (系统推断), least confident first."""
+    out = []
+    for model in KINDS.values():
+        out.extend(
+            session.exec(
+                select(model, Organization)
+                .join(Organization, Organization.id == model.organization_id)
+                .where(model.field_inferred, model.status != ListingStatus.CLOSED)
+                .order_by(model.field_confidence.asc().nulls_first(), model.id)
+                .limit(INFERRED_PAGE)
+            ).all()
+        )
+    return sorted(out, key=lambda row: (row[0].field_confidence or 0.0, row[0].kind, row[0].id))[
+        :INFERRED_PAGE
+    ]
+
+
+@bp.route("/fields/<kind:kind>/<int:listing_id>", methods=["POST"])
+@admin_required
+def confirm_field(kind: str, listing_id: int):
+    """One click: confirm the inferred field, or take another one."""
+    session = db()
+    listing = perm.load_listing(session, kind, listing_id, current_user)
+    if not ReasonForm().validate_on_submit():
+        abort(400)
+    try:
+        service.confirm_field(
+            session, actor=current_user, listing=listing, field=request.form.get("field", "")
+        )
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message, "danger")
+    else:
+        session.commit()
+        flash(f"已确认技术领域：{listing.title} → {listing.field}", "success")
+    return redirect(url_for("admin.review"))
 
 
 @bp.route("/review/<kind:kind>/<int:listing_id>", methods=["POST"])

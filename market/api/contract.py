@@ -23,7 +23,7 @@ import re
 from datetime import date
 from typing import Any
 
-from market.listings.schemas import LABELS
+from market.listings.schemas import LABELS, TEXT_MIN, TITLE_MIN
 from vocab.taxonomy import (
     CHALLENGE_MODE,
     COOPERATION_MODES,
@@ -113,7 +113,9 @@ def _many(items: dict[str, Any], description: str, max_items: int | None = None)
 def _common() -> dict[str, Any]:
     return {
         "title": _text(
-            collapsed(4, 200), "名称：4–200 个字（首尾空白去掉，连续空白按一个空格计）", nullable=False
+            collapsed(TITLE_MIN, 200),
+            f"名称：{TITLE_MIN}–200 个字（首尾空白去掉，连续空白按一个空格计）",
+            nullable=False,
         ),
         "field": _one_of(SUBFIELDS, "二级技术领域（见分类）"),
         "keywords": _many(
@@ -130,7 +132,7 @@ def _common() -> dict[str, Any]:
 
 def _result() -> dict[str, Any]:
     return {
-        "summary": _text(trimmed(10, 5000), "成果简介：10–5000 个字", nullable=False),
+        "summary": _text(trimmed(TEXT_MIN, 5000), f"成果简介：{TEXT_MIN}–5000 个字", nullable=False),
         "problem": _text(trimmed(0, 3000), "解决的问题，最多 3000 个字"),
         "advantage": _text(trimmed(0, 3000), "量化优势，最多 3000 个字"),
         "maturity": _one_of(values(Maturity), "成熟度"),
@@ -159,7 +161,7 @@ def _result() -> dict[str, Any]:
 
 def _need() -> dict[str, Any]:
     return {
-        "description": _text(trimmed(10, 5000), "需求描述：10–5000 个字", nullable=False),
+        "description": _text(trimmed(TEXT_MIN, 5000), f"需求描述：{TEXT_MIN}–5000 个字", nullable=False),
         "requirements": _text(trimmed(0, 3000), "必备要求，最多 3000 个字"),
         "target_metrics": _text(trimmed(0, 3000), "目标指标，最多 3000 个字"),
         "cooperation_modes": _many(

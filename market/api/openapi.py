@@ -9,6 +9,7 @@ from market.api.contract import NS, WS, YEAR_NOT_ZERO, choice, listing, listing_
 from market.listings.queries import MAX_PAGE, MAX_PRICE
 from market.listings.queries import MAX_PER_PAGE as MAX_LIST_PER_PAGE
 from market.listings.queries import SORTS as LIST_SORTS
+from matching.fields import MAX_TEXT as SUGGEST_MAX_TEXT
 from search.base import FACETS, KINDS, MAX_FILTER_VALUES, MAX_PER_PAGE, MAX_TEXT, MAX_WINDOW, SORTS
 from vocab.taxonomy import COOPERATION_MODES, FIELDS, SUBFIELDS, Maturity, Region, values
 
@@ -246,6 +247,28 @@ def openapi_document() -> dict[str, Any]:
             "responses": {"200": _response("统计数据", "Stats"), **ERRORS},
         }
     }
+    paths["/api/v1/fields/suggest"] = {
+        "get": {
+            "tags": ["技术领域"],
+            "summary": "根据文字推荐技术领域：最可能的 3 个二级领域及概率（发布表单的一键推荐）",
+            "parameters": [
+                {
+                    "name": "text",
+                    "in": "query",
+                    "required": True,
+                    "description": f"要判断的文字（名称、关键词、简介），1–{SUGGEST_MAX_TEXT} 个字；"
+                    "只能出现一次",
+                    "schema": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": SUGGEST_MAX_TEXT,
+                        "pattern": "^[^\\x00]*$",
+                    },
+                }
+            ],
+            "responses": {"200": _response("推荐的技术领域", "FieldSuggestions"), **ERRORS},
+        }
+    }
     paths["/api/v1/openapi.json"] = {
         "get": {
             "tags": ["文档"],
@@ -312,6 +335,32 @@ def openapi_document() -> dict[str, Any]:
         "schemas": {
             "Error": error,
             "Listing": listing,
+            "FieldSuggestions": {
+                "type": "object",
+                "required": ["suggestions", "inferred", "threshold"],
+                "properties": {
+                    "suggestions": {
+                        "type": "array",
+                        "maxItems": 3,
+                        "description": "最可能的二级领域，概率从高到低；文字中没有可用的词时为空",
+                        "items": {
+                            "type": "object",
+                            "required": ["field", "field_top", "probability"],
+                            "properties": {
+                                "field": {"type": "string", "enum": list(SUBFIELDS)},
+                                "field_top": {"type": "string", "enum": list(FIELDS)},
+                                "probability": {"type": "number", "minimum": 0, "maximum": 1},
+                            },
+                        },
+                    },
+                    "inferred": {
+                        "enum": [*SUBFIELDS, None],
+                        "description": "导入时会自动填写的领域（最可能的领域概率达到 threshold 时），"
+                        "否则 null",
+                    },
+                    "threshold": {"type": "number", "description": "自动填写所需的最低概率"},
+                },
+            },
             "ListingPage": {
                 "type": "object",
                 "required": ["total", "page", "per_page", "items"],

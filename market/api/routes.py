@@ -11,11 +11,13 @@ from market.api.openapi import openapi_document
 from market.db import db
 from market.errors import DomainError
 from market.extensions import csrf
+from market.listings import fields as field_suggestions
 from market.listings import permissions as perm
 from market.listings import queries, service
 from market.listings.schemas import NeedIn, ResultIn, validate_listing
 from market.listings.schemas_out import listing_json
 from market.security import MAX_JSON_DEPTH, check_json
+from matching.fields import MAX_TEXT as SUGGEST_MAX_TEXT
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Writes authenticate with a bearer token only (see token_user), never a cookie, so CSRF cannot apply.
@@ -139,6 +141,27 @@ def submit(kind: str, listing_id: int):
     service.submit(session, actor=user, listing=item)
     session.commit()
     return _listing_response(item)
+
+
+@bp.route("/fields/suggest")
+def suggest_fields():
+    """Top-3 technical fields for a text (the listing forms' one-click suggestions)."""
+    texts = request.args.getlist("text")
+    if len(texts) != 1:
+        raise ApiError(400, "请提供一个 text 参数（要判断技术领域的文字）")
+    text = texts[0]
+    if not 1 <= len(text) <= SUGGEST_MAX_TEXT:
+        raise DomainError(("text", f"text 应为 1–{SUGGEST_MAX_TEXT} 个字"))
+    model = field_suggestions.classifier(db())
+    suggestions = model.suggest(text, k=3)
+    inferred = model.infer(text)
+    return jsonify(
+        {
+            "suggestions": [s.to_dict() for s in suggestions],
+            "inferred": inferred.field if inferred else None,
+            "threshold": model.threshold,
+        }
+    )
 
 
 @bp.route("/openapi.json")

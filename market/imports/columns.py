@@ -154,9 +154,9 @@ def template_header(kind: str) -> list[str]:
 
 #: what to write in each column, shown on the upload page
 HINTS: dict[str, str] = {
-    "title": "一句话说清是什么技术（至少 4 个字）；同一机构内按“编号”或名称识别同一条记录",
-    "summary": "至少 10 个字",
-    "description": "至少 10 个字：现在遇到了什么问题、必须满足的条件、目标指标",
+    "title": "一句话说清是什么技术（至少 2 个字，建议 4 个字以上）；同一机构内按“编号”或名称识别同一条记录",
+    "summary": "至少 5 个字，建议 10 个字以上",
+    "description": "至少 5 个字（建议 10 个字以上）：现在遇到了什么问题、必须满足的条件、目标指标",
     "field": "二级领域，如“储能”“人工智能”；可写“新能源/储能”；留空时系统根据内容推断，请导入后确认",
     "keywords": "多个用顿号、逗号或分号分隔，最多 10 个",
     "maturity": "实验室阶段、小试、中试、产业化",

@@ -4,6 +4,7 @@ validating it through the listing schema, and writing it inside its own SAVEPOIN
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -16,12 +17,21 @@ from market.accounts.models import Organization, User
 from market.accounts.service import get_or_create_org
 from market.errors import DomainError
 from market.imports import cells
-from market.imports.infer import infer_field
 from market.imports.report import IMPORTED, REJECTED, UNCHANGED, UPDATED, ImportReport, RowResult
 from market.listings import service as listings
+from market.listings.fields import classifier as field_classifier
 from market.listings.models import KINDS, Listing
 from market.listings.permissions import OWNER_ROLE
-from market.listings.schemas import LABELS, SCHEMAS, NeedIn, ResultIn, split_multi, validate_listing
+from market.listings.schemas import (
+    LABELS,
+    SCHEMAS,
+    NeedIn,
+    ResultIn,
+    shorter_than_usual,
+    split_multi,
+    validate_listing,
+)
+from matching.fields import listing_text
 from vocab.taxonomy import ROLE_ORG_KINDS, ListingStatus, OrgKind
 
 #: the kind of organisation created for a name the file introduces
@@ -262,9 +272,11 @@ class RowImporter:
             raise _Rejected(f"平台上的同名记录（编号 {existing.id}）{why}，不能通过导入修改")
 
         data = self._merge(existing, values)
+        self.confidence = existing.field_confidence if existing is not None else None
         field_inferred = self._field(data, existing, field_cell, notes)
         checked = validate_listing(self.kind, data)
         self._check_lengths(checked)
+        notes.extend(shorter_than_usual(self.kind, checked))
         if title:
             self.seen[key] = number
 
@@ -304,6 +316,9 @@ class RowImporter:
                         check_permission=False,
                     )
                     status = UPDATED
+            if field_inferred:
+                listing.field_confidence = self.confidence
+                self.session.add(listing)
             published = False
             if self.publish and listing.status == ListingStatus.DRAFT:
                 listings.publish_directly(self.session, actor=None, listing=listing, reason=PUBLISH_REASON)
@@ -347,13 +362,30 @@ class RowImporter:
         body_keys = BODY_FIELDS[self.kind]
         body = "\n".join(str(data.get(k) or "") for k in body_keys)
         keywords = _split(data.get("keywords"))
-        guess = infer_field(str(data.get("title") or ""), keywords, body, within=cell.top)
-        data["field"] = guess
-        if guess:
-            notes.append(f"技术领域由系统根据内容推断为“{guess}”，请确认")
-        else:
+        model = field_classifier(self.session)
+        text = listing_text(str(data.get("title") or ""), keywords, body)
+        ranked = model.suggest(text, k=len(model.classes))
+        if cell.top:  # the row names the first level only: the likeliest field under it
+            ranked = [s for s in ranked if s.field_top == cell.top]
+            total = sum(s.probability for s in ranked) or 1.0
+            ranked = [dataclasses.replace(s, probability=s.probability / total) for s in ranked]
+        best = ranked[0] if ranked else None
+        if best is not None and best.probability >= model.threshold:
+            data["field"] = best.field
+            self.confidence = best.probability
+            notes.append(
+                f"技术领域由系统推断为“{best.field}”（系统推断，置信度 {best.probability:.0%}），请确认"
+            )
+            return True
+        data["field"] = None
+        if best is None:
             notes.append("未能确定技术领域，请在平台上补充")
-        return guess is not None
+        else:
+            notes.append(
+                f"技术领域未能可靠推断（最可能是“{best.field}”，置信度 {best.probability:.0%}，"
+                f"低于 {model.threshold:.0%}），已留空，请在平台上补充"
+            )
+        return False
 
     def _check_lengths(self, checked: ResultIn | NeedIn) -> None:
         for name, limit in self.limits.items():

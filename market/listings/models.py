@@ -26,6 +26,8 @@ class ListingBase(SQLModel):
     field: str | None = Field(default=None, max_length=30, index=True)
     #: the field was guessed from the text on import; the owner should confirm it
     field_inferred: bool = Field(default=False)
+    #: the classifier's probability for an inferred field (系统推断), None when a person gave it
+    field_confidence: float | None = Field(default=None)
     keywords: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     contact_name: str | None = Field(default=None, max_length=60)
     contact_phone: str | None = Field(default=None, max_length=40)

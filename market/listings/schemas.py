@@ -27,6 +27,14 @@ from vocab.taxonomy import (
 )
 from vocab.values import split_list
 
+#: shortest valid title and main text (车门锁 is a real need's whole title, 如何去除花椒中苦味 a whole
+#: description): short is not invalid
+TITLE_MIN = 2
+TEXT_MIN = 5
+#: below these an import row is still accepted, with a warning in the report
+TITLE_USUAL = 4
+TEXT_USUAL = 10
+
 PHONE = re.compile(r"^[0-9+()\- ]{5,30}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -113,8 +121,8 @@ class ListingIn(SQLModel):
     @classmethod
     def _title(cls, value: str) -> str:
         value = " ".join(value.split())
-        if len(value) < 4:
-            raise ValueError("名称至少 4 个字，请写清是什么技术")
+        if len(value) < TITLE_MIN:
+            raise ValueError(f"名称至少 {TITLE_MIN} 个字，请写清是什么技术")
         if len(value) > 200:
             raise ValueError("名称不能超过 200 个字")
         return value
@@ -205,7 +213,7 @@ class ResultIn(ListingIn):
     @field_validator("summary")
     @classmethod
     def _summary(cls, value: str) -> str:
-        return _long_text(value, "成果简介", 10)
+        return _long_text(value, "成果简介", TEXT_MIN)
 
     @field_validator("problem", "advantage")
     @classmethod
@@ -284,7 +292,7 @@ class NeedIn(ListingIn):
     @field_validator("description")
     @classmethod
     def _description(cls, value: str) -> str:
-        return _long_text(value, "需求描述", 10)
+        return _long_text(value, "需求描述", TEXT_MIN)
 
     @field_validator("requirements", "target_metrics", "eligibility")
     @classmethod
@@ -355,6 +363,21 @@ def _errors(exc: ValidationError) -> list[tuple[str | None, str]]:
             message = _PYDANTIC_MESSAGES.get(err["type"], "格式不正确")
         label = LABELS.get(field or "", "")
         out.append((field, message if not label or label in message else f"{label}：{message}"))
+    return out
+
+
+#: the main text of each kind (the one with a minimum length)
+MAIN_TEXT = {"result": "summary", "need": "description"}
+
+
+def shorter_than_usual(kind: str, listing: ResultIn | NeedIn) -> list[str]:
+    """Warnings for a valid listing whose title or main text is shorter than most (not an error)."""
+    out = []
+    if len(listing.title) < TITLE_USUAL:
+        out.append(f"名称只有 {len(listing.title)} 个字，比通常短，建议补充写清是什么技术")
+    text = getattr(listing, MAIN_TEXT[kind]) or ""
+    if len(text) < TEXT_USUAL:
+        out.append(f"{LABELS[MAIN_TEXT[kind]]}只有 {len(text)} 个字，比通常短，补充后更容易被匹配")
     return out
 
 

@@ -21,6 +21,7 @@ from market.listings.schemas import NeedIn, ResultIn, validate_listing
 from market.outbox.relay import Change
 from market.outbox.service import enqueue_listing
 from market.signals import interest_expressed
+from vocab.taxonomy import SUBFIELDS, Role
 from vocab.taxonomy import ListingStatus as S
 
 STALE_MESSAGE = (
@@ -57,6 +58,8 @@ def _apply(listing: Listing, data: ResultIn | NeedIn, *, field_inferred: bool = 
     for name, value in data.model_dump().items():
         setattr(listing, name, value)
     listing.field_inferred = field_inferred and bool(listing.field)
+    if not listing.field_inferred:
+        listing.field_confidence = None  # a person gave the field
     listing.updated_at = utcnow()
 
 
@@ -114,6 +117,28 @@ def update_listing(
         ) from None
     record_event(session, listing=listing, actor=actor, action="edit", from_status=listing.status)
     if listing.status == S.PUBLISHED:
+        enqueue_listing(session, kind=listing.kind, listing_id=listing.id)
+    return listing
+
+
+def confirm_field(session: Session, *, actor: User, listing: Listing, field: str) -> Listing:
+    """The reviewer confirms a field the system inferred (系统推断), or replaces it (one click)."""
+    if actor.role != Role.ADMIN:
+        raise NotAllowed((None, "只有平台运营可以确认技术领域"))
+    if field not in SUBFIELDS:
+        raise DomainError(("field", f"技术领域“{field}”不在分类中"))
+    before = listing.field
+    listing.field = field
+    listing.field_inferred = False
+    listing.field_confidence = None
+    listing.updated_at = utcnow()
+    session.add(listing)
+    session.flush()
+    note = f"确认技术领域“{field}”" if before == field else f"技术领域由“{before or '未填'}”改为“{field}”"
+    record_event(
+        session, listing=listing, actor=actor, action="field", from_status=listing.status, reason=note
+    )
+    if listing.status == S.PUBLISHED and before != field:
         enqueue_listing(session, kind=listing.kind, listing_id=listing.id)
     return listing
 

@@ -14,13 +14,16 @@ def init_app(app: Flask) -> None:
     from market.outbox.rebuild import register_rebuild_step
     from market.outbox.worker import Job, register_handler, register_job, register_warmup
     from market.signals import interest_expressed
+    from matching.explain import score_level
 
     app.register_blueprint(routes.bp)
     app.cli.add_command(cli.match_cli)
     app.jinja_env.globals["match_perm"] = permissions
+    app.jinja_env.filters["score_level"] = score_level
     interest_expressed.connect(service.on_interest)
     register_handler(app, engine.match_handler(app))
     register_rebuild_step(app, "供需匹配", lambda progress: engine.rebuild(app, progress))
     register_job(app, Job("match-store", every=30.0, run=engine.keep_store))
     register_warmup(app, engine.warm_store)
     register_probe(app, Probe("store", engine.store_health))
+    register_probe(app, Probe("ranker", lambda app: {"ok": True, **engine.ranker_status(app)}))

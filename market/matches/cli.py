@@ -20,6 +20,13 @@ def rebuild_command() -> None:
     engine.rebuild(current_app._get_current_object(), progress=click.echo)
 
 
+@match_cli.command("learn")
+def learn_command() -> None:
+    """Learn the ranker's weights from decisions; used only while cross-validation says not worse."""
+    ranker = engine.learn(current_app._get_current_object(), progress=click.echo)
+    click.echo("现在使用：" + ("学习得到的排序" if ranker.live else "首轮排序（默认权重）"))
+
+
 @match_cli.command("export-labels")
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(

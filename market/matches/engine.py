@@ -11,6 +11,7 @@ someone acted on is never deleted — only marked stale when the matcher no long
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -22,12 +23,27 @@ from sqlmodel import Session, func, or_, select
 
 from market.accounts.models import Organization
 from market.db import utcnow
-from market.listings.models import KINDS, Listing, ResearchResult, TechNeed
+from market.listings.models import KINDS, Listing
+from market.matches import labels
 from market.matches.models import Match
+from market.matches.records import published_records, record_of
 from market.outbox import relay
 from market.outbox.worker import tx
-from matching.records import NeedRecord, ResultRecord
-from matching.store import MatchStore, PairState, StoreConfig, StoreError, describe, remove_stale_builds
+from matching.learn import LearnedRanker
+from matching.learn import learn as learn_ranker
+from matching.matcher import Matcher, score_pairs
+from matching.records import Pair
+from matching.scoring import Weights
+from matching.store import (
+    MatchStore,
+    PairState,
+    StoreConfig,
+    StoreError,
+    describe,
+    read_model,
+    remove_stale_builds,
+)
+from matching.text import TextModel
 from vocab.taxonomy import ListingStatus, MatchStatus
 
 #: matches kept per listing, and the lowest score worth an agent's time
@@ -38,55 +54,6 @@ CONFIG = StoreConfig(k=TOP_K, candidates=5 * TOP_K, min_score=MIN_SCORE)
 Progress = Callable[[str], None]
 #: batches up to this size write each new listing's own matches before the rest of the batch
 EARLY_BATCH = 5
-
-
-def result_record(listing: ResearchResult, org: Organization) -> ResultRecord:
-    return ResultRecord(
-        id=str(listing.id),
-        title=listing.title,
-        summary=listing.summary or "",
-        problem=listing.problem or "",
-        advantage=listing.advantage or "",
-        keywords=tuple(listing.keywords or ()),
-        field=listing.field,
-        maturity=listing.maturity,
-        transfer_modes=tuple(listing.transfer_modes or ()),
-        price=None if listing.price_negotiable else listing.price_wan,
-        region=org.region,
-    )
-
-
-def need_record(listing: TechNeed, org: Organization) -> NeedRecord:
-    return NeedRecord(
-        id=str(listing.id),
-        title=listing.title,
-        description=listing.description or "",
-        requirements=listing.requirements or "",
-        target_metrics=listing.target_metrics or "",
-        keywords=tuple(listing.keywords or ()),
-        field=listing.field,
-        cooperation_modes=tuple(listing.cooperation_modes or ()),
-        budget_min=listing.budget_min_wan,
-        budget_max=listing.budget_max_wan,
-        region=org.region,
-        is_challenge=listing.is_challenge,
-    )
-
-
-def record_of(listing: Listing, org: Organization) -> ResultRecord | NeedRecord:
-    return result_record(listing, org) if listing.kind == "result" else need_record(listing, org)
-
-
-def published_records(session: Session) -> tuple[list[ResultRecord], list[NeedRecord]]:
-    out: dict[str, list] = {"result": [], "need": []}
-    for kind, model in KINDS.items():
-        rows = session.exec(
-            select(model, Organization)
-            .join(Organization, Organization.id == model.organization_id)
-            .where(model.status == ListingStatus.PUBLISHED)
-        ).all()
-        out[kind] = [record_of(listing, org) for listing, org in rows]
-    return out["result"], out["need"]
 
 
 # -- the store ------------------------------------------------------------------------------------
@@ -124,6 +91,7 @@ def build_store(app: Flask, progress: Progress | None = None) -> tuple[MatchStor
         results,
         needs,
         config=CONFIG,
+        weights=live_weights(app),
         n_jobs=int(app.config.get("MATCH_JOBS", 1)),
         progress=progress,
     )
@@ -132,6 +100,113 @@ def build_store(app: Flask, progress: Progress | None = None) -> tuple[MatchStor
         previous.close()
     app.extensions["matches.store"] = built
     return built, upto
+
+
+def scoring_model(app: Flask) -> tuple[TextModel, Weights] | None:
+    """The live store's text model and weights (read once per store file), None before a store exists."""
+    path = store_path(app)
+    try:
+        stamp = (path.stat().st_ino, path.stat().st_mtime_ns)
+    except FileNotFoundError:
+        return None
+    cached = app.extensions.get("matches.model")
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, read_model(path))
+        app.extensions["matches.model"] = cached
+    return cached[1]
+
+
+def best_counterpart(
+    app: Flask, session: Session, listing: Listing, others: list[Listing]
+) -> tuple[Listing, float, dict] | None:
+    """Of `others` (listings of the other kind), the one that matches `listing` best, with its score
+    and reasons, scored as the matcher scores any pair; None when none reaches `MIN_SCORE` with some
+    text in common."""
+    if not others:
+        return None
+    orgs = {
+        o.id: o
+        for o in session.exec(
+            select(Organization).where(
+                Organization.id.in_({listing.organization_id, *(x.organization_id for x in others)})
+            )
+        ).all()
+    }
+    mine = record_of(listing, orgs[listing.organization_id])
+    theirs = [record_of(x, orgs[x.organization_id]) for x in others]
+    model = scoring_model(app)
+    if model is None:  # no store yet: a matcher fitted on these listings alone
+        fitted = Matcher().fit(*((theirs, [mine]) if listing.kind == "need" else ([mine], theirs)))
+        model = (fitted.text, fitted.weights)
+    if listing.kind == "result":
+        scored = score_pairs(*model, theirs, [mine] * len(theirs))
+    else:
+        scored = score_pairs(*model, [mine] * len(theirs), theirs)
+    ranked = sorted(zip(scored, others, strict=True), key=lambda p: (-p[0].score, p[1].id))
+    best, other = ranked[0]
+    if best.score < MIN_SCORE or not best.reasons["text"]["cosine"] > 0:
+        return None
+    return other, best.score, stored_reasons(best.reasons)
+
+
+# -- the ranker learnt from decisions ---------------------------------------------------------------
+
+
+def learned_path(app: Flask) -> Path:
+    return Path(str(app.config["MATCH_LEARNED_PATH"]))
+
+
+def learned_ranker(app: Flask) -> LearnedRanker | None:
+    """The last `flask match learn` result, None when there is none (or it cannot be read)."""
+    try:
+        return LearnedRanker.load(learned_path(app))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def live_weights(app: Flask) -> Weights | None:
+    """The learnt weights while their cross-validated score is not worse than the first stage's,
+    else None (the default weights)."""
+    ranker = learned_ranker(app)
+    return ranker.weights if ranker is not None and ranker.live else None
+
+
+def ranker_status(app: Flask) -> dict:
+    """Which ranker is live and why (admin page)."""
+    ranker = learned_ranker(app)
+    if ranker is None:
+        return {"live": "first_stage", "reason": "尚未从对接决定中学习（flask match learn）"}
+    return {
+        "live": "learned" if ranker.live else "first_stage",
+        "reason": ranker.cv.get("reason", ""),
+        "pairs": ranker.pairs,
+        "needs": ranker.needs,
+        "weights": ranker.weights.as_dict(),
+    }
+
+
+def learn(app: Flask, progress: Progress | None = None) -> LearnedRanker:
+    """Fit the ranker to agents' and owners' decisions (graded as `labels.grade`), cross-validate it,
+    save it, and rebuild the store when which weights are live changed."""
+    say = progress or (lambda _m: None)
+    before = live_weights(app)
+    with tx(app).read() as session:
+        pairs = [Pair(**line) for line in labels.labels(session)]
+        records: dict[str, list] = {"result": [], "need": []}
+        for kind, model in KINDS.items():
+            for listing, org in session.exec(
+                select(model, Organization).join(Organization, Organization.id == model.organization_id)
+            ).all():
+                record = record_of(listing, org)
+                records[kind].append(dataclasses.replace(record, id=labels.listing_id(listing)))
+    say(f"{len(pairs)} 条对接决定，成果 {len(records['result'])}，需求 {len(records['need'])}")
+    ranker = learn_ranker(records["result"], records["need"], pairs)
+    learned_path(app).parent.mkdir(parents=True, exist_ok=True)
+    ranker.save(learned_path(app))
+    say(ranker.cv.get("reason", "") or "没有可用的标注")
+    if live_weights(app) != before and open_store(app) is not None:
+        rebuild(app, progress)
+    return ranker
 
 
 # -- match rows -----------------------------------------------------------------------------------
@@ -147,9 +222,14 @@ _UNTOUCHED = (
 
 
 def stored_reasons(reasons: dict) -> dict:
-    """The matcher's reasons in the site's shape: components with value and weight, and key terms."""
+    """The matcher's reasons in the site's shape: components with value and weight, key terms, and
+    the other parts in words."""
     components = {k: v for k, v in reasons.items() if isinstance(v, dict)}
-    return {"components": components, "terms": list(reasons.get("key_terms", []))}
+    return {
+        "components": components,
+        "terms": list(reasons.get("key_terms", [])),
+        "sentences": list(reasons.get("sentences", [])),
+    }
 
 
 def _upsert_statement(session: Session):

@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 
 from market.accounts.models import Organization
 from market.listings.models import ResearchResult, TechNeed
-from market.matches.engine import record_of
 from market.matches.models import Match
+from market.matches.records import record_of
 from vocab.taxonomy import DeclineReason, MatchStatus
 
 #: declines that say the technology itself did not fit (grade 0); other reasons are commercial (grade 1)

@@ -6,6 +6,9 @@ credited (Match.introduced_by_id, and Contract.agent_id) whatever happens to the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from flask import current_app
 from sqlmodel import Session, select, update
 
 from market import links
@@ -13,6 +16,7 @@ from market.accounts.models import Organization, User
 from market.db import utcnow
 from market.errors import ConflictError, DomainError, NotAllowed
 from market.listings.models import Interest, Listing, ResearchResult, TechNeed
+from market.matches import engine
 from market.matches.models import Match, MatchEvent
 from market.matches.permissions import OPEN
 from market.notifications.service import members_of, notify
@@ -232,9 +236,18 @@ def give_feedback(
     return match
 
 
-def from_interest(session: Session, *, interest: Interest, listing: Listing, user: User) -> list[Match]:
-    """“Express interest” raises the matches between the listing and the user's organisation's listings
-    (creating them when the matcher had not suggested the pair), so agents see it first."""
+#: how many of the organisation's listings an expression of interest is scored against
+INTEREST_CANDIDATES = 200
+#: (listing of interest, the organisation's listings) -> the best of them, its score and reasons
+BestCounterpart = Callable[[Listing, list[Listing]], "tuple[Listing, float, dict] | None"]
+
+
+def from_interest(
+    session: Session, *, interest: Interest, listing: Listing, user: User, best: BestCounterpart
+) -> list[Match]:
+    """“Express interest” raises one match: the listing against the user's organisation's listing that
+    matches it best (creating the match when the matcher had not suggested the pair), so agents see
+    it first. None when none of them matches at all: a pair per listing at score 0 is noise."""
     counterpart = TechNeed if listing.kind == "result" else ResearchResult
     mine = session.exec(
         select(counterpart)
@@ -242,10 +255,12 @@ def from_interest(session: Session, *, interest: Interest, listing: Listing, use
             counterpart.organization_id == user.organization_id, counterpart.status == ListingStatus.PUBLISHED
         )
         .order_by(counterpart.published_at.desc())
-        .limit(5)
+        .limit(INTEREST_CANDIDATES)
     ).all()
+    found = best(listing, list(mine))
     out = []
-    for other in mine:
+    if found is not None:
+        other, score, reasons = found
         result_id, need_id = (listing.id, other.id) if listing.kind == "result" else (other.id, listing.id)
         match = session.exec(
             select(Match).where(Match.result_id == result_id, Match.need_id == need_id)
@@ -255,8 +270,8 @@ def from_interest(session: Session, *, interest: Interest, listing: Listing, use
                 result_id=result_id,
                 need_id=need_id,
                 origin="interest",
-                score=0.0,
-                reasons={"components": {}, "terms": [], "note": "由用户表达意向产生"},
+                score=score,
+                reasons={**reasons, "note": "由用户表达意向产生"},
             )
             session.add(match)
             session.flush()
@@ -282,7 +297,13 @@ def from_interest(session: Session, *, interest: Interest, listing: Listing, use
         session,
         user_ids=[a for a in agents if a is not None],
         message=f"{user.display_name} 对“{listing.title}”表达了意向"
-        + ("，已加入待认领队列" if out else "（对方暂无对应发布）"),
+        + (
+            "，已加入待认领队列"
+            if out
+            else "（其机构的发布与之都不相关，未生成匹配）"
+            if mine
+            else "（对方暂无对应发布）"
+        ),
         link=links.interest_queue() if out else links.listing(listing.kind, listing.id),
     )
     interest.handled = bool(out)
@@ -292,4 +313,11 @@ def from_interest(session: Session, *, interest: Interest, listing: Listing, use
 
 def on_interest(session: Session, *, interest: Interest, listing: Listing, user: User) -> None:
     """Receiver of `market.signals.interest_expressed` (listings send it and never import matches)."""
-    from_interest(session, interest=interest, listing=listing, user=user)
+    app = current_app._get_current_object()
+    from_interest(
+        session,
+        interest=interest,
+        listing=listing,
+        user=user,
+        best=lambda mine, others: engine.best_counterpart(app, session, mine, others),
+    )

@@ -86,12 +86,13 @@ from search.fts.sets import (
     read,
     store_hot_sets,
 )
-from search.text import QueryTerm, highlight_page, query_terms
+from search.text import QueryTerm, highlight_page, pinyin_terms, query_terms
 
 __all__ = ["FTS_TABLES", "FtsEngine", "analyse", "expression", "level_queries", "rowid_of"]
 
-#: layout version of the index file (PRAGMA user_version); bump it when tables change
-SCHEMA_VERSION = 4
+#: layout version of the index file (PRAGMA user_version); bump it when tables or the text folding change
+#: (5: traditional characters folded to simplified ones)
+SCHEMA_VERSION = 5
 #: memory for the rowid sets of terms kept between queries (each costs its bytes + 256)
 SET_CACHE_BYTES = 32 << 20
 
@@ -718,6 +719,9 @@ class FtsEngine(SearchEngine):
 
     def _search(self, conn: sqlite3.Connection, cols: Columns, q: SearchQuery) -> SearchResults:
         terms = query_terms(q.text)
+        pinyin = pinyin_terms(q.text)
+        if pinyin:
+            return self._search_pinyin(conn, cols, q, terms, pinyin)
         if not terms:
             return self._page(conn, cols, q, self._filter(conn, cols, q, None), terms, None)
         # One set per term (a broad term's set comes from the cache), intersected in numpy: an
@@ -732,6 +736,27 @@ class FtsEngine(SearchEngine):
             matched[found] += 1
         pos = self._filter(conn, cols, q, np.flatnonzero(matched))
         return self._page(conn, cols, q, pos, terms, "or", matched[pos])
+
+    def _search_pinyin(
+        self,
+        conn: sqlite3.Connection,
+        cols: Columns,
+        q: SearchQuery,
+        terms: list[QueryTerm],
+        pinyin: list[QueryTerm],
+    ) -> SearchResults:
+        """A query without Han characters that reads as pinyin: the documents matching it as typed
+        first (every term), then those matching its reading (every reading, any of its words)."""
+        sets = [cols.positions(self._rowids(conn, cols.seq, expression([t]))) for t in terms]
+        exact = _intersect(sets, len(cols)) if sets else np.zeros(0, dtype=np.int64)
+        read = _intersect(
+            [cols.positions(self._rowids(conn, cols.seq, expression([t]))) for t in pinyin], len(cols)
+        )
+        level = np.zeros(len(cols), dtype=np.int64)
+        level[read] = 1
+        level[exact] = 2
+        pos = self._filter(conn, cols, q, np.flatnonzero(level))
+        return self._page(conn, cols, q, pos, [*terms, *pinyin], "or", level[pos])
 
     def _scores(
         self, conn: sqlite3.Connection, cols: Columns, pos: np.ndarray, terms: list[QueryTerm], k: int

@@ -5,9 +5,12 @@ Needs speak the enterprise's language, results the lab's; each need has one clea
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from matching import Matcher, NeedRecord, ResultRecord
+from matching import Matcher, NeedRecord, ResultRecord, load_needs, load_org_regions, load_pairs, load_results
+from matching.records import read_lines
 
 RESULTS: tuple[ResultRecord, ...] = (
     ResultRecord(
@@ -137,3 +140,23 @@ def fitted() -> Matcher:
 def fresh() -> Matcher:
     """A matcher of its own, free to mutate."""
     return Matcher().fit(RESULTS, NEEDS)
+
+
+SEED = Path(__file__).resolve().parents[2] / "seed" / "data"
+
+
+@pytest.fixture(scope="session")
+def demo() -> tuple[list[ResultRecord], list[NeedRecord], list]:
+    """The demo results, needs and labelled pairs (seed/data), as the CLI reads them."""
+    orgs = load_org_regions(read_lines(str(SEED / "organizations.jsonl")))
+    results = load_results(read_lines(str(SEED / "results.jsonl")), orgs=orgs).records
+    needs = load_needs(read_lines(str(SEED / "needs.jsonl")), orgs=orgs).records
+    pairs = load_pairs(read_lines(str(SEED / "pairs.jsonl"))).records
+    return results, needs, pairs
+
+
+@pytest.fixture(scope="session")
+def demo_matcher(demo) -> Matcher:
+    """A matcher fitted on the demo listings (shared: tests must not mutate it)."""
+    results, needs, _ = demo
+    return Matcher().fit(results, needs)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from matching import COMPONENTS, Matcher, ModelFormatError, NeedRecord, ResultRecord, Weights
+from matching.matcher import score_pairs
 from matching.text import TextModel, char_text, doc_of, keyword_tokens, word_tokens
 
 from .conftest import BEST, NEEDS, RESULTS
@@ -31,7 +32,7 @@ def test_scores_descend_and_stay_in_unit_interval(fitted: Matcher) -> None:
 def test_reasons_carry_every_component_and_readable_key_terms(fitted: Matcher) -> None:
     match = fitted.matches_for_need("N-water", k=1)[0]
     reasons = match.reasons
-    assert set(reasons) == {*COMPONENTS, "key_terms"}
+    assert set(reasons) == {*COMPONENTS, "key_terms", "sentences"}
     for name in COMPONENTS:
         assert reasons[name]["weight"] == getattr(Weights(), name)
     assert reasons["field"]["value"] == 1.0
@@ -278,3 +279,14 @@ def test_concurrent_reads_and_writes_do_not_break(fresh: Matcher) -> None:
         t.join()
     assert errors == []
     assert len(fresh.results) == len(RESULTS) + 10
+
+
+def test_score_pairs_gives_what_the_fitted_matcher_gives(fitted: Matcher) -> None:
+    need = next(n for n in fitted.needs if n.id == "N-water")
+    results = list(fitted.results)
+    scored = score_pairs(fitted.text, fitted.weights, [need] * len(results), results)
+    for match in scored:
+        expected = fitted.score_pair("N-water", match.result_id)
+        assert match.score == pytest.approx(expected.score, abs=1e-6)
+        assert match.reasons["key_terms"] == expected.reasons["key_terms"]
+        assert match.reasons["sentences"] == expected.reasons["sentences"]

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from matching import Matcher
+from matching import Matcher, Weights
 from matching.records import load_needs, load_results, read_lines
 from matching.store import BUILDING, MatchStore, StoreConfig, remove_stale_builds
 from seed.loader import DATA
@@ -55,14 +55,25 @@ def test_matches_carry_reasons(built):
     assert set(reasons) >= {"text", "field", "maturity", "mode", "price", "region", "key_terms"}
 
 
-@pytest.mark.parametrize(("config", "seed"), [(StoreConfig(), 1), (SMALL, 2)], ids=["default", "small-lists"])
-def test_change_by_change_equals_a_full_recompute(records, built, tmp_path, config, seed):
+#: weights as `matching.learn` may give them: every component and the text exponent moved
+LEARNED = Weights(text=0.5, field=0.3, maturity=0.1, mode=0.025, price=0.2, region=0.0, text_exponent=0.75)
+
+
+@pytest.mark.parametrize(
+    ("config", "seed", "weights"),
+    [(StoreConfig(), 1, None), (SMALL, 2, None), (SMALL, 3, LEARNED)],
+    ids=["default", "small-lists", "learned-weights"],
+)
+def test_change_by_change_equals_a_full_recompute(records, built, tmp_path, config, seed, weights):
     """Adds, edits and withdrawals in random batches; the store and a caller's copy of the wanted pairs
-    (kept only from the diffs) end exactly where a recompute on the final listings ends."""
+    (kept only from the diffs) end exactly where a recompute on the final listings ends — with the
+    default weights and with learned ones."""
     results, needs = records
     rng = random.Random(seed)
     start_r, start_n = rng.sample(results, len(results) // 2), rng.sample(needs, len(needs) // 2)
-    store = MatchStore.build(tmp_path / "live.sqlite3", start_r, start_n, text=built.text, config=config)
+    store = MatchStore.build(
+        tmp_path / "live.sqlite3", start_r, start_n, text=built.text, config=config, weights=weights
+    )
     current = {"result": {r.id: r for r in start_r}, "need": {n.id: n for n in start_n}}
     copy = wanted(store)
     ops = [("result", r.id, r) for r in results if r.id not in current["result"]]
@@ -101,7 +112,9 @@ def test_change_by_change_equals_a_full_recompute(records, built, tmp_path, conf
         current["need"].values(),
         text=built.text,
         config=config,
+        weights=weights,
     )
+    assert store.weights == (weights or Weights())
     assert tops(store) == tops(full)
     assert wanted(store) == wanted(full)
     assert copy == wanted(full)

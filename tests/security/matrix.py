@@ -241,6 +241,14 @@ CASES: list[Case] = [
         data={"decision": "approve"},
         effect=_status(ResearchResult, "pending", "已发布"),
     ),
+    Case(
+        "admin.confirm_field",
+        "POST",
+        "/admin/fields/results/{result}",
+        members(403, admin=302),
+        data={"field": "氢能"},
+        effect=lambda s, w, _u: s.get(ResearchResult, w.ids["result"]).field == "氢能",
+    ),
     Case("admin.organizations", "GET", "/admin/organizations", ADMIN_ONLY),
     Case("admin.system", "GET", "/admin/system", ADMIN_ONLY),
     Case(
@@ -500,6 +508,7 @@ CASES: list[Case] = [
         expect(401),
         effect=_status(ResearchResult, "draft", "待审核"),
     ),
+    Case("api.suggest_fields", "GET", "/api/v1/fields/suggest?text=锂离子电池", PUBLIC),
     Case("api.openapi", "GET", "/api/v1/openapi.json", PUBLIC),
     Case("api.docs", "GET", "/api/v1/docs", PUBLIC),
 ]
