@@ -17,7 +17,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.config.update(settings)
     config_mod.check(app.config)
 
-    from market import mail, outbox
+    from market import mail, outbox, trade
     from market.cli import register_cli
     from market.db import register_db
     from market.errors import register_errors
@@ -50,4 +50,5 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     register_cli(app)
     outbox.init_app(app)
     mail.init_app(app)
+    trade.init_app(app)
     return app
