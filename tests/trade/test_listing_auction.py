@@ -71,7 +71,7 @@ def test_no_qualified_buyer_is_unsold(session, trade):
 
 
 def test_bids_follow_the_grid_and_only_qualified_buyers_bid(session, trade):
-    listing, auction = open_auction(session, trade, start="80", price="100", increment="5")
+    _listing, auction = open_auction(session, trade, start="80", price="100", increment="5")
     a, b, c = trade["buyers"]
     with pytest.raises(NotAllowed):
         svc.place_bid(session, actor=c, auction_id=auction.id, price_wan="80")
@@ -90,7 +90,7 @@ def test_bids_follow_the_grid_and_only_qualified_buyers_bid(session, trade):
 
 
 def test_soft_close_extends_and_the_server_clock_decides(session, trade):
-    listing, auction = open_auction(session, trade, extend=5)
+    _listing, auction = open_auction(session, trade, extend=5)
     a, b = trade["buyers"][:2]
     ends = svc.aware(auction.ends_at)
     svc.place_bid(session, actor=a, auction_id=auction.id, price_wan="100", now=ends - timedelta(minutes=20))
@@ -106,13 +106,13 @@ def test_soft_close_extends_and_the_server_clock_decides(session, trade):
 
 
 def test_close_sells_to_the_highest_bid_and_not_below_the_reserve(app, session, trade):
-    listing, auction = open_auction(session, trade, start="50", price="100", increment="10")
+    _listing, auction = open_auction(session, trade, start="50", price="100", increment="10")
     a, b = trade["buyers"][:2]
     svc.place_bid(session, actor=a, auction_id=auction.id, price_wan="50")
     svc.place_bid(session, actor=b, auction_id=auction.id, price_wan="90")
     assert closing.close_auction(session, auction.id, now=svc.aware(auction.ends_at)) == "流拍"  # 90 < 100
     listing2_trade = dict(trade)
-    listing2, auction2 = open_auction(session, listing2_trade, start="50", price="100", increment="10")
+    _listing2, auction2 = open_auction(session, listing2_trade, start="50", price="100", increment="10")
     svc.place_bid(session, actor=a, auction_id=auction2.id, price_wan="100")
     svc.place_bid(session, actor=b, auction_id=auction2.id, price_wan="120")
     session.commit()
@@ -126,7 +126,7 @@ def test_close_sells_to_the_highest_bid_and_not_below_the_reserve(app, session, 
 
 
 def test_bids_are_append_only_and_tampering_is_found_by_verify(app, session, trade):
-    listing, auction = open_auction(session, trade)
+    _listing, auction = open_auction(session, trade)
     a, b = trade["buyers"][:2]
     for i, user in enumerate([a, b, a, b]):
         svc.place_bid(session, actor=user, auction_id=auction.id, price_wan=str(100 + 5 * i))
@@ -158,7 +158,7 @@ def test_bids_are_append_only_and_tampering_is_found_by_verify(app, session, tra
 
 
 def test_bid_pages_and_json(app, session, trade):
-    listing, auction = open_auction(session, trade)
+    _listing, auction = open_auction(session, trade)
     session.commit()
     a, b = trade["buyers"][:2]
     ca, cb = app.test_client(), app.test_client()

@@ -32,7 +32,7 @@ CONTRACT = {
 
 
 def sold_deal(session, trade) -> TradeDeal:
-    listing, auction = open_auction(session, trade)
+    _listing, auction = open_auction(session, trade)
     a, b = trade["buyers"][:2]
     svc.place_bid(session, actor=a, auction_id=auction.id, price_wan="100")
     svc.place_bid(session, actor=b, auction_id=auction.id, price_wan="120")
