@@ -543,7 +543,19 @@ def qualified_orgs(session: Session, listing_id: int) -> list[int]:
 
 
 def is_qualified(session: Session, *, listing_id: int, org_id: int | None) -> bool:
-    return org_id is not None and org_id in qualified_orgs(session, listing_id)
+    """Whether the organisation's registration is checked and its deposit confirmed (one indexed row)."""
+    if org_id is None:
+        return False
+    return (
+        session.exec(
+            select(BuyerRegistration.id).where(
+                BuyerRegistration.listing_id == listing_id,
+                BuyerRegistration.org_id == org_id,
+                BuyerRegistration.status == BuyerStatus.QUALIFIED,
+            )
+        ).first()
+        is not None
+    )
 
 
 # -- 竞价 ------------------------------------------------------------------------------------------
