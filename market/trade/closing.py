@@ -25,11 +25,11 @@ from market.trade.models import (
 )
 
 
-def _make_deal(session: Session, **fields) -> TradeDeal:
-    deal = TradeDeal(**fields)
+def _make_deal(session: Session, *, now: datetime, **fields) -> TradeDeal:
+    deal = TradeDeal(created_at=now, **fields)
     session.add(deal)
     session.flush()
-    svc.log(session, "deal", deal.id, "成交", note=f"{deal.route}，{deal.price_wan:g} 万元")
+    svc.log(session, "deal", deal.id, "成交", note=f"{deal.route}，{deal.price_wan:g} 万元", at=now)
     for org_id in (deal.seller_org_id, deal.buyer_org_id):
         notify(
             session,
@@ -56,10 +56,11 @@ def close_publicity(session: Session, publicity_id: int, *, now: datetime | None
         return False  # waits for the administrator's ruling
     pub.status, pub.closed_at, pub.outcome = PublicityStatus.PASSED, now, PublicityStatus.PASSED.value
     session.add(pub)
-    svc.log(session, "publicity", pub.id, PublicityStatus.PASSED)
+    svc.log(session, "publicity", pub.id, PublicityStatus.PASSED, at=now)
     session.flush()
     _make_deal(
         session,
+        now=now,
         route=Route.AGREED_PUBLICITY,
         result_id=pub.result_id,
         seller_org_id=pub.seller_org_id,
@@ -89,14 +90,15 @@ def close_listing(session: Session, listing_id: int, *, now: datetime | None = N
     listing.closed_at = now
     if not buyers:
         listing.status = ListingSaleStatus.UNSOLD
-        svc.log(session, "listing", listing.id, "公告期满，无合格意向受让方，未成交")
+        svc.log(session, "listing", listing.id, "公告期满，无合格意向受让方，未成交", at=now)
     elif len(buyers) == 1:
         listing.status = ListingSaleStatus.AGREED
-        svc.log(session, "listing", listing.id, "公告期满，一家合格意向受让方，协议成交")
+        svc.log(session, "listing", listing.id, "公告期满，一家合格意向受让方，协议成交", at=now)
         session.add(listing)
         session.flush()
         _make_deal(
             session,
+            now=now,
             route=Route.LISTED_AGREED,
             result_id=listing.result_id,
             seller_org_id=listing.seller_org_id,
@@ -109,7 +111,7 @@ def close_listing(session: Session, listing_id: int, *, now: datetime | None = N
         )
     else:
         listing.status = ListingSaleStatus.BIDDING
-        svc.log(session, "listing", listing.id, f"公告期满，{len(buyers)} 家合格意向受让方，进入竞价")
+        svc.log(session, "listing", listing.id, f"公告期满，{len(buyers)} 家合格意向受让方，进入竞价", at=now)
         session.add(listing)
         auction = svc.start_auction(session, listing=listing, now=now)
         for org_id in buyers:
@@ -139,7 +141,7 @@ def close_auction(session: Session, auction_id: int, *, now: datetime | None = N
     if winner is None:
         auction.status, listing.status = AuctionStatus.UNSOLD, ListingSaleStatus.UNSOLD
         reason = "无人出价" if not auction.bid_count else "最高出价未达保留价"
-        svc.log(session, "auction", auction.id, f"竞价结束，流拍（{reason}）")
+        svc.log(session, "auction", auction.id, f"竞价结束，流拍（{reason}）", at=now)
     else:
         auction.status, listing.status = AuctionStatus.SOLD, ListingSaleStatus.SOLD
         svc.log(
@@ -147,6 +149,7 @@ def close_auction(session: Session, auction_id: int, *, now: datetime | None = N
             "auction",
             auction.id,
             "竞价结束，成交",
+            at=now,
             note=f"第 {winner.seq} 次出价 {rules.fmt_wan(winner.price)} 万元；"
             + ("日志校验通过" if check.ok else f"日志校验失败：{check.reason}"),
         )
@@ -156,6 +159,7 @@ def close_auction(session: Session, auction_id: int, *, now: datetime | None = N
     if winner is not None:
         _make_deal(
             session,
+            now=now,
             route=Route.LISTED_AUCTION,
             result_id=listing.result_id,
             seller_org_id=listing.seller_org_id,

@@ -51,7 +51,10 @@ def is_admin(user) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and user.role == Role.ADMIN
 
 
-def log(session: Session, subject: str, subject_id: int, action: str, *, actor=None, note=None) -> None:
+def log(
+    session: Session, subject: str, subject_id: int, action: str, *, actor=None, note=None, at=None
+) -> None:
+    """Append a step to the trail, at the server's time (`at`: the time the service decided with)."""
     session.add(
         TradeEvent(
             subject=subject,
@@ -59,6 +62,7 @@ def log(session: Session, subject: str, subject_id: int, action: str, *, actor=N
             action=action,
             actor_id=getattr(actor, "id", None),
             note=(note or None) and str(note)[:2000],
+            at=at or utcnow(),
         )
     )
 
@@ -207,7 +211,7 @@ def create_publicity(
     )
     session.add(pub)
     session.flush()
-    log(session, "publicity", pub.id, "公示开始", actor=actor, note=f"公示期 {days} 天")
+    log(session, "publicity", pub.id, "公示开始", actor=actor, note=f"公示期 {days} 天", at=now)
     return pub
 
 
@@ -240,10 +244,10 @@ def file_objection(
     if publicity.status != PublicityStatus.RUNNING or now >= aware(publicity.ends_at):
         raise DomainError((None, "公示期已结束，不能再提出异议"))
     text = _text(reason, "reason", "异议理由", min_len=10, max_len=2000)
-    objection = Objection(publicity_id=publicity.id, user_id=actor.id, reason=text)
+    objection = Objection(publicity_id=publicity.id, user_id=actor.id, reason=text, created_at=now)
     session.add(objection)
     session.flush()
-    log(session, "publicity", publicity.id, "提出异议", actor=actor, note=f"异议 #{objection.id}")
+    log(session, "publicity", publicity.id, "提出异议", actor=actor, note=f"异议 #{objection.id}", at=now)
     notify(
         session,
         user_ids=[
@@ -441,7 +445,7 @@ def create_listing(
     )
     session.add(listing)
     session.flush()
-    log(session, "listing", listing.id, "挂牌公告", actor=actor, note=f"公告期 {days} 天")
+    log(session, "listing", listing.id, "挂牌公告", actor=actor, note=f"公告期 {days} 天", at=now)
     return listing
 
 
@@ -478,14 +482,16 @@ def register_buyer(
     ).first()
     if exists:
         raise DomainError((None, "本机构已登记为该项目的意向受让方"))
-    reg = BuyerRegistration(listing_id=listing.id, org_id=org.id, user_id=actor.id, statement=text)
+    reg = BuyerRegistration(
+        listing_id=listing.id, org_id=org.id, user_id=actor.id, statement=text, created_at=now
+    )
     session.add(reg)
     try:
         with session.begin_nested():
             session.flush()
     except sa.exc.IntegrityError:
         raise DomainError((None, "本机构已登记为该项目的意向受让方")) from None
-    log(session, "listing", listing.id, "登记意向受让方", actor=actor, note=org.name)
+    log(session, "listing", listing.id, "登记意向受让方", actor=actor, note=org.name, at=now)
     return reg
 
 
@@ -615,7 +621,7 @@ def start_auction(session: Session, *, listing: SaleListing, now: datetime) -> A
     )
     session.add(auction)
     session.flush()
-    log(session, "auction", auction.id, "竞价开始", note=f"挂牌 #{listing.id}")
+    log(session, "auction", auction.id, "竞价开始", note=f"挂牌 #{listing.id}", at=now)
     return auction
 
 
@@ -698,7 +704,14 @@ def place_bid(
         fresh = locked_auction(session, auction_id)
         raise BidRefused("该价格已有人出价", auction=fresh or auction, now=now) from None
     if new_end > old_end:
-        log(session, "auction", auction.id, "延时", note=f"第 {entry.seq} 次出价后延至 {_iso(new_end)}")
+        log(
+            session,
+            "auction",
+            auction.id,
+            "延时",
+            note=f"第 {entry.seq} 次出价后延至 {_iso(new_end)}",
+            at=now,
+        )
     return bid
 
 
