@@ -11,7 +11,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = "dd0da9663593"
 down_revision: str | None = "be0a159cf28c"
 branch_labels: str | Sequence[str] | None = None

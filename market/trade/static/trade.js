@@ -24,6 +24,7 @@
   var url = box.dataset.stateUrl, myOrg = parseInt(box.dataset.myOrg || "0", 10);
   var form = document.getElementById("bid-form"), message = document.getElementById("bid-message");
   var priceInput = document.getElementById("price"), lastMin = null, left = null, stamp = 0;
+  var holdUntil = 0;  // the answer to one's own bid stays on screen a moment before polls replace it
   function text(id, value) { var el = document.getElementById(id); if (el) el.textContent = value; }
   function show(kind, msg) {
     message.innerHTML = "";
@@ -61,8 +62,10 @@
     }
     lastMin = state.minimum_wan;
     if (state.status !== "竞价中") {
-      if (form) form.remove();
+      if (form) { form.remove(); form = null; }
       show("info", "竞价已结束：" + state.status);
+    } else if (Date.now() < holdUntil) {
+      return;
     } else if (myOrg && state.best_org_id && state.best_org_id !== myOrg && form) {
       show("warning", "您的出价已被超越，当前最高 " + state.best_wan + " 万元");
     } else if (myOrg && state.best_org_id === myOrg) {
@@ -85,6 +88,7 @@
       fetch(form.action, {method: "POST", body: data, headers: {"Accept": "application/json"}})
         .then(function (r) { return r.json().then(function (body) { return {status: r.status, body: body}; }); })
         .then(function (res) {
+          holdUntil = Date.now() + 3000;
           if (res.status === 201) {
             show("success", "出价成功：" + res.body.price_wan + " 万元（第 " + res.body.seq + " 次出价）");
             render(Object.assign(res.body.auction, {recent: null}));
