@@ -116,16 +116,20 @@ def evidence_parts(session: Session, deal: TradeDeal) -> dict[str, bytes]:
         objections = {"公示编号": pub.id, "异议与裁定": record["异议"]}
         record = {"定价方式": deal.route, "公示记录": record, "记录哈希（SHA-256）": deal.record_hash}
     else:
-        listing = session.get(SaleListing, deal.listing_id)
-        record = {"定价方式": deal.route, "挂牌记录": closing.listing_record(session, listing)}
+        listing = session.get(SaleListing, deal.listing_id) if deal.listing_id else None
+        record = {
+            "定价方式": deal.route,
+            "挂牌记录": closing.listing_record(session, listing) if listing else None,
+            "记录哈希（SHA-256）": deal.record_hash,
+        }
         objections = {
             "说明": "本成交经挂牌交易定价，未经协议定价公示，故无公示异议；资格审核结果见第 1 部分",
             "异议与裁定": [],
         }
     parts[PARTS[0]] = _json(record)
     parts[PARTS[1]] = _json(objections)
-    if deal.auction_id:
-        auction = session.get(Auction, deal.auction_id)
+    auction = session.get(Auction, deal.auction_id) if deal.auction_id else None
+    if auction is not None:
         check = svc.verify_auction(session, auction)
         log = svc.log_json(session, auction)
         log["verification"] = {"ok": check.ok, "entries": check.entries, "broken_at": check.broken_at}

@@ -24,7 +24,7 @@ from sqlmodel import select
 from market.accounts.models import Organization
 from market.db import db, utcnow
 from market.deals.models import Contract, ContractInstalment
-from market.errors import DomainError, apply_to_form, wants_json
+from market.errors import DomainError, NotAllowed, apply_to_form, wants_json
 from market.trade import documents, registration, rules
 from market.trade import service as svc
 from market.trade.forms import (
@@ -71,6 +71,14 @@ def _get(model, item_id: int):
 
 def _now():
     return utcnow()
+
+
+def _undo(exc: DomainError) -> None:
+    """Roll the request back; a refusal of permission answers 403 (the error page says why), other
+    refusals go back on the page with their reason."""
+    db().rollback()
+    if isinstance(exc, NotAllowed):
+        raise exc
 
 
 # -- boards --------------------------------------------------------------------------------------
@@ -138,13 +146,13 @@ def new_publicity():
             flash(f"公示已发布：{pub.title}", "success")
             return redirect(url_for("trade.publicity", publicity_id=pub.id))
         except DomainError as exc:
-            db().rollback()
+            _undo(exc)
             apply_to_form(form, exc)
     return render_template("trade/publicity_new.html", form=form)
 
 
 @bp.route("/trade/publicity/<int:publicity_id>")
-def publicity(publicity_id: int):
+def publicity(publicity_id: int, error: str | None = None):
     session = db()
     pub = _get(Publicity, publicity_id)
     return render_template(
@@ -158,6 +166,7 @@ def publicity(publicity_id: int):
         ruling_form=RulingForm(),
         now=_now(),
         ends_at=svc.aware(pub.ends_at),
+        error=error,
     )
 
 
@@ -171,8 +180,8 @@ def object_to(publicity_id: int):
         db().commit()
         flash("异议已提交，平台运营将作出裁定", "success")
     except DomainError as exc:
-        db().rollback()
-        flash(exc.message, "error")
+        _undo(exc)
+        return publicity(publicity_id, error=exc.message), exc.status
     return redirect(url_for("trade.publicity", publicity_id=publicity_id))
 
 
@@ -194,8 +203,8 @@ def rule(objection_id: int):
         db().commit()
         flash("裁定已记录并公布", "success")
     except DomainError as exc:
-        db().rollback()
-        flash(exc.message, "error")
+        _undo(exc)
+        return publicity(objection.publicity_id, error=exc.message), exc.status
     return redirect(url_for("trade.publicity", publicity_id=objection.publicity_id))
 
 
@@ -237,13 +246,13 @@ def new_listing():
             flash(f"挂牌已发布：{listing.title}", "success")
             return redirect(url_for("trade.listing", listing_id=listing.id))
         except DomainError as exc:
-            db().rollback()
+            _undo(exc)
             apply_to_form(form, exc)
     return render_template("trade/listing_new.html", form=form)
 
 
 @bp.route("/trade/listings/<int:listing_id>")
-def listing(listing_id: int):
+def listing(listing_id: int, error: str | None = None):
     session = db()
     item = _get(SaleListing, listing_id)
     regs = svc.registrations(session, item.id)
@@ -266,6 +275,7 @@ def listing(listing_id: int):
         check_form=CheckBuyerForm(),
         now=_now(),
         closes_at=svc.aware(item.closes_at),
+        error=error,
     )
 
 
@@ -283,8 +293,8 @@ def register(listing_id: int):
         db().commit()
         flash("已登记为意向受让方，等待平台运营审核资格与保证金", "success")
     except DomainError as exc:
-        db().rollback()
-        flash(exc.message, "error")
+        _undo(exc)
+        return listing(listing_id, error=exc.message), exc.status
     return redirect(url_for("trade.listing", listing_id=listing_id))
 
 
@@ -305,8 +315,8 @@ def check(registration_id: int):
         db().commit()
         flash(f"已审核：{reg.status}", "success")
     except DomainError as exc:
-        db().rollback()
-        flash(exc.message, "error")
+        _undo(exc)
+        return listing(reg.listing_id, error=exc.message), exc.status
     return redirect(url_for("trade.listing", listing_id=reg.listing_id))
 
 
@@ -335,7 +345,7 @@ def admin():
 
 
 @bp.route("/trade/auctions/<int:auction_id>")
-def auction(auction_id: int):
+def auction(auction_id: int, error: str | None = None):
     session = db()
     item = _get(Auction, auction_id)
     listing = session.get(SaleListing, item.listing_id)
@@ -354,6 +364,7 @@ def auction(auction_id: int):
         my_org=current_user.organization_id if current_user.is_authenticated else None,
         deal=svc.deal_for(session, auction_id=item.id),
         form=BidForm(),
+        error=error,
     )
 
 
@@ -369,8 +380,7 @@ def bid(auction_id: int):
         db().rollback()
         if wants_json():
             return jsonify(exc.as_json()), exc.status
-        flash(exc.message, "error")
-        return redirect(url_for("trade.auction", auction_id=auction_id))
+        return auction(auction_id, error=exc.message), exc.status
     if wants_json():
         state = svc.auction_state(db().get(Auction, auction_id))
         return jsonify(
@@ -518,7 +528,7 @@ def deal_contract(deal_id: int):
         flash("技术合同已录入，可在登记页记录认定登记号", "success")
         return redirect(url_for("trade.contract_registration", contract_id=contract.id))
     except DomainError as exc:
-        session.rollback()
+        _undo(exc)
         apply_to_form(form, exc)
     return render_template(
         "trade/deal.html",
@@ -539,7 +549,7 @@ def contract_registration(contract_id: int):
     contract = _get(Contract, contract_id)
     if not registration.can_manage(current_user, contract):
         abort(404)
-    form, reg_form = ContractForm(prefix="c"), RegistrationForm(prefix="r")
+    form, reg_form = ContractForm(), RegistrationForm()
     status = 200
     if request.method == "POST":
         try:
@@ -561,7 +571,7 @@ def contract_registration(contract_id: int):
             flash(message, "success")
             return redirect(url_for("trade.contract_registration", contract_id=contract.id))
         except DomainError as exc:
-            session.rollback()
+            _undo(exc)
             apply_to_form(reg_form if request.form.get("what") == "registration" else form, exc)
             status = 400
     else:
@@ -614,8 +624,10 @@ def paid(contract_id: int, instalment_id: int):
         session.commit()
         flash(f"第 {item.seq} 期已记录收款", "success")
     except DomainError as exc:
-        session.rollback()
-        flash(exc.message, "error")
+        _undo(exc)
+        return render_template(
+            "errors/error.html", code=exc.status, message="无法记录收款", detail=exc.message
+        ), exc.status
     return redirect(url_for("trade.contract_registration", contract_id=contract_id))
 
 

@@ -185,10 +185,13 @@ def test_bid_pages_and_json(app, session, trade):
     )
     assert "105" in r.json["message"]
     r = cb.post(f"/trade/auctions/{auction.id}/bids", data={"price_wan": "abc"})  # the form, without script
-    assert r.status_code == 302
-    assert "请填写出价" in cb.get(r.headers["Location"]).get_data(as_text=True)
+    assert r.status_code == 409 and "请填写出价（万元，数字）" in r.get_data(as_text=True)
+    r = cb.post(f"/trade/auctions/{auction.id}/bids", data={"price_wan": "110"})
+    assert r.status_code == 302 and "出价成功：110 万元" in cb.get(r.headers["Location"]).get_data(
+        as_text=True
+    )
     state = app.test_client().get(f"/api/v1/auctions/{auction.id}").json
-    assert state["bids"] == 1 and state["recent"][0]["price_wan"] == 100
+    assert state["bids"] == 2 and [b["price_wan"] for b in state["recent"]] == [110, 100]
     assert app.test_client().get("/api/v1/auctions/999999").status_code == 404
 
 

@@ -118,10 +118,15 @@ def test_pages_objection_and_ruling(app, client, session, trade):
     assert "剩余时间" in page and "登录</a>后可提出异议" in page
     login(client, trade["buyers"][1])
     r = client.post(f"/trade/publicity/{pub.id}/objections", data={"reason": "短"})
-    assert r.status_code == 302
-    assert "异议理由" in client.get(f"/trade/publicity/{pub.id}").get_data(as_text=True)
+    assert r.status_code == 400 and "请填写异议理由（至少 10 个字）" in r.get_data(as_text=True)
     client.post(f"/trade/publicity/{pub.id}/objections", data={"reason": "价格明显低于同类成果的市场价"})
     objection = session.exec(svc.select(Objection).where(Objection.publicity_id == pub.id)).one()
+    seller = app.test_client()
+    login(seller, trade["seller"])
+    r = seller.post(
+        f"/trade/objections/{objection.id}/ruling", data={"decision": "uphold", "reason": "卖方想自己裁定"}
+    )
+    assert r.status_code == 403 and "只有平台运营可以裁定异议" in r.get_data(as_text=True)
     admin = app.test_client()
     login(admin, trade["admin"])
     assert "待裁定的异议（1）" in admin.get("/trade/admin").get_data(as_text=True)

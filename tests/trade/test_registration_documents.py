@@ -123,18 +123,16 @@ def test_registration_page_shows_field_named_errors(app, session, trade):
     session.commit()
     c = app.test_client()
     login(c, trade["seller"])
-    data = {f"c-{k}": v for k, v in CONTRACT.items() if k != "signed_on"}
-    data.update(
-        {"c-signed_on": date.today().isoformat(), "c-buyer_uscc": BUYER_USCC[:-1] + "H", "what": "data"}
-    )
+    data = {k: v for k, v in CONTRACT.items() if k != "signed_on"}
+    data.update({"signed_on": date.today().isoformat(), "buyer_uscc": BUYER_USCC[:-1] + "H", "what": "data"})
     r = c.post(f"/contracts/{contract.id}/registration", data=data)
     assert r.status_code == 400 and "买方的统一社会信用代码校验位不正确" in r.get_data(as_text=True)
     r = c.post(
         f"/contracts/{contract.id}/registration",
         data={
             "what": "registration",
-            "r-registration_no": "2026-TJ-0001",
-            "r-registered_on": date.today().isoformat(),
+            "registration_no": "2026-TJ-0001",
+            "registered_on": date.today().isoformat(),
         },
     )
     assert r.status_code == 302
