@@ -382,7 +382,7 @@ def bid(auction_id: int):
             return jsonify(exc.as_json()), exc.status
         return auction(auction_id, error=exc.message), exc.status
     if wants_json():
-        state = svc.auction_state(db().get(Auction, auction_id))
+        state = svc.auction_state(db().get(Auction, placed.auction_id))  # in the session: no query
         return jsonify(
             {
                 "accepted": True,

@@ -648,8 +648,7 @@ def place_bid(
     now = now or utcnow()  # read after the lock: the server's clock at the moment the bid is decided
     if auction.status != AuctionStatus.RUNNING or now >= aware(auction.ends_at):
         raise BidRefused("竞价已结束", auction=auction, now=now)
-    listing = session.get(SaleListing, auction.listing_id)
-    if not is_qualified(session, listing_id=listing.id, org_id=actor.organization_id):
+    if not is_qualified(session, listing_id=auction.listing_id, org_id=actor.organization_id):
         raise NotAllowed(("price_wan", "只有资格与保证金已确认的意向受让方可以出价"))
     try:
         price = rules.to_units(price_wan)
@@ -697,12 +696,14 @@ def place_bid(
     auction.head_hash, auction.ends_at = entry.hash, new_end
     session.add(auction)
     try:
-        with session.begin_nested():
-            session.flush()
-    except sa.exc.IntegrityError:  # the unique (auction, price) / (auction, seq) backstop
-        session.expire(auction)
-        fresh = locked_auction(session, auction_id)
-        raise BidRefused("该价格已有人出价", auction=fresh or auction, now=now) from None
+        session.flush()
+    except sa.exc.IntegrityError:
+        # The unique (auction, price) and (auction, seq) constraints are the backstop behind the row
+        # lock; a bid is the request's only write, so the transaction is rolled back whole (no
+        # SAVEPOINT on the hot path) and the answer carries the auction as it is now.
+        session.rollback()
+        fresh = session.get(Auction, auction_id, populate_existing=True)
+        raise BidRefused("该价格已有人出价", auction=fresh, now=now) from None
     if new_end > old_end:
         log(
             session,

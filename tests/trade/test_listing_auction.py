@@ -211,3 +211,30 @@ def test_listing_pages_register_and_check(app, session, trade):
     )
     assert r.status_code == 302
     assert "已确认" in c.get(f"/trade/listings/{listing.id}").get_data(as_text=True)
+
+
+def test_the_unique_price_constraint_backs_up_the_lock(session, trade):
+    """Were two bids at one price ever to pass the check (a lock not taken), the database refuses the
+    second, and the bidder is told the auction's state instead of a 500."""
+    _listing, auction = open_auction(session, trade)
+    a, b = trade["buyers"][:2]
+    svc.place_bid(session, actor=a, auction_id=auction.id, price_wan="100")
+    session.commit()
+    # a row at 105 that the auction's head does not know about, as a racing writer would leave it
+    session.add(
+        Bid(
+            auction_id=auction.id,
+            seq=99,
+            bidder_org_id=a.organization_id,
+            bidder_user_id=a.id,
+            price_units=10500,
+            at="2026-12-01T00:00:00+00:00",
+            prev_hash="0" * 64,
+            hash="f" * 64,
+        )
+    )
+    session.commit()
+    with pytest.raises(svc.BidRefused) as exc:
+        svc.place_bid(session, actor=b, auction_id=auction.id, price_wan="105")
+    assert exc.value.status == 409 and exc.value.as_json()["auction"]["best_wan"] == 100
+    assert session.get(Auction, auction.id).bid_count == 1  # nothing of the refused bid remains
