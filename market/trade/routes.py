@@ -22,7 +22,7 @@ from flask_login import current_user, login_required
 from sqlmodel import select
 
 from market.accounts.models import Organization
-from market.db import db, utcnow
+from market.db import db, new_session, utcnow
 from market.deals.models import Contract, ContractInstalment
 from market.errors import DomainError, NotAllowed, apply_to_form, wants_json
 from market.trade import documents, registration, rules
@@ -373,7 +373,10 @@ def auction(auction_id: int, error: str | None = None):
 def bid(auction_id: int):
     """A bid from the page's form (redirect back) or its script (JSON: 201, or 409 with the new best)."""
     price = request.form.get("price_wan", "")
+    db().commit()  # end the transaction that loaded the user: a bid refused below takes no lock
     try:
+        with new_session(write=False) as read:
+            svc.precheck_bid(read, actor=current_user, auction_id=auction_id, price_wan=price)
         placed = svc.place_bid(db(), actor=current_user, auction_id=auction_id, price_wan=price)
         db().commit()
     except DomainError as exc:

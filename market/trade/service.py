@@ -636,6 +636,31 @@ def locked_auction(session: Session, auction_id: int) -> Auction | None:
     ).first()
 
 
+def precheck_bid(session: Session, *, actor: User, auction_id: int, price_wan) -> None:
+    """Refuse, from a plain read and without any lock, a bid that cannot be accepted whatever happens
+    meanwhile: the auction is over, the bidder is not qualified, or the price is off the grid or below
+    the lowest acceptable bid. Sound on a stale read because the best price and the end of an auction
+    only ever move one way (up, and from running to closed); `place_bid` decides everything again
+    under the lock. Under contention most bids are refused here, so they never queue for the lock."""
+    auction = session.get(Auction, auction_id)
+    if auction is None:
+        raise DomainError((None, "竞价不存在"))
+    now = utcnow()
+    if auction.status != AuctionStatus.RUNNING:
+        raise BidRefused("竞价已结束", auction=auction, now=now)
+    if not is_qualified(session, listing_id=auction.listing_id, org_id=actor.organization_id):
+        raise NotAllowed(("price_wan", "只有资格与保证金已确认的意向受让方可以出价"))
+    try:
+        price = rules.to_units(price_wan)
+    except ValueError:
+        raise BidRefused("请填写出价（万元，数字）", auction=auction, now=now) from None
+    problem = rules.bid_problem(
+        price, start=auction.start_units, increment=auction.increment_units, best=auction.best_units
+    )
+    if problem:
+        raise BidRefused(problem, auction=auction, now=now)
+
+
 def place_bid(
     session: Session, *, actor: User, auction_id: int, price_wan, now: datetime | None = None
 ) -> Bid:

@@ -29,8 +29,18 @@ PASSWORD = "live-bidder-password-2026"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
-def arrange_auction(site: LiveSite, bidders: int, *, tag: str, minutes: int = 30, extend: int = 5) -> dict:
-    """A seller's result listed for sale, `bidders` enterprises qualified, and the auction started."""
+def arrange_auction(
+    site: LiveSite,
+    bidders: int,
+    *,
+    tag: str,
+    minutes: int = 30,
+    extend: int = 5,
+    reserve: str = "100",
+    start: str = "50",
+) -> dict:
+    """A seller's result listed for sale, `bidders` enterprises qualified, and the auction started
+    (start price `start`, reserve `reserve`, increment 0.5 万元)."""
     pw_hash = hash_password(PASSWORD)
     with live_app(site) as (_app, session):
 
@@ -67,8 +77,8 @@ def arrange_auction(site: LiveSite, bidders: int, *, tag: str, minutes: int = 30
             actor=seller,
             result_id=result.id,
             price_kind="保留价",
-            price_wan="100",
-            start_wan="50",
+            price_wan=reserve,
+            start_wan=start,
             mode="转让",
             qualifications="注册在京津冀的企业",
             deposit_wan="5",
