@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from market.accounts.models import Organization
 from market.deals import service as deals
 from market.deals.models import Contract
-from market.trade import closing, rules
+from market.trade import closing
 from market.trade import registration as reg
 from market.trade import service as svc
 from market.trade.models import Auction, Publicity, Route, SaleListing, TradeDeal
@@ -188,7 +188,3 @@ def evidence_zip(session: Session, deal: TradeDeal) -> bytes:
         for name, data in parts.items():
             zf.writestr(name, data)
     return buf.getvalue()
-
-
-def price_text(units: int) -> str:
-    return f"{rules.fmt_wan(units)} 万元"

@@ -582,7 +582,12 @@ def contract_registration(contract_id: int):
             data={
                 "contract_type": contract.contract_type,
                 "amount_wan": rules.fmt_wan(rules.to_units(contract.amount_wan)),
-                "non_tech_cost_wan": rules.fmt_wan(rules.to_units(contract.non_tech_cost_wan or 0)),
+                # a contract recorded from a match has 技术交易额 but no cost yet: the difference is it
+                "non_tech_cost_wan": rules.fmt_wan(
+                    rules.to_units(contract.non_tech_cost_wan)
+                    if contract.non_tech_cost_wan is not None
+                    else rules.to_units(contract.amount_wan) - rules.to_units(contract.tech_amount_wan)
+                ),
                 "signed_on": contract.signed_on,
                 "seller_uscc": contract.seller_uscc,
                 "buyer_uscc": contract.buyer_uscc,

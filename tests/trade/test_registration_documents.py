@@ -179,3 +179,23 @@ def test_deal_page_records_the_contract(app, session, trade):
     r = c.post(f"/trade/deals/{deal.id}/contract", data=data)
     assert r.status_code == 302
     assert session.exec(svc.select(Contract).where(Contract.deal_id == deal.id)).one().tech_amount_wan == 100
+
+
+def test_a_contract_recorded_before_registration_fields_keeps_its_tech_amount(app, session, trade):
+    """A contract recorded from a match has 技术交易额 but no cost: the form starts from the difference,
+    so saving the registration data does not silently change the amount that counts."""
+    contract = Contract(
+        result_id=trade["result"].id,
+        seller_org_id=trade["uni"].id,
+        buyer_org_id=trade["buyers"][0].organization_id,
+        contract_type="技术许可",
+        amount_wan=120,
+        tech_amount_wan=100,
+        signed_on=date.today(),
+    )
+    session.add(contract)
+    session.commit()
+    c = app.test_client()
+    login(c, trade["seller"])
+    page = c.get(f"/contracts/{contract.id}/registration").get_data(as_text=True)
+    assert 'name="non_tech_cost_wan" type="text" value="20"' in page
