@@ -18,6 +18,8 @@ from stdnum.cn import uscc as _uscc
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 
 GENESIS = "0" * 64
+#: the largest amount the platform takes (1000 万万元, in hundredths of 万元; fits a 32-bit column)
+MAX_UNITS = 1_000_000_000
 
 
 def to_units(wan: object) -> int:
@@ -28,7 +30,11 @@ def to_units(wan: object) -> int:
         raise ValueError(f"not an amount: {wan!r}") from None
     if not value.is_finite():
         raise ValueError(f"not an amount: {wan!r}")
-    return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    scaled = value * 100
+    try:
+        return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    except InvalidOperation:  # more digits than the context holds: far above any limit, and whole
+        return int(scaled)
 
 
 def from_units(units: int) -> float:
@@ -55,6 +61,8 @@ def bid_problem(price: int, *, start: int, increment: int, best: int | None) -> 
     least one increment after it."""
     if increment <= 0:
         raise ValueError("increment must be positive")
+    if price > MAX_UNITS:
+        return "出价超出平台上限（1000 万万元）"
     if price < start:
         return f"出价不能低于起拍价 {fmt_wan(start)} 万元"
     if (price - start) % increment:

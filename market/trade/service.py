@@ -113,9 +113,10 @@ def _collect(*checks) -> list:
 def own_result(session: Session, *, actor: User, result_id) -> ResearchResult:
     """A published result of the actor's organisation (what a seller may publicise or list)."""
     try:
-        result = session.get(ResearchResult, int(result_id))
+        key = int(result_id)
     except (TypeError, ValueError):
-        result = None
+        key = 0
+    result = session.get(ResearchResult, key) if 0 < key < 2**31 else None
     if result is None or result.organization_id != actor.organization_id:
         raise DomainError(("result_id", "请选择本机构的一项科技成果"))
     if result.status != ListingStatus.PUBLISHED:

@@ -184,6 +184,13 @@ def test_bid_pages_and_json(app, session, trade):
         and r.json["auction"]["minimum_wan"] == 105
     )
     assert "105" in r.json["message"]
+    for huge in ("1e30", "100000000000.5"):
+        r = cb.post(
+            f"/trade/auctions/{auction.id}/bids",
+            data={"price_wan": huge},
+            headers={"Accept": "application/json"},
+        )
+        assert r.status_code == 409 and "上限" in r.json["message"]
     r = cb.post(f"/trade/auctions/{auction.id}/bids", data={"price_wan": "abc"})  # the form, without script
     assert r.status_code == 409 and "请填写出价（万元，数字）" in r.get_data(as_text=True)
     r = cb.post(f"/trade/auctions/{auction.id}/bids", data={"price_wan": "110"})

@@ -153,9 +153,15 @@ def test_a_removed_bid_breaks_the_chain_where_it_was(n, data):
     assert not check.ok and check.broken_at == i + 1
 
 
+def test_bids_above_the_platform_limit_are_refused():
+    assert "上限" in rules.bid_problem(rules.MAX_UNITS + 1, start=1, increment=1, best=None)
+    assert rules.bid_problem(rules.MAX_UNITS, start=1, increment=1, best=None) is None
+
+
 def test_units_round_trip_and_refuse_non_numbers():
     assert rules.to_units("120.5") == 12050
     assert rules.fmt_wan(12050) == "120.5" and rules.fmt_wan(12000) == "120"
+    assert rules.to_units("1e30") > rules.MAX_UNITS  # refused by the limit, not by an exception
     for bad in ("abc", "nan", "inf", ""):
         with pytest.raises(ValueError):
             rules.to_units(bad)
