@@ -27,6 +27,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         errors,
         extensions,
         imports,
+        links,
         listings,
         mail,
         main,
@@ -38,6 +39,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         security,
         stats,
         storage,
+        trade,
     )
 
     db.register_db(app)
@@ -63,6 +65,8 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         notifications,
         mail,
         outbox,
+        trade,
     ):
         feature.init_app(app)
+    links.init_app(app)
     return app

@@ -1,16 +1,29 @@
 """Links stored with notifications and mail: built from the URL map, so a moved route moves them too.
 
 They are paths (no host), built without a request, so the worker can write them as well as a view.
+Outside an app context (a service called from a script or a test) the URL map of the last app built
+is used: every app of this code base has the same routes.
 """
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import Flask, current_app, has_app_context
+from werkzeug.routing import Map
+
+_last: dict[str, tuple[Map, str]] = {}
+
+
+def init_app(app: Flask) -> None:
+    """Remember the app's URL map (after its features registered their routes)."""
+    _last["map"] = (app.url_map, app.config.get("APPLICATION_ROOT") or "/")
 
 
 def _path(endpoint: str, **values: object) -> str:
-    root = current_app.config.get("APPLICATION_ROOT") or "/"
-    return current_app.url_map.bind("localhost", script_name=root).build(endpoint, values)
+    if has_app_context():
+        url_map, root = current_app.url_map, current_app.config.get("APPLICATION_ROOT") or "/"
+    else:
+        url_map, root = _last["map"]
+    return url_map.bind("localhost", script_name=root).build(endpoint, values)
 
 
 def listing(kind: str, listing_id: int) -> str:
@@ -32,3 +45,24 @@ def contract(contract_id: int) -> str:
 
 def account() -> str:
     return _path("accounts.account")
+
+
+def publicity(publicity_id: int) -> str:
+    return _path("trade.publicity", publicity_id=publicity_id)
+
+
+def sale(listing_id: int) -> str:
+    """A 挂牌 (a result listed for sale)."""
+    return _path("trade.listing", listing_id=listing_id)
+
+
+def auction(auction_id: int) -> str:
+    return _path("trade.auction", auction_id=auction_id)
+
+
+def deal(deal_id: int) -> str:
+    return _path("trade.deal", deal_id=deal_id)
+
+
+def contract_registration(contract_id: int) -> str:
+    return _path("trade.contract_registration", contract_id=contract_id)

@@ -35,6 +35,11 @@ def demo(if_empty: bool) -> None:
             f"机构 +{report.organizations}，用户 +{report.users}，科技成果 +{report.listings['result']}，"
             f"技术需求 +{report.listings['need']}，已存在跳过 {report.skipped}"
         )
+        if report.trade and not report.trade.skipped:
+            t = report.trade
+            click.echo(
+                f"展示交易：公示 {t.publicities}，挂牌 {t.listings}，竞价 {t.auctions}，技术合同 {t.contracts}"
+            )
         for problem in report.problems:
             click.echo(f"  ! {problem}", err=True)
         rebuild_all(current_app._get_current_object(), click.echo)

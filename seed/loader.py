@@ -23,6 +23,7 @@ from market.errors import DomainError
 from market.listings import service as listings
 from market.listings.models import KINDS
 from market.listings.schemas import SCHEMAS
+from seed import trade as trade_seed
 from vocab.taxonomy import Role
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -56,6 +57,12 @@ DEMO_USERS: list[dict[str, str]] = [
         "org": "津沽智能装备有限公司",
     },
     {
+        "email": "bohai@demo.kjcg.cn",
+        "name": "渤海精细化工 技术部 郑凯",
+        "role": Role.ENTERPRISE,
+        "org": "渤海精细化工有限公司",
+    },
+    {
         "email": "agent@demo.kjcg.cn",
         "name": "技术经纪人 周航",
         "role": Role.AGENT,
@@ -77,6 +84,7 @@ class SeedReport:
     listings: dict[str, int] = field(default_factory=lambda: {"result": 0, "need": 0})
     skipped: int = 0
     problems: list[str] = field(default_factory=list)
+    trade: trade_seed.TradeSeedReport | None = None
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
@@ -167,6 +175,7 @@ def load_demo(
             session.add(listing)
             report.listings[kind] += 1
     session.flush()
+    report.trade = trade_seed.load(session)  # 展示交易 in each of its states
     return report
 
 

@@ -489,7 +489,9 @@ def test_public_page_for_everyone_without_agents(app, world, people):
         resp = c.get("/stats/public")
         assert resp.status_code == 200
         html = resp.data.decode()
-        assert "交易概况" in html and "311.20" in html and "1,600 亿元" in html and "0.0311 亿元" in html
+        assert "交易概况" in html and "311.20" in html and "1,600 亿元" in html
+        # none of the world's contracts is registered: the default figure (registered 技术交易额) is 0
+        assert "本平台已认定登记合同的技术交易额" in html and "0.0000 亿元" in html
         assert "经纪人甲" not in html and "HYPERLINK" not in html
 
 
@@ -553,8 +555,10 @@ def test_csv_downloads_match_the_tables(app, session, world, people):
         assert len(rows) == len(item.rows) + 1
     types = {r[0]: r for r in read_csv(c.get("/stats/type.csv"))[1:]}
     expected = expected_groups(world, lambda ct, s, t: ct.contract_type)
-    assert types["技术转让"][1:] == ["1", "100", "80.5"] and expected["技术转让"] == (1, 100.0, 80.5)
-    assert types["技术开发（合作）"][1:] == ["0", "0", "0"]
+    # 合同数, 合同金额, 技术交易额 (all), then registered contracts and their 技术交易额 (none registered)
+    assert types["技术转让"][1:] == ["1", "100", "80.5", "0", "0"]
+    assert expected["技术转让"] == (1, 100.0, 80.5)
+    assert types["技术开发（合作）"][1:] == ["0", "0", "0", "0", "0"]
 
 
 def test_csv_neutralises_formulas(app, world, people):
@@ -571,7 +575,7 @@ def test_csv_date_range_unknown_name_and_bad_dates(app, world, people):
     login(c, people["admin"])
     resp = c.get("/stats/month.csv?from=2026-01-01")
     assert "stats-month-2026-01-01.csv" in resp.headers["Content-Disposition"]
-    assert read_csv(resp)[1:] == [["2026-02", "1", "200", "150.35"]]
+    assert read_csv(resp)[1:] == [["2026-02", "1", "200", "150.35", "0", "0"]]
     assert c.get("/stats/nothing.csv").status_code == 404
     assert c.get("/stats/month.csv?from=x").status_code == 400
     assert c.get("/stats/month.csv", follow_redirects=False).status_code == 200

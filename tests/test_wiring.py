@@ -43,6 +43,11 @@ def test_every_stored_link_resolves_to_its_endpoint(app):
             "matches.queue": links.interest_queue(),
             "deals.detail": links.contract(5),
             "accounts.account": links.account(),
+            "trade.publicity": links.publicity(1),
+            "trade.listing": links.sale(2),
+            "trade.auction": links.auction(3),
+            "trade.deal": links.deal(4),
+            "trade.contract_registration": links.contract_registration(5),
         }
     for endpoint, link in built.items():
         path = link.partition("?")[0]
@@ -52,9 +57,10 @@ def test_every_stored_link_resolves_to_its_endpoint(app):
 
 
 def test_links_are_built_without_a_request(app):
-    """The worker writes notifications too: no request context is needed."""
+    """The worker writes notifications too: no request context is needed, nor an app context."""
     with app.app_context():
         assert links.listing("need", 9) == "/needs/9"
+    assert links.listing("result", 8) == "/results/8"
 
 
 def test_creating_apps_adds_no_global_listener(app_config):
@@ -92,7 +98,7 @@ def test_each_feature_registers_its_parts(app):
     assert "seed" not in app.cli.commands  # the demo data registers through the flask.commands entry point
     steps = [name for name, _step in app.extensions["rebuild.steps"]]
     assert steps == ["搜索索引", "供需匹配"]
-    assert set(app.extensions["health.probes"]) == {"search", "store", "worker"}
+    assert set(app.extensions["health.probes"]) == {"search", "store", "ranker", "worker"}
     assert {job.name for job in app.extensions["outbox.jobs"]} >= {"search-index", "match-store", "mail"}
 
 

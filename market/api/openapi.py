@@ -9,6 +9,7 @@ from market.api.contract import NS, WS, YEAR_NOT_ZERO, choice, listing, listing_
 from market.listings.queries import MAX_PAGE, MAX_PRICE
 from market.listings.queries import MAX_PER_PAGE as MAX_LIST_PER_PAGE
 from market.listings.queries import SORTS as LIST_SORTS
+from market.trade import openapi as trade_openapi
 from matching.fields import MAX_TEXT as SUGGEST_MAX_TEXT
 from search.base import FACETS, KINDS, MAX_FILTER_VALUES, MAX_PER_PAGE, MAX_TEXT, MAX_WINDOW, SORTS
 from vocab.taxonomy import COOPERATION_MODES, FIELDS, SUBFIELDS, Maturity, Region, values
@@ -269,6 +270,7 @@ def openapi_document() -> dict[str, Any]:
             "responses": {"200": _response("推荐的技术领域", "FieldSuggestions"), **ERRORS},
         }
     }
+    paths.update(trade_openapi.paths(ERRORS))
     paths["/api/v1/openapi.json"] = {
         "get": {
             "tags": ["文档"],
@@ -418,6 +420,7 @@ def openapi_document() -> dict[str, Any]:
             "ResultInUpdate": listing_body("result", update=True),
             "NeedIn": listing_body("need", update=False),
             "NeedInUpdate": listing_body("need", update=True),
+            **trade_openapi.schemas(),
         },
     }
     return {

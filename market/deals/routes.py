@@ -24,7 +24,7 @@ def _load(contract_id: int) -> Contract:
 @login_required
 def detail(contract_id: int):
     contract = _load(contract_id)
-    row = queries.one(db(), contract.match_id)
+    row = queries.one(db(), contract.match_id) if contract.match_id else None
     return render_template("deals/detail.html", contract=contract, row=row)
 
 

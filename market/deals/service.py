@@ -142,6 +142,11 @@ def can_read_contract(user, contract: Contract) -> bool:
     return user.organization_id in (contract.seller_org_id, contract.buyer_org_id)
 
 
+def pdf_bytes(contract: Contract) -> bytes | None:
+    """The contract's PDF, or None when it has none."""
+    return storage().read(f"contracts/{contract.pdf_path}") if contract.pdf_path else None
+
+
 def pdf_response(contract: Contract) -> Response | None:
     """The contract's PDF as a download, or None when it has none."""
     if not contract.pdf_path:

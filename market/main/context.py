@@ -20,6 +20,7 @@ NAV: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("admin.organizations", "机构认证", ("admin",)),
     ("stats.dashboard", "统计", ("admin",)),
     ("admin.system", "系统状态", ("admin",)),
+    ("trade.board", "展示交易", None),
     ("stats.public", "交易概况", None),
 ]
 

@@ -135,7 +135,7 @@ def agent_leaderboard(session: Session, *, period: Period = Period()) -> list[Ag
     signed = {
         agent_id: (int(n), money(amount), money(tech))
         for agent_id, n, amount, tech in session.exec(
-            select(Contract.agent_id, *AGGREGATES)
+            select(Contract.agent_id, *AGGREGATES[:3])
             .where(Contract.agent_id.is_not(None), *period.on_dates(Contract.signed_on))
             .group_by(Contract.agent_id)
         ).all()

@@ -35,12 +35,19 @@ UNCLASSIFIED = "未分类"
 
 @dataclass(frozen=True)
 class Bucket:
-    """Contracts in one group: how many, 合同金额 and 技术交易额 (万元)."""
+    """Contracts in one group: how many, 合同金额 (成交额) and 技术交易额 (万元), and of them the ones
+    registered (技术合同认定登记), whose 技术交易额 is what the city's KPI counts."""
 
     key: str
     contracts: int = 0
     amount_wan: float = 0.0
     tech_amount_wan: float = 0.0
+    registered_contracts: int = 0
+    registered_tech_amount_wan: float = 0.0
+
+    @property
+    def unregistered_tech_amount_wan(self) -> float:
+        return money(self.tech_amount_wan - self.registered_tech_amount_wan)
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,13 @@ class Totals:
     tech_amount_yi: float
     published_results: int
     published_needs: int
+    registered_contracts: int = 0
+    #: the default figure: 技术交易额 of registered contracts
+    registered_tech_amount_wan: float = 0.0
+
+    @property
+    def unregistered_tech_amount_wan(self) -> float:
+        return money(self.tech_amount_wan - self.registered_tech_amount_wan)
 
 
 @dataclass(frozen=True)
@@ -72,12 +86,20 @@ def money(value: Any) -> float:
     return round(float(value or 0), 2)
 
 
-#: contracts, 合同金额 and 技术交易额 of a group (0 rather than NULL for an empty one)
+_REGISTERED = Contract.registration_no.is_not(None)
+#: contracts, 合同金额 and 技术交易额 of a group, then the registered ones' count and 技术交易额
+#: (0 rather than NULL for an empty one)
 AGGREGATES = (
     func.count(Contract.id),
     func.coalesce(func.sum(Contract.amount_wan), 0),
     func.coalesce(func.sum(Contract.tech_amount_wan), 0),
+    func.coalesce(func.sum(sa.case((_REGISTERED, 1), else_=0)), 0),
+    func.coalesce(func.sum(sa.case((_REGISTERED, Contract.tech_amount_wan), else_=0)), 0),
 )
+
+
+def _bucket(key: str, n, amount, tech, reg_n, reg_tech) -> Bucket:
+    return Bucket(key, int(n), money(amount), money(tech), int(reg_n), money(reg_tech))
 
 
 def _grouped(session: Session, key, period: Period, *joins) -> dict[Any, Bucket]:
@@ -85,10 +107,7 @@ def _grouped(session: Session, key, period: Period, *joins) -> dict[Any, Bucket]
     for target, onclause in joins:
         stmt = stmt.outerjoin(target, onclause)
     stmt = stmt.where(*period.on_dates(Contract.signed_on)).group_by(key)
-    return {
-        k: Bucket(k or "", int(n), money(amount), money(tech))
-        for k, n, amount, tech in session.exec(stmt).all()
-    }
+    return {k: _bucket(k or "", *rest) for k, *rest in session.exec(stmt).all()}
 
 
 def _ordered(found: dict[Any, Bucket], order: tuple[str, ...], *, none_label: str) -> list[Bucket]:
@@ -106,6 +125,8 @@ def _merge(key: str, buckets: list[Bucket]) -> Bucket:
         sum(b.contracts for b in buckets),
         money(sum(b.amount_wan for b in buckets)),
         money(sum(b.tech_amount_wan for b in buckets)),
+        sum(b.registered_contracts for b in buckets),
+        money(sum(b.registered_tech_amount_wan for b in buckets)),
     )
 
 
@@ -114,16 +135,13 @@ def contracts_by_month(session: Session, *, period: Period = Period()) -> list[B
     year = sa.extract("year", Contract.signed_on)
     month = sa.extract("month", Contract.signed_on)
     stmt = select(year, month, *AGGREGATES).where(*period.on_dates(Contract.signed_on)).group_by(year, month)
-    found = {
-        (int(y), int(m)): (int(n), money(amount), money(tech))
-        for y, m, n, amount, tech in session.exec(stmt).all()
-    }
+    found = {(int(y), int(m)): rest for y, m, *rest in session.exec(stmt).all()}
     if not found:
         return []
     (y, m), last = min(found), max(found)
     rows = []
     while (y, m) <= last:
-        rows.append(Bucket(f"{y:04d}-{m:02d}", *found.get((y, m), (0, 0.0, 0.0))))
+        rows.append(_bucket(f"{y:04d}-{m:02d}", *found.get((y, m), (0, 0, 0, 0, 0))))
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return rows
 
@@ -167,7 +185,9 @@ def contracts_by_region(session: Session, *, period: Period = Period()) -> list[
 
 def totals(session: Session, *, period: Period = Period()) -> Totals:
     """Contracts, 合同金额 and 技术交易额 in the period; results and needs published now."""
-    n, amount, tech = session.exec(select(*AGGREGATES).where(*period.on_dates(Contract.signed_on))).one()
+    n, amount, tech, reg_n, reg_tech = session.exec(
+        select(*AGGREGATES).where(*period.on_dates(Contract.signed_on))
+    ).one()
     published = ListingStatus.PUBLISHED
     results = session.exec(select(func.count(ResearchResult.id)).where(ResearchResult.status == published))
     needs = session.exec(select(func.count(TechNeed.id)).where(TechNeed.status == published))
@@ -179,6 +199,8 @@ def totals(session: Session, *, period: Period = Period()) -> Totals:
         tech_amount_yi=round(tech_wan / WAN_PER_YI, 4),
         published_results=int(results.one()),
         published_needs=int(needs.one()),
+        registered_contracts=int(reg_n),
+        registered_tech_amount_wan=money(reg_tech),
     )
 
 

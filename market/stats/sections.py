@@ -21,6 +21,10 @@ from market.stats.service import AgentRow, Bucket, FunnelStage, Period
 COUNT = "合同数"
 AMOUNT = "合同金额（万元）"
 TECH = "技术交易额（万元）"
+#: the default series: 技术交易额 of registered contracts (what the city's KPI counts)
+REGISTERED_TECH = "已认定登记技术交易额（万元，默认口径）"
+UNREGISTERED_TECH = "未登记合同技术交易额（万元）"
+DEAL_AMOUNT = "成交额（万元，全部合同）"
 TOP_AGENTS_CHARTED = 15
 
 
@@ -46,7 +50,17 @@ def percent(rate: float | None) -> str:
 
 
 def _bucket_rows(items: Sequence[Bucket]) -> list[list[Any]]:
-    return [[b.key, b.contracts, b.amount_wan, b.tech_amount_wan] for b in items]
+    return [
+        [
+            b.key,
+            b.contracts,
+            b.amount_wan,
+            b.tech_amount_wan,
+            b.registered_contracts,
+            b.registered_tech_amount_wan,
+        ]
+        for b in items
+    ]
 
 
 def _combo(items: Sequence[Bucket], *, count_kind: str = "bar", tech_kind: str = "bar") -> dict:
@@ -56,7 +70,19 @@ def _combo(items: Sequence[Bucket], *, count_kind: str = "bar", tech_kind: str =
         "axes": [{"name": COUNT, "integer": True}, {"name": "万元", "integer": False}],
         "series": [
             {"name": COUNT, "kind": count_kind, "axis": 0, "data": [b.contracts for b in items]},
-            {"name": TECH, "kind": tech_kind, "axis": 1, "data": [b.tech_amount_wan for b in items]},
+            {
+                "name": REGISTERED_TECH,
+                "kind": tech_kind,
+                "axis": 1,
+                "data": [b.registered_tech_amount_wan for b in items],
+            },
+            {
+                "name": UNREGISTERED_TECH,
+                "kind": tech_kind,
+                "axis": 1,
+                "data": [b.unregistered_tech_amount_wan for b in items],
+            },
+            {"name": DEAL_AMOUNT, "kind": "line", "axis": 1, "data": [b.amount_wan for b in items]},
         ],
         "empty": not any(b.contracts for b in items),
     }
@@ -65,8 +91,10 @@ def _combo(items: Sequence[Bucket], *, count_kind: str = "bar", tech_kind: str =
 def _pie(items: Sequence[Bucket]) -> dict:
     return {
         "type": "pie",
-        "series_name": TECH,
-        "data": [{"name": b.key, "value": b.tech_amount_wan} for b in items if b.contracts],
+        "series_name": REGISTERED_TECH,
+        "data": [
+            {"name": b.key, "value": b.registered_tech_amount_wan} for b in items if b.registered_contracts
+        ],
         "empty": not any(b.contracts for b in items),
     }
 
@@ -107,7 +135,7 @@ def _agent_chart(agents: Sequence[AgentRow]) -> dict:
     }
 
 
-_MONEY_HEADER = (COUNT, AMOUNT, TECH)
+_MONEY_HEADER = (COUNT, AMOUNT, "技术交易额（万元，全部合同）", "已认定登记合同数", REGISTERED_TECH)
 
 SECTIONS: dict[str, Section] = {
     s.name: s
@@ -115,7 +143,8 @@ SECTIONS: dict[str, Section] = {
         Section(
             "month",
             "按月份",
-            "按合同签订日期所在月份统计；柱为合同数，折线为技术交易额。",
+            "按合同签订日期所在月份统计；柱为合同数，折线默认为已认定登记合同的技术交易额，"
+            "未登记合同的技术交易额与全部合同成交额为单列的系列。",
             ("月份", *_MONEY_HEADER),
             service.contracts_by_month,
             _bucket_rows,
@@ -142,7 +171,7 @@ SECTIONS: dict[str, Section] = {
         Section(
             "seller_kind",
             "按卖方机构类型",
-            "按成果方（合同卖方）机构类型统计；图为技术交易额占比。",
+            "按成果方（合同卖方）机构类型统计；图为已认定登记合同的技术交易额占比。",
             ("卖方机构类型", *_MONEY_HEADER),
             service.contracts_by_seller_kind,
             _bucket_rows,
@@ -151,7 +180,7 @@ SECTIONS: dict[str, Section] = {
         Section(
             "region",
             "按地区",
-            "地区指成果方（合同卖方）机构所在地区，不是买方所在地；图为技术交易额占比。",
+            "地区指成果方（合同卖方）机构所在地区，不是买方所在地；图为已认定登记合同的技术交易额占比。",
             ("卖方所在地区", *_MONEY_HEADER),
             service.contracts_by_region,
             _bucket_rows,

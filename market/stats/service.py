@@ -105,7 +105,7 @@ def _jsonable(value: Any) -> Any:
 def public_summary(session: Session, *, period: Period = Period()) -> PublicSummary:
     """Totals and the plan context: what a visitor may see."""
     t = totals(session, period=period)
-    return PublicSummary(period=period, totals=t, plan=plan_context(t.tech_amount_wan))
+    return PublicSummary(period=period, totals=t, plan=plan_context(t.registered_tech_amount_wan))
 
 
 def dashboard(session: Session, *, period: Period = Period()) -> Dashboard:
@@ -114,7 +114,7 @@ def dashboard(session: Session, *, period: Period = Period()) -> Dashboard:
     return Dashboard(
         period=period,
         totals=t,
-        plan=plan_context(t.tech_amount_wan),
+        plan=plan_context(t.registered_tech_amount_wan),
         by_month=contracts_by_month(session, period=period),
         by_type=contracts_by_type(session, period=period),
         by_field=contracts_by_field(session, period=period),

@@ -21,10 +21,11 @@ from typing import Any
 from sqlmodel import Session, select
 
 from market.accounts.models import ApiToken, Organization, User
-from market.deals.models import Contract
+from market.deals.models import Contract, ContractInstalment
 from market.listings.models import Interest, ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
 from market.notifications.models import Notification
+from market.trade.models import Bid, BuyerRegistration, Objection, ObjectionRuling
 from tests.factories import NEED, RESULT
 
 LOGIN = "login"
@@ -168,6 +169,34 @@ def _title_is(model, key: str, title: str) -> Effect:
 
 def _results_count_changed(s: Session, w: World, _u) -> bool:
     return len(s.exec(select(ResearchResult)).all()) != w.results_count
+
+
+def _objection_by(s: Session, w: World, u: User | None) -> bool:
+    return u is not None and (
+        s.exec(
+            select(Objection).where(Objection.publicity_id == w.publicity, Objection.user_id == u.id)
+        ).first()
+        is not None
+    )
+
+
+def _ruled(s: Session, w: World, _u) -> bool:
+    return (
+        s.exec(select(ObjectionRuling).where(ObjectionRuling.objection_id == w.objection)).first() is not None
+    )
+
+
+def _registered_more(s: Session, w: World, _u) -> bool:
+    rows = s.exec(select(BuyerRegistration).where(BuyerRegistration.listing_id == w.sale)).all()
+    return len(rows) > w.sale_registrations
+
+
+def _bid_placed(s: Session, w: World, _u) -> bool:
+    return s.exec(select(Bid).where(Bid.auction_id == w.auction)).first() is not None
+
+
+def _instalment_paid(s: Session, w: World, _u) -> bool:
+    return s.get(ContractInstalment, w.instalment).paid_on is not None
 
 
 # --- the table -----------------------------------------------------------------------------------------
@@ -451,6 +480,101 @@ CASES: list[Case] = [
     # deals
     Case("deals.detail", "GET", "/contracts/{contract}", members(200, other_uni=404)),
     Case("deals.pdf", "GET", "/contracts/{contract}/pdf", members(200, other_uni=404)),
+    # 展示交易: 公示, 挂牌, 竞价, deals, contract registration
+    Case("trade.static", "GET", "/trade/static/trade.js", PUBLIC),
+    Case("trade.board", "GET", "/trade", PUBLIC),
+    Case("trade.new_publicity", "GET", "/trade/publicity/new", members(403, uni=200, other_uni=200)),
+    Case(
+        "trade.new_publicity", "POST", "/trade/publicity/new", members(403, uni=200, other_uni=200), data={}
+    ),
+    Case("trade.publicity", "GET", "/trade/publicity/{publicity}", PUBLIC),
+    Case(
+        "trade.object_to",
+        "POST",
+        "/trade/publicity/{publicity}/objections",
+        members(302),
+        data={"reason": "矩阵提出的异议：价格明显偏低"},
+        effect=_objection_by,
+    ),
+    Case(
+        "trade.rule",
+        "POST",
+        "/trade/objections/{objection}/ruling",
+        members(403, admin=302),
+        data={"decision": "dismiss", "reason": "矩阵驳回：价格不低于评估值"},
+        effect=_ruled,
+    ),
+    Case("trade.new_listing", "GET", "/trade/listings/new", members(403, uni=200, other_uni=200)),
+    Case("trade.new_listing", "POST", "/trade/listings/new", members(403, uni=200, other_uni=200), data={}),
+    Case("trade.listing", "GET", "/trade/listings/{sale}", PUBLIC),
+    Case(
+        "trade.register",
+        "POST",
+        "/trade/listings/{sale}/register",
+        # the seller cannot buy its own; ent is registered already; an administrator is no buyer
+        members(302, uni=400, ent=400, admin=403),
+        data={"statement": "矩阵登记：满足资格条件"},
+        effect=_registered_more,
+    ),
+    Case(
+        "trade.check",
+        "POST",
+        "/trade/registrations/{registration}/check",
+        members(403, admin=302),
+        data={"decision": "qualify", "deposit_ref": ""},
+        effect=lambda s, w, _u: s.get(BuyerRegistration, w.registration).status == "已确认",
+    ),
+    Case("trade.admin", "GET", "/trade/admin", ADMIN_ONLY),
+    Case("trade.auction", "GET", "/trade/auctions/{auction}", PUBLIC),
+    Case(
+        "trade.bid",
+        "POST",
+        "/trade/auctions/{auction}/bids",
+        members(403, ent=302),  # only the qualified buyer bids
+        data={"price_wan": "100"},
+        effect=_bid_placed,
+    ),
+    Case("trade_api.auction_json", "GET", "/api/v1/auctions/{auction}", PUBLIC),
+    Case("trade_api.auction_log", "GET", "/api/v1/auctions/{auction}/log", PUBLIC),
+    Case("trade.deal", "GET", "/trade/deals/{deal}", PUBLIC),
+    Case(
+        "trade.confirmation",
+        "GET",
+        "/trade/deals/{deal}/confirmation.pdf",
+        members(404, uni=200, ent=200, admin=200),
+    ),
+    Case(
+        "trade.evidence", "GET", "/trade/deals/{deal}/evidence.zip", members(404, uni=200, ent=200, admin=200)
+    ),
+    Case(
+        "trade.deal_contract",
+        "POST",
+        "/trade/deals/{deal}/contract",
+        members(403, uni=400, admin=400),
+        data={},
+    ),
+    Case(
+        "trade.contract_registration",
+        "GET",
+        "/contracts/{contract}/registration",
+        members(404, uni=200, admin=200),
+    ),
+    Case(
+        "trade.contract_registration",
+        "POST",
+        "/contracts/{contract}/registration",
+        members(404, uni=400, admin=400),
+        data={"what": "data"},
+    ),
+    Case(
+        "trade.paid",
+        "POST",
+        "/contracts/{contract}/instalments/{instalment}/paid",
+        members(404, uni=302, admin=302),
+        data={},
+        effect=_instalment_paid,
+    ),
+    Case("trade.registration_export", "GET", "/trade/registration.xlsx", members(200, admin=200)),
     # imports and exports
     Case("imports.upload", "GET", "/import", members(403, uni=200, ent=200, other_uni=200)),
     Case(

@@ -21,12 +21,14 @@ from market import create_app
 from market.accounts import tokens as api_tokens
 from market.accounts.models import Organization, User
 from market.db import db, utcnow
-from market.deals.models import Contract
+from market.deals.models import Contract, ContractInstalment
 from market.imports.downloads import save_report
 from market.imports.report import ImportReport
 from market.listings.models import ResearchResult, TechNeed
 from market.notifications.service import notify
 from market.searching.sync import reindex
+from market.trade import service as trade_svc
+from market.trade.models import TradeDeal
 from tests.factories import make_listing, make_match, make_org, make_user
 from tests.security.matrix import LOGIN, ROLES, Case, World
 
@@ -122,6 +124,8 @@ def world(app, session, people) -> World:
         pdf_size=len(PDF),
     )
     session.add(contract)
+    session.flush()
+    trade_ids = _trade_world(session, people, result=result, result_b=result_b, contract=contract)
     _, token = api_tokens.create_token(session, user=uni, name="北京技术市场对接")
     note_uni = notify(session, user_ids=[uni.id], message="天津大学的私人通知", link="/mine")[0]
     note_ent = notify(session, user_ids=[ent.id], message="海河新能源的私人通知", link="/mine")[0]
@@ -159,8 +163,66 @@ def world(app, session, people) -> World:
         "notification_ent": note_ent.id,
         "org_unverified": org_unverified.id,
         "results_count": session.exec(select(func.count()).select_from(ResearchResult)).one(),
+        **trade_ids,
     }
     return World(ids)
+
+
+def _trade_world(session, people, *, result, result_b, contract) -> dict:
+    """展示交易: a publicity with an objection, a listing with ent's registration waiting, an auction
+    where ent is qualified, a deal between 天津大学 and 海河新能源, an instalment of the contract."""
+    uni, ent, agent, admin = (people[r] for r in ("uni", "ent", "agent", "admin"))
+    ent_org = session.get(Organization, ent.organization_id)
+    pub = trade_svc.create_publicity(
+        session,
+        actor=uni,
+        result_id=result.id,
+        price_wan="80",
+        mode="转让",
+        buyer_name=ent_org.name,
+        team="团队",
+    )
+    objection = trade_svc.file_objection(
+        session, actor=agent, publicity=pub, reason="矩阵：价格偏低，请说明依据"
+    )
+    terms = {
+        "price_kind": "保留价",
+        "price_wan": "100",
+        "mode": "转让",
+        "qualifications": "企业",
+        "deposit_wan": "0",
+        "increment_wan": "5",
+    }
+    sale = trade_svc.create_listing(session, actor=uni, result_id=result_b.id, **terms)
+    registration = trade_svc.register_buyer(session, actor=ent, listing=sale, statement="满足资格条件的企业")
+    bidding = trade_svc.create_listing(session, actor=uni, result_id=result.id, **terms)
+    reg = trade_svc.register_buyer(session, actor=ent, listing=bidding, statement="满足资格条件的企业")
+    trade_svc.check_buyer(session, actor=admin, registration=reg, qualified=True)
+    bidding.status = "竞价中"
+    auction = trade_svc.start_auction(session, listing=bidding, now=utcnow())
+    deal = TradeDeal(
+        route="挂牌交易（竞价）",
+        result_id=result_b.id,
+        seller_org_id=uni.organization_id,
+        buyer_org_id=ent.organization_id,
+        title=result_b.title,
+        mode="转让",
+        price_wan=100,
+        record_hash="0" * 64,
+    )
+    instalment = ContractInstalment(contract_id=contract.id, seq=1, amount_wan=60, due_on=date.today())
+    session.add_all([bidding, deal, instalment])
+    session.flush()
+    return {
+        "publicity": pub.id,
+        "objection": objection.id,
+        "sale": sale.id,
+        "registration": registration.id,
+        "auction": auction.id,
+        "deal": deal.id,
+        "instalment": instalment.id,
+        "sale_registrations": 1,
+    }
 
 
 # --- helpers -------------------------------------------------------------------------------------------

@@ -1,0 +1,100 @@
+"""Online bidding under load: N bidders bidding at once against a real server process.
+
+    python bench/bid_bench.py                                  # SQLite, 50 bidders, 10 s
+    python bench/bid_bench.py --bidders 50 --seconds 10 \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres   # SQLite and PostgreSQL
+
+Each run: a fresh data folder (and, for PostgreSQL, a throwaway database), `flask db upgrade`, the
+production shape (`gunicorn -w 2 --threads 4` beside `flask outbox work`), an auction with N qualified
+buyers. The baseline is one bidder alone on its own auction (no contention) in the same run; then N
+bidders all bid the lowest acceptable price they last heard of, so bids collide at the same price
+and most are refused with the new best price (409): once back to back (saturation: the server's
+capacity, shared with the load generator on the same machine), once pausing a random 0–2×`--think`
+seconds between bids (bidders who read the page before bidding again). Prints one JSON object: per
+database, accepted bids per second, attempts per second, latency percentiles of all bid requests, the
+status codes, and whether the bid log verified.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import log, machine, summary_ms
+from tests.live.bidding import arrange_auction, run_bidders
+from tests.live_site import LiveSite, postgres_database
+
+
+def measure(site: LiveSite, bidders: int, seconds: float, tag: str, think: float = 0.0) -> dict:
+    arranged = arrange_auction(site, bidders, tag=tag, minutes=60, extend=1)
+    stats = run_bidders(site.base, arranged["auction_id"], arranged["emails"], seconds=seconds, think=think)
+    body = requests.get(f"{site.base}/api/v1/auctions/{arranged['auction_id']}/log", timeout=60).json()
+    prices = [e["price"] for e in body["entries"]]
+    return {
+        "bidders": bidders,
+        "think_seconds": think,
+        "seconds": round(stats.seconds, 2),
+        "attempts": len(stats.latencies),
+        "accepted": stats.accepted,
+        "accepted_per_s": round(stats.accepted / stats.seconds, 1),
+        "attempts_per_s": round(len(stats.latencies) / stats.seconds, 1),
+        "latency": summary_ms(stats.latencies),
+        "codes": {str(k): v for k, v in sorted(stats.codes.items())},
+        "server_errors": stats.server_errors,
+        "duplicate_prices": len(prices) - len(set(prices)),
+        "log_verified": body["verification"]["ok"],
+        "log_entries": len(prices),
+    }
+
+
+def run(database: str, url: str | None, args) -> dict:
+    with contextlib.ExitStack() as stack:
+        db_url = stack.enter_context(postgres_database(url)) if database == "postgresql" else None
+        data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bid-bench-{database}-")))
+        site = LiveSite(data, database_url=db_url, server="gunicorn").migrate()
+        stack.enter_context(site.start())
+        log(f"{database}: baseline (1 bidder)")
+        baseline = measure(site, 1, args.seconds, "基线")
+        log(f"{database}: {args.bidders} bidders for {args.seconds} s")
+        loaded = measure(site, args.bidders, args.seconds, "并发")
+        log(f"{database}: {args.bidders} bidders, {args.think} s think time")
+        paced = measure(site, args.bidders, args.seconds, "节奏", think=args.think)
+        return {
+            "baseline_one_bidder": baseline,
+            "concurrent_saturating": loaded,
+            "concurrent_with_think_time": paced,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bidders", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument(
+        "--think", type=float, default=1.0, help="mean pause between a bidder's bids (paced run)"
+    )
+    parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL", ""))
+    args = parser.parse_args()
+    out = {
+        "bench": "bid_bench",
+        "server": "gunicorn -w 2 --threads 4 + flask outbox work",
+        "target": "p95 ≤ 50 ms at 50 bidders",
+        "machine": machine(),
+        "sqlite": run("sqlite", None, args),
+    }
+    if args.database_url:
+        out["postgresql"] = run("postgresql", args.database_url, args)
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()

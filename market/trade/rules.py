@@ -1,0 +1,229 @@
+"""The trading rules as plain functions (no Flask, no database): the bid grid, soft close, the winner,
+the hash chain of the bid log, and the identifiers a registered contract carries.
+
+Money is handled as whole hundredths of 万元 (`units`, i.e. 100 元), so the grid check is exact integer
+arithmetic; `to_units` / `from_units` convert at the edges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from stdnum.cn import uscc as _uscc
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
+
+GENESIS = "0" * 64
+#: the largest amount the platform takes (1000 万万元, in hundredths of 万元; fits a 32-bit column)
+MAX_UNITS = 1_000_000_000
+
+
+def to_units(wan: object) -> int:
+    """万元 (number or text) → hundredths of 万元; ValueError when it is not a finite amount."""
+    try:
+        value = Decimal(str(wan).strip())
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"not an amount: {wan!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"not an amount: {wan!r}")
+    scaled = value * 100
+    try:
+        return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    except InvalidOperation:  # more digits than the context holds: far above any limit, and whole
+        return int(scaled)
+
+
+def from_units(units: int) -> float:
+    return units / 100
+
+
+def fmt_wan(units: int) -> str:
+    """Hundredths of 万元 as text without trailing zeros: 12000 → "120", 12050 → "120.5"."""
+    return f"{Decimal(units) / 100:f}".rstrip("0").rstrip(".") if units % 100 else str(units // 100)
+
+
+# -- bidding -----------------------------------------------------------------------------------------
+
+
+def minimum_bid(*, start: int, increment: int, best: int | None) -> int:
+    """The lowest acceptable bid: the start price first, then one increment above the best."""
+    return start if best is None else best + increment
+
+
+def bid_problem(price: int, *, start: int, increment: int, best: int | None) -> str | None:
+    """Why `price` is not an acceptable bid (in Chinese), or None when it is.
+
+    A bid is start + k × increment, with k ≥ 0 for the first bid and above the current best by at
+    least one increment after it."""
+    if increment <= 0:
+        raise ValueError("increment must be positive")
+    if price > MAX_UNITS:
+        return "出价超出平台上限（1000 万万元）"
+    if price < start:
+        return f"出价不能低于起拍价 {fmt_wan(start)} 万元"
+    if (price - start) % increment:
+        return f"出价须为起拍价 {fmt_wan(start)} 万元加整数倍加价幅度 {fmt_wan(increment)} 万元"
+    low = minimum_bid(start=start, increment=increment, best=best)
+    if price < low:
+        return f"当前最高出价为 {fmt_wan(best or 0)} 万元，本次至少应出 {fmt_wan(low)} 万元"
+    return None
+
+
+def extended_close(ends_at: datetime, bid_at: datetime, *, extend_minutes: int) -> datetime:
+    """Soft close: a bid within the last `extend_minutes` moves the close to `extend_minutes` after the
+    bid. The close only ever moves later."""
+    if extend_minutes <= 0:
+        return ends_at
+    window = timedelta(minutes=extend_minutes)
+    return max(ends_at, bid_at + window) if ends_at - bid_at < window else ends_at
+
+
+@dataclass(frozen=True)
+class BidRecord:
+    """One accepted bid as the log holds it."""
+
+    seq: int
+    auction_id: int
+    bidder_org_id: int
+    price: int  # hundredths of 万元
+    at: str  # ISO 8601, UTC, from the server's clock
+    prev_hash: str
+    hash: str = ""
+
+    def payload(self) -> dict:
+        return {
+            "seq": self.seq,
+            "auction_id": self.auction_id,
+            "bidder_org_id": self.bidder_org_id,
+            "price": self.price,
+            "at": self.at,
+            "prev_hash": self.prev_hash,
+        }
+
+
+def entry_hash(record: BidRecord) -> str:
+    """SHA-256 of the entry's canonical JSON (sorted keys, no spaces), which includes the previous hash."""
+    text = json.dumps(record.payload(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def chain_next(prev: BidRecord | None, **fields) -> BidRecord:
+    """The next entry after `prev` (None: the first), with its hash computed."""
+    draft = BidRecord(seq=(prev.seq + 1) if prev else 1, prev_hash=prev.hash if prev else GENESIS, **fields)
+    return BidRecord(**{**draft.__dict__, "hash": entry_hash(draft)})
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    ok: bool
+    entries: int
+    broken_at: int | None = None  # seq of the first entry that does not verify
+    reason: str = ""
+
+
+def verify_chain(records: Sequence[BidRecord], *, start: int | None = None, increment: int | None = None):
+    """Recompute the chain: sequence numbers 1..n without gaps, each entry's prev_hash the previous hash,
+    each hash its content's; with `start`/`increment`, also that the prices climb the grid."""
+    prev_hash, best = GENESIS, None
+    for i, rec in enumerate(records, start=1):
+        if rec.seq != i:
+            return ChainCheck(False, len(records), i, f"第 {i} 条的序号为 {rec.seq}（缺失或重排）")
+        if rec.prev_hash != prev_hash:
+            return ChainCheck(False, len(records), rec.seq, f"第 {rec.seq} 条记录的前一哈希与上一条不符")
+        if entry_hash(rec) != rec.hash:
+            return ChainCheck(False, len(records), rec.seq, f"第 {rec.seq} 条记录的内容与其哈希不符")
+        if start is not None and increment is not None:
+            problem = bid_problem(rec.price, start=start, increment=increment, best=best)
+            if problem:
+                return ChainCheck(False, len(records), rec.seq, f"第 {rec.seq} 条：{problem}")
+        prev_hash, best = rec.hash, rec.price
+    return ChainCheck(True, len(records))
+
+
+def winning_bid(records: Iterable[BidRecord], *, reserve: int) -> BidRecord | None:
+    """The highest bid if it reaches the reserve (no sale below the reserve); earliest wins a tie."""
+    best: BidRecord | None = None
+    for rec in records:
+        if best is None or rec.price > best.price:
+            best = rec
+    return best if best is not None and best.price >= reserve else None
+
+
+# -- parties of a registered contract -----------------------------------------------------------------
+
+
+def uscc_problem(value: str | None, label: str) -> str | None:
+    """Why `value` is not a valid 统一社会信用代码 (GB 32100-2015), naming the party, or None."""
+    text = (value or "").strip().upper()
+    if not text:
+        return f"请填写{label}的统一社会信用代码"
+    try:
+        _uscc.validate(text)
+    except InvalidLength:
+        return f"{label}的统一社会信用代码应为 18 位（现为 {len(text)} 位）"
+    except InvalidChecksum:
+        return f"{label}的统一社会信用代码校验位不正确（GB 32100-2015）"
+    except (InvalidFormat, InvalidComponent):
+        return f"{label}的统一社会信用代码含有不允许的字符或登记管理部门代码（GB 32100-2015）"
+    return None
+
+
+#: GB/T 2260 province-level codes (the first two digits of a region code)
+PROVINCES = {
+    "11": "北京市", "12": "天津市", "13": "河北省", "14": "山西省", "15": "内蒙古自治区",
+    "21": "辽宁省", "22": "吉林省", "23": "黑龙江省", "31": "上海市", "32": "江苏省",
+    "33": "浙江省", "34": "安徽省", "35": "福建省", "36": "江西省", "37": "山东省",
+    "41": "河南省", "42": "湖北省", "43": "湖南省", "44": "广东省", "45": "广西壮族自治区",
+    "46": "海南省", "50": "重庆市", "51": "四川省", "52": "贵州省", "53": "云南省",
+    "54": "西藏自治区", "61": "陕西省", "62": "甘肃省", "63": "青海省", "64": "宁夏回族自治区",
+    "65": "新疆维吾尔自治区", "71": "台湾省", "81": "香港特别行政区", "82": "澳门特别行政区",
+}  # fmt: skip
+
+#: the county-level codes of 京津冀 in full (GB/T 2260, current edition); elsewhere the structure is checked
+KNOWN_DISTRICTS = {
+    "120000": "天津市", "120101": "和平区", "120102": "河东区", "120103": "河西区", "120104": "南开区",
+    "120105": "河北区", "120106": "红桥区", "120110": "东丽区", "120111": "西青区", "120112": "津南区",
+    "120113": "北辰区", "120114": "武清区", "120115": "宝坻区", "120116": "滨海新区", "120117": "宁河区",
+    "120118": "静海区", "120119": "蓟州区",
+    "110000": "北京市", "110101": "东城区", "110102": "西城区", "110105": "朝阳区", "110106": "丰台区",
+    "110107": "石景山区", "110108": "海淀区", "110109": "门头沟区", "110111": "房山区", "110112": "通州区",
+    "110113": "顺义区", "110114": "昌平区", "110115": "大兴区", "110116": "怀柔区", "110117": "平谷区",
+    "110118": "密云区", "110119": "延庆区",
+    "130000": "河北省", "130100": "石家庄市", "130200": "唐山市", "130300": "秦皇岛市", "130400": "邯郸市",
+    "130500": "邢台市", "130600": "保定市", "130700": "张家口市", "130800": "承德市", "130900": "沧州市",
+    "131000": "廊坊市", "131100": "衡水市",
+}  # fmt: skip
+_MUNICIPALITIES = {"11", "12"}
+
+
+def region_problem(value: str | None, label: str) -> str | None:
+    """Why `value` is not a GB/T 2260 region code (six digits; 天津 and 北京 down to the district,
+    other provinces by province and structure), naming the party, or None."""
+    code = (value or "").strip()
+    if not code:
+        return f"请填写{label}的行政区划代码（GB/T 2260，六位数字，如天津市南开区 120104）"
+    if len(code) != 6 or not code.isdigit():
+        return f"{label}的行政区划代码应为六位数字（GB/T 2260）"
+    if code[:2] not in PROVINCES:
+        return f"{label}的行政区划代码前两位 {code[:2]} 不是省级代码（GB/T 2260）"
+    if code[:2] in _MUNICIPALITIES:
+        if code not in KNOWN_DISTRICTS:
+            return f"{label}的行政区划代码 {code} 不是{PROVINCES[code[:2]]}的区级代码（GB/T 2260）"
+        return None
+    if code[:2] == "13" and code[4:] == "00" and code not in KNOWN_DISTRICTS:
+        return f"{label}的行政区划代码 {code} 不是河北省的地级市代码（GB/T 2260）"
+    if code[2:4] == "00" and code[4:] != "00":
+        return f"{label}的行政区划代码 {code} 结构不正确（GB/T 2260）"
+    return None
+
+
+def region_name(code: str | None) -> str:
+    code = (code or "").strip()
+    if code in KNOWN_DISTRICTS:
+        prefix = PROVINCES.get(code[:2], "") if code[2:] != "0000" else ""
+        return f"{prefix}{KNOWN_DISTRICTS[code]}" if prefix != KNOWN_DISTRICTS[code] else prefix
+    return PROVINCES.get(code[:2], code)
