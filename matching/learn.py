@@ -177,6 +177,11 @@ def cross_validate(
         per_fold.append({"fold": i, "needs": len(test), "weights": tuned.as_dict()})
     learned = _metrics(learned_rankings, labels, need_ids)
     live, why = decide(first, learned)
+    if all(f["weights"] == weights.as_dict() for f in per_fold):
+        live, why = (
+            "first_stage",
+            "各折学习得到的权重都与首轮相同（没有一步提升达到最小增益），继续使用首轮排序",
+        )
     report["first_stage"] = {name: bootstrap(v, seed=seed) for name, v in first.items()}
     report["learned"] = {name: bootstrap(v, seed=seed) for name, v in learned.items()}
     report["learned_minus_first_stage"] = {
@@ -214,6 +219,8 @@ def learn(
         cv["reason"] = cv["error"]
         return LearnedRanker(weights, len(pairs), len(need_ids), cv)
     tuned = tune_weights(candidates, labels, np.arange(len(need_ids)), NDCG_K, weights)
+    if tuned == weights and cv["live"] == "learned":
+        cv["live"], cv["reason"] = "first_stage", "学习得到的权重与首轮相同，继续使用首轮排序"
     return LearnedRanker(tuned, len(pairs), len(need_ids), cv)
 
 

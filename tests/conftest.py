@@ -152,3 +152,14 @@ def people(session):
     }
     session.commit()
     return people
+
+
+@pytest.fixture(autouse=True)
+def _fresh_field_classifier():
+    """The site's field classifier is kept per process and learns from the database's listings: each
+    test starts without one, so what it suggests never depends on the tests that ran before."""
+    from market.listings import fields
+
+    fields._cache.clear()
+    yield
+    fields._cache.clear()

@@ -505,7 +505,7 @@ def test_field_inference_marks_field_inferred(session):
             **{"成果名称*": "一种新型的管理办法二", "成果简介*": "通用流程"},
         ),
     ]
-    vague = "提高工作效率的通用方法和流程，适用于各类单位"
+    vague = "本单位内部的一般性办法说明，内容较为宽泛"
     report = run(session, "result", csv_bytes(RESULT_HEADER, rows), default_org="天津大学")
     assert report.imported == 3 and report.rejected == 1  # row 5: 成果简介 shorter than 10 characters
     inferred = by_title(session, ResearchResult, "宽温域锂离子电池电解液第1号")

@@ -370,7 +370,8 @@ class RowImporter:
             total = sum(s.probability for s in ranked) or 1.0
             ranked = [dataclasses.replace(s, probability=s.probability / total) for s in ranked]
         best = ranked[0] if ranked else None
-        if best is not None and best.probability >= model.threshold:
+        backed = best is not None and bool(model.evidence_for(text, best.field))
+        if best is not None and best.probability >= model.threshold and backed:
             data["field"] = best.field
             self.confidence = best.probability
             notes.append(
@@ -381,9 +382,14 @@ class RowImporter:
         if best is None:
             notes.append("未能确定技术领域，请在平台上补充")
         else:
+            why = (
+                f"低于 {model.threshold:.0%}"
+                if best.probability < model.threshold
+                else "但文字中没有支持它的词"
+            )
             notes.append(
-                f"技术领域未能可靠推断（最可能是“{best.field}”，置信度 {best.probability:.0%}，"
-                f"低于 {model.threshold:.0%}），已留空，请在平台上补充"
+                f"技术领域未能可靠推断（最可能是“{best.field}”，置信度 {best.probability:.0%}，{why}），"
+                "已留空，请在平台上补充"
             )
         return False
 

@@ -69,3 +69,12 @@ def test_cli_prints_the_confusion_table() -> None:
     assert main(["fields", "--evaluate", "--folds", "3"], out=out, err=err) == 0
     text = out.getvalue()
     assert "真实＼推断" in text and '"exact"' in text
+
+
+def test_no_field_for_generic_words_whatever_the_probability() -> None:
+    model = FieldClassifier().fit([], [])  # term lists only: the most confident-looking case
+    vague = "一种新型的管理办法"
+    assert model.suggest(vague, k=1)[0].probability >= model.threshold
+    assert model.evidence_for(vague, model.suggest(vague, k=1)[0].field) == []
+    assert model.infer(vague) is None
+    assert model.infer("质子交换膜电解水制氢").field == "氢能"

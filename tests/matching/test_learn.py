@@ -83,3 +83,23 @@ def test_learn_saves_and_loads(demo, tmp_path) -> None:
     with pytest.raises(ValueError):
         (tmp_path / "other.json").write_text("{}", encoding="utf-8")
         LearnedRanker.load(tmp_path / "other.json")
+
+
+def test_learning_recovers_what_the_decisions_reward(demo) -> None:
+    """Decisions made by a 'teacher' who cares for price and field far more than the defaults do:
+    the learned ranker must beat the first stage held out, and go live."""
+    from matching import Matcher
+    from matching.evaluate import matcher_candidates
+    from matching.records import Pair
+
+    results, needs, _ = demo
+    teacher = Weights(text=0.6, field=0.45, maturity=0.0, mode=0.0, price=0.45, region=0.0, text_exponent=0.5)
+    matcher = Matcher().fit(results, needs)
+    cands = matcher_candidates(matcher, [n.id for n in needs], 50)
+    pairs = []
+    for need_id, ranked in cands.rankings(teacher, 3).items():
+        pairs += [Pair(need_id, r, g) for r, g in zip(ranked, (3, 2, 2), strict=False)]
+    ranker = learn(results, needs, pairs, folds=3)
+    gain = ranker.cv["learned_minus_first_stage"]["ndcg@10"]
+    assert gain["mean"] > 0 and gain["ci95"][0] > 0, gain
+    assert ranker.live and ranker.weights != Weights()
