@@ -3,6 +3,13 @@
 from market.accounts.models import Organization, User
 from market.contacts.models import ContactReveal
 from market.deals.models import Contract
+from market.directory.models import (
+    AgencyProfile,
+    BrokerCertificate,
+    BrokerProfile,
+    BrokerRequest,
+    ProfileField,
+)
 from market.listings.models import Interest, ListingEvent, ResearchResult, TechNeed
 from market.mail.models import OutgoingMail
 from market.matches.models import Match, MatchEvent
@@ -10,6 +17,10 @@ from market.notifications.models import Notification
 from market.outbox.models import OutboxEntry, WorkerState
 
 __all__ = [
+    "AgencyProfile",
+    "BrokerCertificate",
+    "BrokerProfile",
+    "BrokerRequest",
     "ContactReveal",
     "Contract",
     "Interest",
@@ -20,6 +31,7 @@ __all__ = [
     "Organization",
     "OutboxEntry",
     "OutgoingMail",
+    "ProfileField",
     "ResearchResult",
     "TechNeed",
     "User",

@@ -29,6 +29,7 @@ from market.accounts.models import ApiToken, Organization, User
 from market.db import db, utcnow
 from market.deals.models import Contract
 from market.deals.service import MAX_PDF_BYTES
+from market.directory.models import BrokerCertificate, BrokerRequest
 from market.imports.downloads import save_report
 from market.imports.report import ImportReport
 from market.listings.models import ResearchResult, TechNeed
@@ -141,6 +142,15 @@ def world(app, session, people) -> World:
     applicant = make_user(session, role="university", org=uni_org)
     applicant.organization_id, applicant.pending_organization_id = None, uni_org.id  # asked to join 天津大学
     session.add(applicant)
+    certificate = BrokerCertificate(
+        user_id=agent.id, name="技术经纪人证书", number="JJR-0001", issuer="天津市科技局"
+    )
+    session.add(certificate)
+    broker_request = BrokerRequest(
+        kind="need", listing_id=need.id, sender_id=ent.id, sender_org_id=ent_org.id,
+        agency_id=agent.organization_id, note="请帮我们找低温电池方案",
+    )  # fmt: skip
+    session.add(broker_request)
     session.commit()
     with app.app_context():
         report = save_report(user_id=uni.id, report=ImportReport(kind="result", filename="成果.csv"))
@@ -168,6 +178,10 @@ def world(app, session, people) -> World:
         "notification": note_uni.id,
         "notification_ent": note_ent.id,
         "org_unverified": org_unverified.id,
+        "agency": agent.organization_id,
+        "agent_id": agent.id,
+        "certificate": certificate.id,
+        "broker_request": broker_request.id,
         "results_count": session.exec(select(func.count()).select_from(ResearchResult)).one(),
     }
     return World(ids)

@@ -39,6 +39,9 @@ def test_every_stored_link_resolves_to_its_endpoint(app):
             "matches.queue": links.interest_queue(),
             "deals.detail": links.contract(5),
             "accounts.account": links.account(),
+            "directory.agency": links.agency(6),
+            "directory.broker": links.broker(7),
+            "directory.requests": links.broker_requests(),
         }
     for endpoint, link in built.items():
         path = link.partition("?")[0]
@@ -83,6 +86,7 @@ def test_each_feature_registers_its_parts(app):
         "stats",
         "matches",
         "deals",
+        "directory",
     } <= set(app.blueprints)
     assert {"db", "users", "import", "search", "match", "outbox", "serve"} <= set(app.cli.commands)
     assert "seed" not in app.cli.commands  # the demo data registers through the flask.commands entry point
