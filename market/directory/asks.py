@@ -135,6 +135,13 @@ def ask(
     return req
 
 
+def _require_answerer(session: Session, actor: User, req: BrokerRequest) -> None:
+    if req.status != PENDING:
+        raise ConflictError((None, f"该请求已处理（当前状态：{req.status}）"))
+    if not _may_answer(session, actor, req):
+        raise NotAllowed((None, "只有被邀请的经纪人可以答复该请求"))
+
+
 def _may_answer(session: Session, actor: User, req: BrokerRequest) -> bool:
     if actor.role != Role.AGENT or actor.organization_id != req.agency_id:
         return False
@@ -157,8 +164,7 @@ def _move(session: Session, *, req: BrokerRequest, actor: User, action: str, **v
 
 def accept(session: Session, *, actor: User, req: BrokerRequest, note: str | None = None) -> BrokerRequest:
     """A broker takes the listing on; the sender is told who."""
-    if not _may_answer(session, actor, req):
-        raise NotAllowed((None, "只有被邀请的经纪人可以答复该请求"))
+    _require_answerer(session, actor, req)
     note = (note or "").strip()[:1000] or None
     _move(session, req=req, actor=actor, action="accept", response_note=note, broker_id=actor.id)
     notify(
@@ -175,8 +181,7 @@ def decline(
     session: Session, *, actor: User, req: BrokerRequest, reason: str, note: str | None = None
 ) -> BrokerRequest:
     """A broker declines, with one of DECLINE_REASONS (and a note for 其他)."""
-    if not _may_answer(session, actor, req):
-        raise NotAllowed((None, "只有被邀请的经纪人可以答复该请求"))
+    _require_answerer(session, actor, req)
     note = (note or "").strip()[:1000] or None
     if reason not in DECLINE_REASONS:
         raise DomainError(("reason", "请选择婉拒的原因"))
