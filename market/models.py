@@ -13,6 +13,7 @@ from market.directory.models import (
 from market.listings.models import Interest, ListingEvent, ResearchResult, TechNeed
 from market.mail.models import OutgoingMail
 from market.matches.models import Match, MatchEvent
+from market.notices.models import Notice, NoticeAttachment
 from market.notifications.models import Notification
 from market.outbox.models import OutboxEntry, WorkerState
 
@@ -27,6 +28,8 @@ __all__ = [
     "ListingEvent",
     "Match",
     "MatchEvent",
+    "Notice",
+    "NoticeAttachment",
     "Notification",
     "Organization",
     "OutboxEntry",

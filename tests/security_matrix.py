@@ -30,6 +30,7 @@ from market.directory.models import (
 )
 from market.listings.models import Interest, ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
+from market.notices.models import Notice
 from market.notifications.models import Notification
 from tests.factories import NEED, RESULT
 
@@ -557,6 +558,55 @@ CASES: list[Case] = [
         "/requests/{broker_request}/withdraw",
         members(404, agent=403, ent=302),
         effect=_request_status("已撤回"),
+    ),
+    # 公告 / 政策
+    Case("notices.index", "GET", "/notices", PUBLIC),
+    Case("notices.detail", "GET", "/notices/{notice}", PUBLIC),
+    Case("notices.detail", "GET", "/notices/{notice_draft}", expect(404, admin=200)),
+    Case("notices.attachment", "GET", "/notices/{notice}/files/{notice_file}", PUBLIC),
+    Case("notices.attachment", "GET", "/notices/{notice_draft}/files/{notice_file}", expect(404, admin=404)),
+    Case("notices.manage", "GET", "/admin/notices", ADMIN_ONLY),
+    Case("notices.create", "GET", "/admin/notices/new", ADMIN_ONLY),
+    Case(
+        "notices.create",
+        "POST",
+        "/admin/notices/new",
+        members(403, admin=302),
+        data={"kind": "政策", "title": "矩阵新公告", "body_md": "正文"},
+        effect=lambda s, _w, _u: (
+            s.exec(select(Notice).where(Notice.title == "矩阵新公告")).first() is not None
+        ),
+    ),
+    Case("notices.edit", "GET", "/admin/notices/{notice}/edit", ADMIN_ONLY),
+    Case(
+        "notices.edit",
+        "POST",
+        "/admin/notices/{notice}/edit",
+        members(403, admin=302),
+        data={"kind": "公告", "title": "矩阵改过的公告", "body_md": "正文"},
+        effect=lambda s, w, _u: s.get(Notice, w.notice).title == "矩阵改过的公告",
+    ),
+    Case(
+        "notices.upload",
+        "POST",
+        "/admin/notices/{notice}/files",
+        members(403, admin=303),
+        data={},
+        multipart=True,
+    ),
+    Case(
+        "notices.act",
+        "POST",
+        "/admin/notices/{notice_draft}/publish",
+        members(403, admin=302),
+        effect=lambda s, w, _u: s.get(Notice, w.notice_draft).status == "已发布",
+    ),
+    Case(
+        "notices.act",
+        "POST",
+        "/admin/notices/{notice}/withdraw",
+        members(403, admin=302),
+        effect=lambda s, w, _u: s.get(Notice, w.notice).status == "已撤回",
     ),
     # imports and exports
     Case("imports.upload", "GET", "/import", members(403, uni=200, ent=200, other_uni=200)),

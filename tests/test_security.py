@@ -34,6 +34,7 @@ from market.imports.downloads import save_report
 from market.imports.report import ImportReport
 from market.listings.models import ResearchResult, TechNeed
 from market.matches.models import Match
+from market.notices.models import Notice, NoticeAttachment
 from market.notifications.models import Notification
 from market.notifications.service import notify
 from market.searching.sync import reindex
@@ -151,6 +152,20 @@ def world(app, session, people) -> World:
         agency_id=agent.organization_id, note="请帮我们找低温电池方案",
     )  # fmt: skip
     session.add(broker_request)
+    notice = Notice(title="矩阵公告", body_md="正文", status="已发布", published_at=utcnow())
+    notice_draft = Notice(title="矩阵草稿公告", body_md="草稿正文")
+    session.add_all([notice, notice_draft])
+    session.flush()
+    (Path(app.config["UPLOAD_DIR"]) / "notices").mkdir(parents=True, exist_ok=True)
+    (Path(app.config["UPLOAD_DIR"]) / "notices" / "matrix-notice.pdf").write_bytes(PDF)
+    notice_file = NoticeAttachment(
+        notice_id=notice.id,
+        key="notices/matrix-notice.pdf",
+        name="附件.pdf",
+        mimetype="application/pdf",
+        size=len(PDF),
+    )
+    session.add(notice_file)
     session.commit()
     with app.app_context():
         report = save_report(user_id=uni.id, report=ImportReport(kind="result", filename="成果.csv"))
@@ -182,6 +197,9 @@ def world(app, session, people) -> World:
         "agent_id": agent.id,
         "certificate": certificate.id,
         "broker_request": broker_request.id,
+        "notice": notice.id,
+        "notice_draft": notice_draft.id,
+        "notice_file": notice_file.id,
         "results_count": session.exec(select(func.count()).select_from(ResearchResult)).one(),
     }
     return World(ids)

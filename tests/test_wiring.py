@@ -42,6 +42,7 @@ def test_every_stored_link_resolves_to_its_endpoint(app):
             "directory.agency": links.agency(6),
             "directory.broker": links.broker(7),
             "directory.requests": links.broker_requests(),
+            "notices.detail": links.notice(8),
         }
     for endpoint, link in built.items():
         path = link.partition("?")[0]

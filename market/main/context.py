@@ -21,9 +21,11 @@ NAV: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("admin.review", "审核", ("admin",)),
     ("admin.organizations", "机构认证", ("admin",)),
     ("directory.certificates", "证书核验", ("admin",)),
+    ("notices.manage", "公告管理", ("admin",)),
     ("stats.dashboard", "统计", ("admin",)),
     ("admin.system", "系统状态", ("admin",)),
     ("stats.public", "交易概况", None),
+    ("notices.index", "公告", None),
 ]
 
 
