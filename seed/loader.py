@@ -23,6 +23,7 @@ from market.errors import DomainError
 from market.listings import service as listings
 from market.listings.models import KINDS
 from market.listings.schemas import SCHEMAS
+from seed.directory import load_directory
 from vocab.taxonomy import Role
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -76,6 +77,7 @@ class SeedReport:
     users: int = 0
     listings: dict[str, int] = field(default_factory=lambda: {"result": 0, "need": 0})
     skipped: int = 0
+    brokers: int = 0
     problems: list[str] = field(default_factory=list)
 
 
@@ -167,6 +169,7 @@ def load_demo(
             session.add(listing)
             report.listings[kind] += 1
     session.flush()
+    report.brokers = load_directory(session)
     return report
 
 
