@@ -477,6 +477,16 @@ CASES: list[Case] = [
     # deals
     Case("deals.detail", "GET", "/contracts/{contract}", members(200, other_uni=404)),
     Case("deals.pdf", "GET", "/contracts/{contract}/pdf", members(200, other_uni=404)),
+    Case(
+        "deals.reassign_credit",
+        "POST",
+        "/contracts/{contract}/credit",
+        members(403, admin=302),
+        data={"agent": "{colleague}", "reason": "矩阵调整"},
+        effect=lambda s, _w, _u: (
+            s.exec(select(MatchEvent).where(MatchEvent.action == "credit")).first() is not None
+        ),
+    ),
     # directory: agencies, brokers, certificates, 请经纪人
     Case("directory.agencies", "GET", "/agencies", PUBLIC),
     Case("directory.agencies", "GET", "/agencies?region=999999", expect(400)),

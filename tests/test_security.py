@@ -143,6 +143,7 @@ def world(app, session, people) -> World:
     applicant = make_user(session, role="university", org=uni_org)
     applicant.organization_id, applicant.pending_organization_id = None, uni_org.id  # asked to join 天津大学
     session.add(applicant)
+    colleague = make_user(session, role="agent", org=session.get(Organization, agent.organization_id))
     certificate = BrokerCertificate(
         user_id=agent.id, name="技术经纪人证书", number="JJR-0001", issuer="天津市科技局"
     )
@@ -195,6 +196,7 @@ def world(app, session, people) -> World:
         "org_unverified": org_unverified.id,
         "agency": agent.organization_id,
         "agent_id": agent.id,
+        "colleague": colleague.id,
         "certificate": certificate.id,
         "broker_request": broker_request.id,
         "notice": notice.id,

@@ -83,8 +83,14 @@ def desk(app, session):
     results = [make_listing(session, kind="result", org=uni, title=f"成果{i}") for i in range(4)]
     needs = [make_listing(session, kind="need", org=ent, title=f"需求{i}") for i in range(4)]
     session.commit()
+    return {"org": org, "a": a, "b": b, "admin": admin, "owner": owner, "results": results, "needs": needs}
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for calling services directly; never around requests (each needs its own `g`)."""
     with app.app_context():
-        yield {"org": org, "a": a, "b": b, "admin": admin, "owner": owner, "results": results, "needs": needs}
+        yield
 
 
 def _deal(session, broker, match, *, amount, tech, days_ago=0):
@@ -112,7 +118,7 @@ def check(session, desk) -> None:
     assert combined.tech_amount_wan == round(a["tech_amount_wan"] + b["tech_amount_wan"], 2)
 
 
-def test_track_record_equals_a_recount_through_deals_withdrawals_and_reassignment(session, desk):
+def test_track_record_equals_a_recount_through_deals_withdrawals_and_reassignment(ctx, session, desk):
     a, b, admin = desk["a"], desk["b"], desk["admin"]
     rs, ns = desk["results"], desk["needs"]
     check(session, desk)  # nothing yet: zeros, no median
@@ -157,7 +163,7 @@ def test_track_record_equals_a_recount_through_deals_withdrawals_and_reassignmen
     assert "实际由乙完成" in note.note
 
 
-def test_the_statistics_leaderboard_and_the_track_record_agree(session, desk):
+def test_the_statistics_leaderboard_and_the_track_record_agree(ctx, session, desk):
     a, b = desk["a"], desk["b"]
     _deal(
         session, a, make_match(session, result=desk["results"][0], need=desk["needs"][0]), amount=50, tech=40
@@ -177,19 +183,25 @@ def test_the_statistics_leaderboard_and_the_track_record_agree(session, desk):
         )
 
 
-def test_the_period_limits_the_record_and_is_shown(client, session, desk):
+def test_the_period_limits_the_record_and_is_shown(app, client, session, desk):
     a = desk["a"]
-    _deal(
-        session,
-        a,
-        make_match(session, result=desk["results"][0], need=desk["needs"][0]),
-        amount=10,
-        tech=10,
-        days_ago=100,
-    )
-    _deal(
-        session, a, make_match(session, result=desk["results"][1], need=desk["needs"][1]), amount=20, tech=20
-    )
+    with app.app_context():
+        _deal(
+            session,
+            a,
+            make_match(session, result=desk["results"][0], need=desk["needs"][0]),
+            amount=10,
+            tech=10,
+            days_ago=100,
+        )
+    with app.app_context():
+        _deal(
+            session,
+            a,
+            make_match(session, result=desk["results"][1], need=desk["needs"][1]),
+            amount=20,
+            tech=20,
+        )
     session.commit()
     start = date.today() - timedelta(days=30)
     recent = track.broker_record(session, a.id, period=Period(start=start))
@@ -205,9 +217,14 @@ def test_the_period_limits_the_record_and_is_shown(client, session, desk):
 
 def test_a_broker_cannot_edit_their_own_figures(app, session, desk):
     a = desk["a"]
-    _deal(
-        session, a, make_match(session, result=desk["results"][0], need=desk["needs"][0]), amount=10, tech=8
-    )
+    with app.app_context():
+        _deal(
+            session,
+            a,
+            make_match(session, result=desk["results"][0], need=desk["needs"][0]),
+            amount=10,
+            tech=8,
+        )
     session.commit()
     before = figures(track.broker_record(session, a.id))
     c = app.test_client()
@@ -237,7 +254,7 @@ def test_a_broker_cannot_edit_their_own_figures(app, session, desk):
         assert f'name="{name}"' not in form
 
 
-def test_only_an_admin_reassigns_credit_and_a_reason_is_required(session, desk):
+def test_only_an_admin_reassigns_credit_and_a_reason_is_required(ctx, session, desk):
     a, b, admin = desk["a"], desk["b"], desk["admin"]
     c1 = _deal(
         session, a, make_match(session, result=desk["results"][0], need=desk["needs"][0]), amount=10, tech=8
@@ -250,3 +267,33 @@ def test_only_an_admin_reassigns_credit_and_a_reason_is_required(session, desk):
     assert exc.value.errors[0][0] == "reason"
     assert session.get(Contract, c1.id).agent_id == a.id
     assert session.get(Organization, desk["org"].id) is not None
+
+
+def test_an_admin_reassigns_credit_on_the_contract_page(app, session, desk):
+    a, b = desk["a"], desk["b"]
+    with app.app_context():
+        c1 = _deal(
+            session,
+            a,
+            make_match(session, result=desk["results"][0], need=desk["needs"][0]),
+            amount=10,
+            tech=8,
+        )
+    session.commit()
+    admin = app.test_client()
+    login(admin, desk["admin"])
+    page = admin.get(f"/contracts/{c1.id}").get_data(as_text=True)
+    assert "调整业绩归属" in page
+    refused = admin.post(f"/contracts/{c1.id}/credit", data={"agent": str(b.id), "reason": ""})
+    assert refused.status_code == 303
+    done = admin.post(f"/contracts/{c1.id}/credit", data={"agent": str(b.id), "reason": "乙完成了谈判"})
+    assert done.status_code == 302
+    session.expire_all()
+    assert track.broker_record(session, b.id).tech_amount_wan == 8
+    assert track.broker_record(session, a.id).tech_amount_wan == 0
+    broker = app.test_client()
+    login(broker, a)
+    assert (
+        broker.post(f"/contracts/{c1.id}/credit", data={"agent": str(a.id), "reason": "是我"}).status_code
+        == 403
+    )
