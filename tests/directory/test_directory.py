@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import select
 
 from market.directory import service
-from market.directory.models import AgencyProfile, BrokerRequest
+from market.directory.models import AgencyProfile, BrokerCertificate, BrokerRequest
 from market.errors import DomainError
 from tests.directory.conftest import make_agency, make_broker
 from tests.factories import login, make_listing, make_org
@@ -197,3 +197,30 @@ def test_broker_list_filters_by_field_region_and_agency(session, agencies):
     assert brokers(region="120104") == [b.id]
     assert brokers(agency=str(agencies["academic"].id)) == [b.id]
     assert set(brokers(region="120000")) == {a.id, b.id}
+
+
+def test_certificates_show_only_once_an_admin_checked_them(app, session, agencies, people):
+    broker = make_broker(session, org=agencies["regional"], name="证书经纪人")
+    session.commit()
+    c = app.test_client()
+    login(c, broker)
+    data = {"name": "技术经理人（中级）", "number": "TJ-2026-0042", "issuer": "中国技术市场协会"}
+    assert c.post("/brokers/me/certificates", data=data).status_code == 302
+    visitor = app.test_client()
+    assert "TJ-2026-0042" not in visitor.get(f"/brokers/{broker.id}").get_data(as_text=True)
+    assert "待核验" in c.get(f"/brokers/{broker.id}").get_data(as_text=True)  # the broker sees their own
+    cert = session.exec(select(BrokerCertificate).where(BrokerCertificate.number == "TJ-2026-0042")).one()
+    admin = app.test_client()
+    login(admin, people["admin"])
+    assert "TJ-2026-0042" in admin.get("/admin/certificates").get_data(as_text=True)
+    refused = admin.post(f"/admin/certificates/{cert.id}", data={"verdict": "reject", "note": ""})
+    assert refused.status_code == 303
+    assert admin.post(f"/admin/certificates/{cert.id}", data={"verdict": "ok"}).status_code == 302
+    page = visitor.get(f"/brokers/{broker.id}").get_data(as_text=True)
+    assert "TJ-2026-0042" in page
+    assert "平台已核验" in page
+    session.expire_all()
+    with pytest.raises(DomainError):  # a checked certificate is not checked again
+        service.check_certificate(
+            session, actor=people["admin"], cert=session.get(BrokerCertificate, cert.id), verdict="ok"
+        )
