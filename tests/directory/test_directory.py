@@ -3,7 +3,10 @@ protected contacts, and bad filter values refused with the field named."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from market.directory import service
@@ -224,3 +227,33 @@ def test_certificates_show_only_once_an_admin_checked_them(app, session, agencie
         service.check_certificate(
             session, actor=people["admin"], cert=session.get(BrokerCertificate, cert.id), verdict="ok"
         )
+
+
+@contextmanager
+def counted(engine):
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def test_the_directory_lists_cost_the_same_queries_whatever_their_length(client, session, engine, agencies):
+    def queries(path: str) -> int:
+        with counted(engine) as statements:
+            assert client.get(path).status_code == 200
+        return len(statements)
+
+    make_broker(session, org=agencies["regional"], fields=["储能"])
+    session.commit()
+    few = (queries("/agencies"), queries("/brokers"))
+    for i in range(15):
+        org = make_agency(session, name=f"计数机构{i:02d}", region_code="120101", fields=["人工智能", "储能"])
+        make_broker(session, org=org, fields=["储能"], region_code="120101")
+    session.commit()
+    assert (queries("/agencies"), queries("/brokers")) == few
