@@ -96,7 +96,7 @@ def agency(org_id: int):
         "directory/agency.html",
         card=card,
         brokers=brokers,
-        broker_records={b.id: track.broker_record(session, b.id) for b in brokers},
+        broker_records=track.lines_for(session, [b.id for b in brokers]),
         record=record,
         period_errors=period_errors,
         contact_basis=agency_contact_basis(session, current_user, card.org),

@@ -138,3 +138,26 @@ def agency_record(session: Session, org_id: int, *, period: Period = Period()) -
         session.exec(select(User.id).where(User.organization_id == org_id, User.role == Role.AGENT)).all()
     )
     return record_for(session, ids, period=period)
+
+
+@dataclass(frozen=True)
+class BrokerLine:
+    """A broker's headline figures beside their name on an agency's page."""
+
+    introductions: int = 0
+    contracts_credited: int = 0
+    tech_amount_wan: float = 0.0
+
+
+def lines_for(session: Session, ids: list[int], *, period: Period = Period()) -> dict[int, BrokerLine]:
+    """Headline figures of several brokers in two grouped queries (not one record per broker)."""
+    if not ids:
+        return {}
+    introduced = credit.introductions(session, period=period, agent_ids=ids)
+    contracts = credit.contracts(session, period=period, agent_ids=ids)
+    return {
+        uid: BrokerLine(
+            introduced.get(uid, 0), contracts.get(uid, (0, 0.0, 0.0))[0], contracts.get(uid, (0, 0.0, 0.0))[2]
+        )
+        for uid in ids
+    }

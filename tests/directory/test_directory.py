@@ -257,3 +257,18 @@ def test_the_directory_lists_cost_the_same_queries_whatever_their_length(client,
         make_broker(session, org=org, fields=["储能"], region_code="120101")
     session.commit()
     assert (queries("/agencies"), queries("/brokers")) == few
+
+
+def test_an_agency_page_costs_the_same_queries_with_more_brokers(client, session, engine, agencies):
+    org = agencies["regional"]
+    make_broker(session, org=org)
+    session.commit()
+    with counted(engine) as one:
+        assert client.get(f"/agencies/{org.id}").status_code == 200
+    for _ in range(6):
+        make_broker(session, org=org)
+    session.commit()
+    with counted(engine) as seven:
+        body = client.get(f"/agencies/{org.id}").get_data(as_text=True)
+    assert body.count("对接 0 次") == 7
+    assert len(seven) == len(one)
