@@ -66,3 +66,20 @@ def deal(deal_id: int) -> str:
 
 def contract_registration(contract_id: int) -> str:
     return _path("trade.contract_registration", contract_id=contract_id)
+
+
+def agency(org_id: int) -> str:
+    return _path("directory.agency", org_id=org_id)
+
+
+def broker(user_id: int) -> str:
+    return _path("directory.broker", user_id=user_id)
+
+
+def broker_requests() -> str:
+    """The 请经纪人 requests a user sent or received."""
+    return _path("directory.requests")
+
+
+def notice(notice_id: int) -> str:
+    return _path("notices.detail", notice_id=notice_id)

@@ -3,9 +3,17 @@
 from market.accounts.models import Organization, User
 from market.contacts.models import ContactReveal
 from market.deals.models import Contract, ContractInstalment
+from market.directory.models import (
+    AgencyProfile,
+    BrokerCertificate,
+    BrokerProfile,
+    BrokerRequest,
+    ProfileField,
+)
 from market.listings.models import Interest, ListingEvent, ResearchResult, TechNeed
 from market.mail.models import OutgoingMail
 from market.matches.models import Match, MatchEvent
+from market.notices.models import Notice, NoticeAttachment
 from market.notifications.models import Notification
 from market.outbox.models import OutboxEntry, WorkerState
 from market.trade.models import (
@@ -21,8 +29,12 @@ from market.trade.models import (
 )
 
 __all__ = [
+    "AgencyProfile",
     "Auction",
     "Bid",
+    "BrokerCertificate",
+    "BrokerProfile",
+    "BrokerRequest",
     "BuyerRegistration",
     "ContactReveal",
     "Contract",
@@ -31,12 +43,15 @@ __all__ = [
     "ListingEvent",
     "Match",
     "MatchEvent",
+    "Notice",
+    "NoticeAttachment",
     "Notification",
     "Objection",
     "ObjectionRuling",
     "Organization",
     "OutboxEntry",
     "OutgoingMail",
+    "ProfileField",
     "Publicity",
     "ResearchResult",
     "SaleListing",

@@ -24,6 +24,7 @@ from market.listings import service as listings
 from market.listings.models import KINDS
 from market.listings.schemas import SCHEMAS
 from seed import trade as trade_seed
+from seed.directory import load_directory
 from vocab.taxonomy import Role
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -83,6 +84,7 @@ class SeedReport:
     users: int = 0
     listings: dict[str, int] = field(default_factory=lambda: {"result": 0, "need": 0})
     skipped: int = 0
+    brokers: int = 0
     problems: list[str] = field(default_factory=list)
     trade: trade_seed.TradeSeedReport | None = None
 
@@ -176,6 +178,7 @@ def load_demo(
             report.listings[kind] += 1
     session.flush()
     report.trade = trade_seed.load(session)  # 展示交易 in each of its states
+    report.brokers = load_directory(session)
     return report
 
 

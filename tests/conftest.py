@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from market import create_app, migrate
 from market.db import make_engine
+from market.listings import fields
 from tests.factories import make_org, make_user
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -158,7 +159,6 @@ def people(session):
 def _fresh_field_classifier():
     """The site's field classifier is kept per process and learns from the database's listings: each
     test starts without one, so what it suggests never depends on the tests that ran before."""
-    from market.listings import fields
 
     fields._cache.clear()
     yield

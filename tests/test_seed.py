@@ -7,8 +7,11 @@ from collections import Counter
 
 from sqlmodel import func, select
 
-from market.accounts.models import User
+from market.accounts.models import Organization, User
+from market.directory import track
+from market.directory.models import AgencyProfile
 from market.listings.models import ResearchResult, TechNeed
+from market.notices import service as notices
 from market.searching.engine import get_engine
 from seed.cli import seed_cli
 from seed.loader import DATA, DEMO_PASSWORD, DEMO_USERS
@@ -38,6 +41,15 @@ def test_seed_demo_loads_idempotently_and_indexes(app, session):
     assert counts[ResearchResult] >= 300 and counts[TechNeed] >= 150
     roles = set(session.exec(select(User.role).where(User.email.in_([u["email"] for u in DEMO_USERS]))).all())
     assert roles == {"admin", "university", "enterprise", "agent"}
+    # the directory: four kinds of agencies with profiles, brokers with different records, notices
+    kinds = session.exec(
+        select(Organization.agency_type).join(AgencyProfile, AgencyProfile.organization_id == Organization.id)
+    ).all()
+    assert sorted(kinds) == ["区域", "服务", "行业", "高校院所"]
+    agents = session.exec(select(User.id).where(User.role == "agent")).all()
+    records = {track.broker_record(session, uid).tech_amount_wan for uid in agents}
+    assert len(records) >= 3
+    assert len(notices.published(session)[0]) == 3
     second = runner.invoke(seed_cli, args=["demo"])
     assert "科技成果 +0，技术需求 +0" in second.output
     skipped = runner.invoke(seed_cli, args=["demo", "--if-empty"])

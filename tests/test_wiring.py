@@ -48,6 +48,10 @@ def test_every_stored_link_resolves_to_its_endpoint(app):
             "trade.auction": links.auction(3),
             "trade.deal": links.deal(4),
             "trade.contract_registration": links.contract_registration(5),
+            "directory.agency": links.agency(6),
+            "directory.broker": links.broker(7),
+            "directory.requests": links.broker_requests(),
+            "notices.detail": links.notice(8),
         }
     for endpoint, link in built.items():
         path = link.partition("?")[0]
@@ -93,6 +97,7 @@ def test_each_feature_registers_its_parts(app):
         "stats",
         "matches",
         "deals",
+        "directory",
     } <= set(app.blueprints)
     assert {"db", "users", "import", "search", "match", "outbox", "serve"} <= set(app.cli.commands)
     assert "seed" not in app.cli.commands  # the demo data registers through the flask.commands entry point

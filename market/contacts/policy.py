@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from market.accounts.models import User
+from market.accounts.models import Organization, User
 from market.accounts.permissions import is_admin, is_verified_agent
 from market.contacts.models import ContactReveal
 from market.db import utcnow
+from market.directory.models import BrokerRequest
 from market.listings.models import Listing, ResearchResult, TechNeed
 from market.matches.models import Match
 
@@ -85,3 +86,25 @@ def record_reveal(session: Session, *, viewer: User, listing: Listing, basis: st
     session.add(reveal)
     session.flush()
     return reveal
+
+
+def agency_contact_basis(session: Session, user, org: Organization) -> str | None:
+    """Why `user` may see a 技术转移机构's own contact details: its members ("owner"), administrators
+    ("role"), or an organisation whose request the agency accepted ("request"); everyone else writes to
+    it through the platform."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if user.organization_id is not None and user.organization_id == org.id:
+        return "owner"
+    if is_admin(user):
+        return "role"
+    if user.organization_id is None:
+        return None
+    accepted = session.exec(
+        select(BrokerRequest.id).where(
+            BrokerRequest.agency_id == org.id,
+            BrokerRequest.sender_org_id == user.organization_id,
+            BrokerRequest.status == "已接受",
+        )
+    ).first()
+    return "request" if accepted is not None else None

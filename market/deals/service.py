@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from market import links
 from market.accounts.models import User
+from market.deals.credit import credited_agent_id
 from market.deals.models import Contract
 from market.errors import DomainError, NotAllowed
 from market.listings import service as listings
@@ -91,7 +92,7 @@ def record_contract(
         need_id=need.id,
         seller_org_id=result.organization_id,
         buyer_org_id=need.organization_id,
-        agent_id=match.introduced_by_id or match.agent_id,
+        agent_id=credited_agent_id(match),
         recorded_by_id=actor.id,
         contract_type=contract_type,
         amount_wan=amount,

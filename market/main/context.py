@@ -12,16 +12,21 @@ NAV: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("listings.results", "科技成果库", None),
     ("listings.needs", "企业技术需求库", None),
     ("search.page", "搜索", None),
+    ("directory.agencies", "技术转移机构", None),
     ("listings.mine", "我的发布", ("university", "enterprise")),
     ("imports.upload", "批量导入", ("university", "enterprise")),
     ("matches.queue", "待认领对接", ("agent", "admin")),
     ("matches.board", "我的对接", ("agent",)),
+    ("directory.requests", "经纪人委托", ("university", "enterprise", "agent")),
     ("admin.review", "审核", ("admin",)),
     ("admin.organizations", "机构认证", ("admin",)),
+    ("directory.certificates", "证书核验", ("admin",)),
+    ("notices.manage", "公告管理", ("admin",)),
     ("stats.dashboard", "统计", ("admin",)),
     ("admin.system", "系统状态", ("admin",)),
     ("trade.board", "展示交易", None),
     ("stats.public", "交易概况", None),
+    ("notices.index", "公告", None),
 ]
 
 

@@ -16,6 +16,7 @@ from market.listings import permissions as listing_perm
 from market.matches import permissions as perm
 from market.matches import queries, service
 from market.matches.forms import ActionForm, ContractForm, DeclineForm, FeedbackForm, NoteForm
+from market.matches.sections import queue_sections
 from market.security import safe_next
 from vocab.taxonomy import FIELDS, Region, values
 
@@ -35,6 +36,7 @@ def queue():
         fields=FIELDS,
         regions=values(Region),
         form=ActionForm(),
+        sections=queue_sections(db(), current_user),
     )
 
 

@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, func, or_, select
 
 from market.accounts.models import Organization, User
+from market.deals import credit
 from market.deals.models import Contract
 from market.listings.models import ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
-from market.stats.contracts import AGGREGATES, money
 from market.stats.period import Period
 from vocab.taxonomy import ListingStatus, MatchStatus, Role
 
@@ -114,32 +114,11 @@ def funnel(session: Session, *, period: Period = Period()) -> list[FunnelStage]:
 
 def agent_leaderboard(session: Session, *, period: Period = Period()) -> list[AgentRow]:
     """Per agent: matches claimed (claim events), introduced (credited introducer) and contracts signed
-    with the 技术交易额 credited to them (Contract.agent_id); every active agent appears, best first."""
-    claims = dict(
-        session.exec(
-            select(MatchEvent.actor_id, func.count(sa.distinct(MatchEvent.match_id)))
-            .where(MatchEvent.action == "claim", MatchEvent.actor_id.is_not(None))
-            .where(*period.on_timestamps(MatchEvent.created_at))
-            .group_by(MatchEvent.actor_id)
-        ).all()
-    )
-    introducer = func.coalesce(Match.introduced_by_id, Match.agent_id)
-    introduced = dict(
-        session.exec(
-            select(introducer, func.count(Match.id))
-            .where(Match.introduced_at.is_not(None), introducer.is_not(None))
-            .where(*period.on_timestamps(Match.introduced_at))
-            .group_by(introducer)
-        ).all()
-    )
-    signed = {
-        agent_id: (int(n), money(amount), money(tech))
-        for agent_id, n, amount, tech in session.exec(
-            select(Contract.agent_id, *AGGREGATES[:3])
-            .where(Contract.agent_id.is_not(None), *period.on_dates(Contract.signed_on))
-            .group_by(Contract.agent_id)
-        ).all()
-    }
+    with the 技术交易额 credited to them, by the rule of `market.deals.credit` (the brokers' track
+    records use the same functions); every active agent appears, best first."""
+    claims = credit.claims(session, period=period)
+    introduced = credit.introductions(session, period=period)
+    signed = credit.contracts(session, period=period)
     ids = set(claims) | set(introduced) | set(signed)
     people = session.exec(
         select(User.id, User.display_name, Organization.name)

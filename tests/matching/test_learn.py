@@ -8,9 +8,11 @@ import json
 import numpy as np
 import pytest
 
+from matching import Matcher
 from matching.cli import main
+from matching.evaluate import matcher_candidates
 from matching.learn import LearnedRanker, bootstrap, decide, grouped_folds, groups_of, learn
-from matching.records import NeedRecord
+from matching.records import NeedRecord, Pair
 from matching.scoring import Weights
 
 from .conftest import SEED
@@ -88,9 +90,6 @@ def test_learn_saves_and_loads(demo, tmp_path) -> None:
 def test_learning_recovers_what_the_decisions_reward(demo) -> None:
     """Decisions made by a 'teacher' who cares for price and field far more than the defaults do:
     the learned ranker must beat the first stage held out, and go live."""
-    from matching import Matcher
-    from matching.evaluate import matcher_candidates
-    from matching.records import Pair
 
     results, needs, _ = demo
     teacher = Weights(text=0.6, field=0.45, maturity=0.0, mode=0.0, price=0.45, region=0.0, text_exponent=0.5)

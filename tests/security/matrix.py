@@ -22,8 +22,15 @@ from sqlmodel import Session, select
 
 from market.accounts.models import ApiToken, Organization, User
 from market.deals.models import Contract, ContractInstalment
+from market.directory.models import (
+    AgencyProfile,
+    BrokerCertificate,
+    BrokerProfile,
+    BrokerRequest,
+)
 from market.listings.models import Interest, ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
+from market.notices.models import Notice
 from market.notifications.models import Notification
 from market.trade.models import Bid, BuyerRegistration, Objection, ObjectionRuling
 from tests.factories import NEED, RESULT
@@ -180,6 +187,21 @@ def _objection_by(s: Session, w: World, u: User | None) -> bool:
     )
 
 
+def _agency_services(s: Session, w: World, _u) -> bool:
+    profile = s.exec(select(AgencyProfile).where(AgencyProfile.organization_id == w.agency)).first()
+    return profile is not None and profile.services == "矩阵服务"
+
+
+def _broker_titled(s: Session, _w: World, u: User | None) -> bool:
+    return (
+        u is not None
+        and s.exec(
+            select(BrokerProfile).where(BrokerProfile.user_id == u.id, BrokerProfile.title == "矩阵头衔")
+        ).first()
+        is not None
+    )
+
+
 def _ruled(s: Session, w: World, _u) -> bool:
     return (
         s.exec(select(ObjectionRuling).where(ObjectionRuling.objection_id == w.objection)).first() is not None
@@ -197,6 +219,18 @@ def _bid_placed(s: Session, w: World, _u) -> bool:
 
 def _instalment_paid(s: Session, w: World, _u) -> bool:
     return s.get(ContractInstalment, w.instalment).paid_on is not None
+
+
+def _certificate_added(s: Session, _w: World, _u) -> bool:
+    return s.exec(select(BrokerCertificate).where(BrokerCertificate.number == "矩阵编号")).first() is not None
+
+
+def _request_asked(s: Session, _w: World, _u) -> bool:
+    return s.exec(select(BrokerRequest).where(BrokerRequest.note == "矩阵请求")).first() is not None
+
+
+def _request_status(status: str) -> Effect:
+    return lambda s, w, _u: s.get(BrokerRequest, w.broker_request).status == status
 
 
 # --- the table -----------------------------------------------------------------------------------------
@@ -575,6 +609,147 @@ CASES: list[Case] = [
         effect=_instalment_paid,
     ),
     Case("trade.registration_export", "GET", "/trade/registration.xlsx", members(200, admin=200)),
+    Case(
+        "deals.reassign_credit",
+        "POST",
+        "/contracts/{contract}/credit",
+        members(403, admin=302),
+        data={"agent": "{colleague}", "reason": "矩阵调整"},
+        effect=lambda s, _w, _u: (
+            s.exec(select(MatchEvent).where(MatchEvent.action == "credit")).first() is not None
+        ),
+    ),
+    # directory: agencies, brokers, certificates, 请经纪人
+    Case("directory.agencies", "GET", "/agencies", PUBLIC),
+    Case("directory.agencies", "GET", "/agencies?region=999999", expect(400)),
+    Case("directory.brokers", "GET", "/brokers?field=储能", PUBLIC),
+    Case("directory.agency", "GET", "/agencies/{agency}", PUBLIC),
+    Case("directory.agency", "GET", "/agencies/{org_unverified}", expect(404)),
+    Case("directory.broker", "GET", "/brokers/{agent_id}", PUBLIC),
+    Case("directory.broker", "GET", "/brokers/{token_owner}", expect(404)),
+    Case("directory.edit_agency", "GET", "/agencies/{agency}/edit", members(403, agent=200, admin=200)),
+    Case(
+        "directory.edit_agency",
+        "POST",
+        "/agencies/{agency}/edit",
+        members(403, agent=302, admin=302),
+        data={"region_code": "120104", "fields": ["储能"], "services": "矩阵服务"},
+        effect=_agency_services,
+    ),
+    Case("directory.edit_broker", "GET", "/brokers/me/edit", members(403, agent=200)),
+    Case(
+        "directory.edit_broker",
+        "POST",
+        "/brokers/me/edit",
+        members(403, agent=302),
+        data={"title": "矩阵头衔", "region_code": "120104"},
+        effect=_broker_titled,
+    ),
+    Case(
+        "directory.add_certificate",
+        "POST",
+        "/brokers/me/certificates",
+        members(403, agent=302),
+        data={"name": "技术经理人", "number": "矩阵编号", "issuer": "中国技术市场协会"},
+        effect=_certificate_added,
+    ),
+    Case("directory.certificates", "GET", "/admin/certificates", ADMIN_ONLY),
+    Case(
+        "directory.check_certificate",
+        "POST",
+        "/admin/certificates/{certificate}",
+        members(403, admin=302),
+        data={"verdict": "ok"},
+        effect=lambda s, w, _u: s.get(BrokerCertificate, w.certificate).status == "已核验",
+    ),
+    Case(
+        "directory.ask_agency",
+        "POST",
+        "/agencies/{agency}/ask",
+        members(403, uni=400, ent=302, other_uni=400),
+        data={"listing": "need:{need_c}", "note": "矩阵请求"},
+        effect=_request_asked,
+    ),
+    Case(
+        "directory.ask_broker",
+        "POST",
+        "/brokers/{agent_id}/ask",
+        members(403, uni=400, ent=302, other_uni=400),
+        data={"listing": "need:{need_c}", "note": "矩阵请求"},
+        effect=_request_asked,
+    ),
+    Case("directory.requests", "GET", "/requests", SIGNED_IN),
+    Case(
+        "directory.answer",
+        "POST",
+        "/requests/{broker_request}/accept",
+        members(404, agent=302, ent=403),
+        effect=_request_status("已接受"),
+    ),
+    Case(
+        "directory.answer",
+        "POST",
+        "/requests/{broker_request}/decline",
+        members(404, agent=302, ent=403),
+        data={"reason": "工作量已满"},
+        effect=_request_status("已婉拒"),
+    ),
+    Case(
+        "directory.answer",
+        "POST",
+        "/requests/{broker_request}/withdraw",
+        members(404, agent=403, ent=302),
+        effect=_request_status("已撤回"),
+    ),
+    # 公告 / 政策
+    Case("notices.index", "GET", "/notices", PUBLIC),
+    Case("notices.detail", "GET", "/notices/{notice}", PUBLIC),
+    Case("notices.detail", "GET", "/notices/{notice_draft}", expect(404, admin=200)),
+    Case("notices.attachment", "GET", "/notices/{notice}/files/{notice_file}", PUBLIC),
+    Case("notices.attachment", "GET", "/notices/{notice_draft}/files/{notice_file}", expect(404, admin=404)),
+    Case("notices.manage", "GET", "/admin/notices", ADMIN_ONLY),
+    Case("notices.create", "GET", "/admin/notices/new", ADMIN_ONLY),
+    Case(
+        "notices.create",
+        "POST",
+        "/admin/notices/new",
+        members(403, admin=302),
+        data={"kind": "政策", "title": "矩阵新公告", "body_md": "正文"},
+        effect=lambda s, _w, _u: (
+            s.exec(select(Notice).where(Notice.title == "矩阵新公告")).first() is not None
+        ),
+    ),
+    Case("notices.edit", "GET", "/admin/notices/{notice}/edit", ADMIN_ONLY),
+    Case(
+        "notices.edit",
+        "POST",
+        "/admin/notices/{notice}/edit",
+        members(403, admin=302),
+        data={"kind": "公告", "title": "矩阵改过的公告", "body_md": "正文"},
+        effect=lambda s, w, _u: s.get(Notice, w.notice).title == "矩阵改过的公告",
+    ),
+    Case(
+        "notices.upload",
+        "POST",
+        "/admin/notices/{notice}/files",
+        members(403, admin=303),
+        data={},
+        multipart=True,
+    ),
+    Case(
+        "notices.act",
+        "POST",
+        "/admin/notices/{notice_draft}/publish",
+        members(403, admin=302),
+        effect=lambda s, w, _u: s.get(Notice, w.notice_draft).status == "已发布",
+    ),
+    Case(
+        "notices.act",
+        "POST",
+        "/admin/notices/{notice}/withdraw",
+        members(403, admin=302),
+        effect=lambda s, w, _u: s.get(Notice, w.notice).status == "已撤回",
+    ),
     # imports and exports
     Case("imports.upload", "GET", "/import", members(403, uni=200, ent=200, other_uni=200)),
     Case(

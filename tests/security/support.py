@@ -22,9 +22,11 @@ from market.accounts import tokens as api_tokens
 from market.accounts.models import Organization, User
 from market.db import db, utcnow
 from market.deals.models import Contract, ContractInstalment
+from market.directory.models import BrokerCertificate, BrokerRequest
 from market.imports.downloads import save_report
 from market.imports.report import ImportReport
 from market.listings.models import ResearchResult, TechNeed
+from market.notices.models import Notice, NoticeAttachment
 from market.notifications.service import notify
 from market.searching.sync import reindex
 from market.trade import service as trade_svc
@@ -135,6 +137,30 @@ def world(app, session, people) -> World:
     applicant = make_user(session, role="university", org=uni_org)
     applicant.organization_id, applicant.pending_organization_id = None, uni_org.id  # asked to join 天津大学
     session.add(applicant)
+    colleague = make_user(session, role="agent", org=session.get(Organization, agent.organization_id))
+    certificate = BrokerCertificate(
+        user_id=agent.id, name="技术经纪人证书", number="JJR-0001", issuer="天津市科技局"
+    )
+    session.add(certificate)
+    broker_request = BrokerRequest(
+        kind="need", listing_id=need.id, sender_id=ent.id, sender_org_id=ent_org.id,
+        agency_id=agent.organization_id, note="请帮我们找低温电池方案",
+    )  # fmt: skip
+    session.add(broker_request)
+    notice = Notice(title="矩阵公告", body_md="正文", status="已发布", published_at=utcnow())
+    notice_draft = Notice(title="矩阵草稿公告", body_md="草稿正文")
+    session.add_all([notice, notice_draft])
+    session.flush()
+    (Path(app.config["UPLOAD_DIR"]) / "notices").mkdir(parents=True, exist_ok=True)
+    (Path(app.config["UPLOAD_DIR"]) / "notices" / "matrix-notice.pdf").write_bytes(PDF)
+    notice_file = NoticeAttachment(
+        notice_id=notice.id,
+        key="notices/matrix-notice.pdf",
+        name="附件.pdf",
+        mimetype="application/pdf",
+        size=len(PDF),
+    )
+    session.add(notice_file)
     session.commit()
     with app.app_context():
         report = save_report(user_id=uni.id, report=ImportReport(kind="result", filename="成果.csv"))
@@ -162,6 +188,14 @@ def world(app, session, people) -> World:
         "notification": note_uni.id,
         "notification_ent": note_ent.id,
         "org_unverified": org_unverified.id,
+        "agency": agent.organization_id,
+        "agent_id": agent.id,
+        "colleague": colleague.id,
+        "certificate": certificate.id,
+        "broker_request": broker_request.id,
+        "notice": notice.id,
+        "notice_draft": notice_draft.id,
+        "notice_file": notice_file.id,
         "results_count": session.exec(select(func.count()).select_from(ResearchResult)).one(),
         **trade_ids,
     }
