@@ -32,3 +32,12 @@ def contract(contract_id: int) -> str:
 
 def account() -> str:
     return _path("accounts.account")
+
+
+def financing(request_id: int) -> str:
+    return _path("financing.detail", request_id=request_id)
+
+
+def financing_views(request_id: int) -> str:
+    """The owner's log of who opened the data room."""
+    return _path("financing.views", request_id=request_id)

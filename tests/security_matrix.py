@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from market.accounts.models import ApiToken, Organization, User
 from market.deals.models import Contract
+from market.financing.models import FinancingRequest
 from market.listings.models import Interest, ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
 from market.notifications.models import Notification
@@ -189,6 +190,27 @@ CONTRACT_FORM = {
     "tech_amount_wan": "100",
     "signed_on": date.today().isoformat(),
 }
+
+EDITED_FINANCING = "矩阵修改后的融资项目"
+FINANCING_FORM = {
+    "title": "矩阵新建的融资需求",
+    "summary": "建设年产 500 吨宽温域锂电池电解液中试线，面向储能与北方物流车市场。",
+    "amount_wan": "800",
+    "instrument": "股权",
+    "stage": "A 轮",
+}
+
+
+def _financing_created(s: Session, _w: World, u: User | None) -> bool:
+    return u is not None and (
+        s.exec(
+            select(FinancingRequest).where(
+                FinancingRequest.created_by_id == u.id, FinancingRequest.title == FINANCING_FORM["title"]
+            )
+        ).first()
+        is not None
+    )
+
 
 CASES: list[Case] = [
     # main, assets
@@ -501,5 +523,52 @@ CASES: list[Case] = [
         effect=_status(ResearchResult, "draft", "待审核"),
     ),
     Case("api.openapi", "GET", "/api/v1/openapi.json", PUBLIC),
+    # 成果融资: the summary is public once published; the data room only for the owner's members (and
+    # verified investors with the NDA, who are tested in tests/financing/); review by admins
+    Case("financing.index", "GET", "/financing", PUBLIC),
+    Case("financing.mine", "GET", "/financing/mine", members(200, agent=403, admin=403)),
+    Case("financing.create", "GET", "/financing/new", members(200, agent=403, admin=403)),
+    Case(
+        "financing.create",
+        "POST",
+        "/financing/new",
+        members(302, agent=403, admin=403),
+        data=FINANCING_FORM,
+        effect=_financing_created,
+    ),
+    Case("financing.detail", "GET", "/financing/{fin}", PUBLIC),
+    Case("financing.detail", "GET", "/financing/{fin_draft}", expect(404, uni=200, admin=200)),
+    Case("financing.edit", "GET", "/financing/{fin}/edit", members(403, uni=200)),
+    Case(
+        "financing.edit",
+        "POST",
+        "/financing/{fin}/edit",
+        members(403, uni=302),
+        data=dict(FINANCING_FORM, title=EDITED_FINANCING),
+        effect=_title_is(FinancingRequest, "fin", EDITED_FINANCING),
+    ),
+    Case(
+        "financing.act",
+        "POST",
+        "/financing/{fin_draft}/submit",
+        members(404, uni=302, admin=403),
+        effect=_status(FinancingRequest, "fin_draft", "待审核"),
+    ),
+    Case(
+        "financing.act",
+        "POST",
+        "/financing/{fin_pending}/approve",
+        members(404, uni=403, admin=302),
+        effect=_status(FinancingRequest, "fin_pending", "已发布"),
+    ),
+    Case("financing.upload", "POST", "/financing/{fin}/files", members(403, uni=303), multipart=True),
+    Case("financing.accept_nda", "POST", "/financing/{fin}/nda", members(403), data={"text_hash": "x"}),
+    Case("financing.data_room", "GET", "/financing/{fin}/dataroom", members(403, uni=200)),
+    Case("financing.download", "GET", "/financing/{fin}/files/{fin_file}", members(403, uni=200)),
+    Case("financing.views", "GET", "/financing/{fin}/views", members(403, uni=200)),
+    Case("financing.pipeline_move", "POST", "/financing/{fin}/pipeline/watch", members(403)),
+    Case("financing.review", "GET", "/financing/review", ADMIN_ONLY),
+    Case("financing.investor_desk", "GET", "/investor", members(403)),
+    Case("financing.investor_desk", "POST", "/investor", members(403), data={"thesis": "x"}),
     Case("api.docs", "GET", "/api/v1/docs", PUBLIC),
 ]

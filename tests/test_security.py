@@ -38,6 +38,7 @@ from market.notifications.service import notify
 from market.searching.sync import reindex
 from search import EngineUnavailable
 from tests.factories import PASSWORD, RESULT, make_listing, make_match, make_org, make_user
+from tests.financing.world import financing_world
 from tests.security_matrix import CASES, LOGIN, ROLES, Case, World
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -141,6 +142,7 @@ def world(app, session, people) -> World:
     applicant = make_user(session, role="university", org=uni_org)
     applicant.organization_id, applicant.pending_organization_id = None, uni_org.id  # asked to join 天津大学
     session.add(applicant)
+    financing = financing_world(app, session, uni_org, uni)
     session.commit()
     with app.app_context():
         report = save_report(user_id=uni.id, report=ImportReport(kind="result", filename="成果.csv"))
@@ -169,6 +171,7 @@ def world(app, session, people) -> World:
         "notification_ent": note_ent.id,
         "org_unverified": org_unverified.id,
         "results_count": session.exec(select(func.count()).select_from(ResearchResult)).one(),
+        **financing,
     }
     return World(ids)
 
