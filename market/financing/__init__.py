@@ -6,8 +6,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """The financing pages and the `fin_perm` predicates for templates."""
-    from market.financing import permissions, routes
+    """The financing pages, the `fin_perm` predicates for templates, financing figures for the stats page."""
+    from market.db import db
+    from market.financing import permissions, queries, routes
 
     app.register_blueprint(routes.bp)
     app.jinja_env.globals["fin_perm"] = permissions
+    # the statistics page shows financing when this feature is installed (stats never imports it)
+    app.jinja_env.globals["financing_stats"] = lambda: queries.statistics(db())

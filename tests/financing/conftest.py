@@ -81,3 +81,10 @@ def fin(app, session, people):
         "other_investor": other_investor,
         "unverified": unverified,
     }
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for calling services directly (links are built from the URL map)."""
+    with app.app_context():
+        yield
