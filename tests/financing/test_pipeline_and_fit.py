@@ -10,8 +10,7 @@ from sqlmodel import select
 from market.accounts.models import Organization
 from market.errors import ConflictError, DomainError, NotAllowed
 from market.financing import fit, pipeline, queries
-from market.financing.models import InvestorProfile
-from market.financing.models import PipelineEntry, PipelineStep
+from market.financing.models import InvestorProfile, PipelineEntry, PipelineStep
 from tests.financing.conftest import make_investor, make_request
 from tests.test_security import sign_in
 
