@@ -55,7 +55,7 @@ def solve(
         fallback.notes.append("求解器未在时限内找到方案，使用贪心排程")
         fallback.seconds = time.perf_counter() - started
         return fallback
-    met = round(phase1.objective_value)
+
     bound = int(phase1.best_objective_bound + 1e-6)
     optimal = status == cp_model.OPTIMAL
     slot_of = model.read(phase1)
@@ -97,10 +97,7 @@ class _Model:
         self.by_person_slot: dict[tuple[int, int], list] = defaultdict(list)
         locked = problem.locked
         for request in problem.requests:
-            if request.id in locked:
-                slots = [locked[request.id].slot]
-            else:
-                slots = problem.feasible_slots(request)
+            slots = [locked[request.id].slot] if request.id in locked else problem.feasible_slots(request)
             for t in slots:
                 v = self.m.new_bool_var(f"x{request.id}_{t}")
                 self.x[(request.id, t)] = v
