@@ -146,7 +146,7 @@ class _Model:
         sizes = {r.id: r.size for r in problem.requests}
         seats = {t.id: t.seats for t in problem.tables}
         locked_at: dict[int, list[int]] = defaultdict(list)
-        for rid, place in problem.locked.items():
+        for place in problem.locked.values():
             locked_at[place.slot].append(place.table)
         per_slot: dict[int, list[tuple[int, object]]] = defaultdict(list)
         for (rid, t), v in self.x.items():
