@@ -3,6 +3,14 @@
 from market.accounts.models import Organization, User
 from market.contacts.models import ContactReveal
 from market.deals.models import Contract
+from market.events.models import (
+    Event,
+    EventReviewer,
+    MeetingRequest,
+    PitchApplication,
+    PitchScore,
+    Registration,
+)
 from market.financing.models import (
     DataRoomFile,
     DataRoomView,
@@ -24,6 +32,8 @@ __all__ = [
     "Contract",
     "DataRoomFile",
     "DataRoomView",
+    "Event",
+    "EventReviewer",
     "FinancingEvent",
     "FinancingRequest",
     "Interest",
@@ -31,6 +41,7 @@ __all__ = [
     "ListingEvent",
     "Match",
     "MatchEvent",
+    "MeetingRequest",
     "NdaAcceptance",
     "Notification",
     "Organization",
@@ -38,6 +49,9 @@ __all__ = [
     "OutgoingMail",
     "PipelineEntry",
     "PipelineStep",
+    "PitchApplication",
+    "PitchScore",
+    "Registration",
     "ResearchResult",
     "TechNeed",
     "User",

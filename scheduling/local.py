@@ -169,12 +169,15 @@ class Annealer:
         span = max(1e-6, deadline - started)
         temperature = t_start
         step = 0
+        everyone = len(self.movable) + len(self.problem.locked)
         while True:
             step += 1
             if step % 512 == 0:
                 now = time.perf_counter()
                 if now >= deadline:
                     break
+                if len(best) == everyone and not any(_idle(s) for s in self.busy.values()):
+                    break  # nothing left to gain: all meet, nobody waits
                 temperature = t_start * (t_end / t_start) ** ((now - started) / span)
             rid = self.movable[self.rng.randrange(len(self.movable))]
             kind = self.rng.random()

@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from market.accounts.models import ApiToken, Organization, User
 from market.deals.models import Contract
+from market.events.models import Event, MeetingRequest, PitchApplication, Registration
 from market.financing.models import FinancingRequest
 from market.listings.models import Interest, ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
@@ -570,5 +571,84 @@ CASES: list[Case] = [
     Case("financing.review", "GET", "/financing/review", ADMIN_ONLY),
     Case("financing.investor_desk", "GET", "/investor", members(403)),
     Case("financing.investor_desk", "POST", "/investor", members(403), data={"thesis": "x"}),
+    # events: the agent organises (admins too); uni and ent are admitted, other_uni waits for admission
+    Case("events.index", "GET", "/events", PUBLIC),
+    Case("events.create", "GET", "/events/new", members(403, agent=200, admin=200)),
+    Case("events.create", "POST", "/events/new", members(403, agent=200, admin=200), data={"title": ""}),
+    Case("events.detail", "GET", "/events/{event}", PUBLIC),
+    Case("events.register", "POST", "/events/{event}/register", members(303, agent=302, admin=302)),
+    Case(
+        "events.decide",
+        "POST",
+        "/events/{event}/registrations/{ev_reg}/admit",
+        members(403, agent=302, admin=302),
+        effect=_status(Registration, "ev_reg", "已通过"),
+    ),
+    Case(
+        "events.request_meeting",
+        "POST",
+        "/events/{event}/meetings",
+        members(403, uni=303, ent=303),
+        data={"to_user_id": "{ent_user}", "reason": "矩阵中的会谈请求"},
+    ),
+    Case(
+        "events.respond",
+        "POST",
+        "/events/{event}/meetings/{ev_meeting}/decline",
+        members(403, uni=303, other_uni=404),  # uni was invited but already accepted: flashed refusal
+    ),
+    Case(
+        "events.lock",
+        "POST",
+        "/events/{event}/meetings/{ev_meeting}/lock",
+        members(403, agent=302, admin=302, other_uni=404),
+        effect=lambda s, w, _u: s.get(MeetingRequest, w.ev_meeting).locked,
+    ),
+    Case(
+        "events.outcome",
+        "POST",
+        "/events/{event}/meetings/{ev_meeting}/outcome",
+        members(403, uni=302, ent=302, other_uni=404),
+        data={"outcome": "后续对接"},
+        effect=lambda s, w, _u: s.get(MeetingRequest, w.ev_meeting).outcome == "后续对接",
+    ),
+    Case("events.run_schedule", "POST", "/events/{event}/schedule", members(403, agent=302, admin=302)),
+    Case(
+        "events.finalize",
+        "POST",
+        "/events/{event}/finalize",
+        members(403, agent=302, admin=302),
+        effect=lambda s, w, _u: s.get(Event, w.event).agenda == "最终",
+    ),
+    Case("events.agenda", "GET", "/events/{event}/agenda", members(200, other_uni=403)),
+    Case("events.agenda_ics", "GET", "/events/{event}/agenda.ics", members(403, uni=200, ent=200)),
+    Case(
+        "events.apply_pitch",
+        "POST",
+        "/events/{event}/pitches",
+        members(303, uni=302),
+        data={"subject": "result:{result}"},
+    ),
+    Case(
+        "events.add_reviewer",
+        "POST",
+        "/events/{event}/reviewers",
+        members(403, agent=303, admin=303),
+        data={"email": "nobody@example.cn"},
+    ),
+    Case(
+        "events.score",
+        "POST",
+        "/events/{event}/pitches/{ev_pitch}/score",
+        members(403),
+        data={"score_0": "5", "score_1": "5"},
+    ),
+    Case(
+        "events.decide_pitch",
+        "POST",
+        "/events/{event}/pitches/{ev_pitch}/reject",
+        members(403, agent=302, admin=302),
+        effect=_status(PitchApplication, "ev_pitch", "未入选"),
+    ),
     Case("api.docs", "GET", "/api/v1/docs", PUBLIC),
 ]

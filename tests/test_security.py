@@ -37,6 +37,7 @@ from market.notifications.models import Notification
 from market.notifications.service import notify
 from market.searching.sync import reindex
 from search import EngineUnavailable
+from tests.events.world import events_world
 from tests.factories import PASSWORD, RESULT, make_listing, make_match, make_org, make_user
 from tests.financing.world import financing_world
 from tests.security_matrix import CASES, LOGIN, ROLES, Case, World
@@ -142,7 +143,7 @@ def world(app, session, people) -> World:
     applicant = make_user(session, role="university", org=uni_org)
     applicant.organization_id, applicant.pending_organization_id = None, uni_org.id  # asked to join 天津大学
     session.add(applicant)
-    financing = financing_world(app, session, uni_org, uni)
+    financing = financing_world(app, session, uni_org, uni) | events_world(session, people, result)
     session.commit()
     with app.app_context():
         report = save_report(user_id=uni.id, report=ImportReport(kind="result", filename="成果.csv"))

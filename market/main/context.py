@@ -13,6 +13,7 @@ NAV: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("listings.needs", "企业技术需求库", None),
     ("search.page", "搜索", None),
     ("financing.index", "成果融资", None),
+    ("events.index", "活动路演", None),
     ("financing.mine", "我的融资", ("university", "enterprise")),
     ("financing.investor_desk", "投资工作台", ("investor",)),
     ("listings.mine", "我的发布", ("university", "enterprise")),
