@@ -29,6 +29,11 @@ def aware(value: datetime) -> datetime:
     return value.replace(tzinfo=CHINA) if value.tzinfo is None else value
 
 
+def _or(value, default):
+    """The form's number, or the default when left empty (0 is a value, and refused)."""
+    return default if value in (None, "") else value
+
+
 def create_event(session: Session, *, actor: User, data: dict) -> Event:
     """An event with its registration window and (optionally) its pitch track and 1:1 grid."""
     if not perm.can_create(actor):
@@ -54,10 +59,18 @@ def create_event(session: Session, *, actor: User, data: dict) -> Event:
     url = (data.get("online_url") or "").strip()
     if url and not url.startswith(("https://", "http://")):
         errors.append(("online_url", "线上链接应以 https:// 开头"))
-    capacity = data.get("capacity") or 0
+    capacity = _or(data.get("capacity"), 0)
     if not 1 <= int(capacity) <= 100_000:
         errors.append(("capacity", "容量应在 1 到 100000 之间"))
     sessions = [s for s in data.get("session_starts") or [] if s]
+    grid = {
+        "slots_per_session": (_or(data.get("slots_per_session"), 6), 1, 24, "每场时段数应在 1 到 24 之间"),
+        "slot_minutes": (_or(data.get("slot_minutes"), 20), 10, 60, "每个时段应在 10 到 60 分钟之间"),
+        "tables": (_or(data.get("tables"), 10), 1, 500, "会谈桌数应在 1 到 500 之间"),
+    }
+    for name, (value, low, high, reason) in grid.items():
+        if not low <= int(value) <= high:
+            errors.append((name, reason))
     if errors:
         raise DomainError(*errors)
     event = Event(
@@ -75,9 +88,9 @@ def create_event(session: Session, *, actor: User, data: dict) -> Event:
         pitch_starts_at=aware(data["pitch_starts_at"]) if data.get("pitch_starts_at") else None,
         criteria=list(data.get("criteria") or DEFAULT_CRITERIA),
         session_starts=[aware(s).isoformat() for s in sessions],
-        slots_per_session=int(data.get("slots_per_session") or 6),
-        slot_minutes=int(data.get("slot_minutes") or 20),
-        tables=int(data.get("tables") or 10),
+        slots_per_session=int(_or(data.get("slots_per_session"), 6)),
+        slot_minutes=int(_or(data.get("slot_minutes"), 20)),
+        tables=int(_or(data.get("tables"), 10)),
     )
     session.add(event)
     session.flush()

@@ -222,3 +222,14 @@ def test_event_creation_validates_in_chinese(app, session, people):
     )
     assert resp.status_code == 302
     assert _client(app, people["uni"]).get("/events/new").status_code == 403
+
+
+def test_event_grid_limits(app, session, people):
+    resp = sign_in(app.test_client(), people["admin"]).post(
+        "/events/new",
+        data={"title": "x", "place": "y", "slots_per_session": "0", "tables": "-3", "slot_minutes": "500"},
+    )
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "每场时段数应在 1 到 24 之间" in body and "会谈桌数应在 1 到 500 之间" in body
+    assert "每个时段应在 10 到 60 分钟之间" in body
