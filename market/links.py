@@ -83,3 +83,21 @@ def broker_requests() -> str:
 
 def notice(notice_id: int) -> str:
     return _path("notices.detail", notice_id=notice_id)
+
+
+def financing(request_id: int) -> str:
+    return _path("financing.detail", request_id=request_id)
+
+
+def financing_views(request_id: int) -> str:
+    """The owner's log of who opened the data room."""
+    return _path("financing.views", request_id=request_id)
+
+
+def event(event_id: int) -> str:
+    return _path("events.detail", event_id=event_id)
+
+
+def event_agenda(event_id: int) -> str:
+    """A participant's own agenda of 1:1 meetings."""
+    return _path("events.agenda", event_id=event_id)

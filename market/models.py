@@ -10,6 +10,24 @@ from market.directory.models import (
     BrokerRequest,
     ProfileField,
 )
+from market.events.models import (
+    Event,
+    EventReviewer,
+    MeetingRequest,
+    PitchApplication,
+    PitchScore,
+    Registration,
+)
+from market.financing.models import (
+    DataRoomFile,
+    DataRoomView,
+    FinancingEvent,
+    FinancingRequest,
+    InvestorProfile,
+    NdaAcceptance,
+    PipelineEntry,
+    PipelineStep,
+)
 from market.listings.models import Interest, ListingEvent, ResearchResult, TechNeed
 from market.mail.models import OutgoingMail
 from market.matches.models import Match, MatchEvent
@@ -39,10 +57,19 @@ __all__ = [
     "ContactReveal",
     "Contract",
     "ContractInstalment",
+    "DataRoomFile",
+    "DataRoomView",
+    "Event",
+    "EventReviewer",
+    "FinancingEvent",
+    "FinancingRequest",
     "Interest",
+    "InvestorProfile",
     "ListingEvent",
     "Match",
     "MatchEvent",
+    "MeetingRequest",
+    "NdaAcceptance",
     "Notice",
     "NoticeAttachment",
     "Notification",
@@ -51,8 +78,13 @@ __all__ = [
     "Organization",
     "OutboxEntry",
     "OutgoingMail",
+    "PipelineEntry",
+    "PipelineStep",
+    "PitchApplication",
+    "PitchScore",
     "ProfileField",
     "Publicity",
+    "Registration",
     "ResearchResult",
     "SaleListing",
     "TechNeed",

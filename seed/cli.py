@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from market.db import db
 from market.outbox.rebuild import rebuild_all
 from market.searching.sync import index_is_missing, reindex_step
-from seed import loader
+from seed import financing_events, loader
 
 seed_cli = AppGroup("seed", help="演示数据")
 
@@ -31,6 +31,12 @@ def demo(if_empty: bool) -> None:
         with click.progressbar(length=loader.count_lines(), label="加载演示数据") as bar:
             report = loader.load_demo(session, progress=bar.update)
         session.commit()
+        extra = financing_events.load(session, loader.DEMO_PASSWORD)
+        session.commit()
+        if any(extra.values()):
+            click.echo(
+                f"投资机构 +{extra['investors']}，融资需求 +{extra['requests']}，活动 +{extra['events']}"
+            )
         click.echo(
             f"机构 +{report.organizations}，用户 +{report.users}，科技成果 +{report.listings['result']}，"
             f"技术需求 +{report.listings['need']}，已存在跳过 {report.skipped}"
@@ -46,3 +52,5 @@ def demo(if_empty: bool) -> None:
     click.echo(f"\n演示账号（密码均为 {loader.DEMO_PASSWORD}）：")
     for spec in loader.DEMO_USERS:
         click.echo(f"  {spec['role']:<10} {spec['email']:<24} {spec['name']}")
+    for spec in financing_events.demo_investors():
+        click.echo(f"  {'investor':<10} {spec['email']:<24} {spec['person']}")

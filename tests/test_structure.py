@@ -7,8 +7,8 @@ from __future__ import annotations
 import grimp
 import pytest
 
-PACKAGES = ("market", "search", "matching", "vocab", "seed")
-LIBRARIES = ("search", "matching", "vocab")
+PACKAGES = ("market", "search", "matching", "vocab", "scheduling", "seed")
+LIBRARIES = ("search", "matching", "vocab", "scheduling")
 
 
 @pytest.fixture(scope="module")

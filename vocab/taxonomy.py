@@ -133,6 +133,7 @@ class OrgKind(StrEnum):
     NEW_RD = "新型研发机构"
     ENTERPRISE = "企业"
     AGENCY = "技术转移机构"
+    INVESTOR = "投资机构"
 
 
 SELLER_KINDS: tuple[str, ...] = (OrgKind.UNIVERSITY, OrgKind.INSTITUTE, OrgKind.NEW_RD)
@@ -244,6 +245,7 @@ class Role(StrEnum):
     ENTERPRISE = "enterprise"
     AGENT = "agent"
     ADMIN = "admin"
+    INVESTOR = "investor"
 
 
 ROLE_LABELS: dict[str, str] = {
@@ -251,6 +253,7 @@ ROLE_LABELS: dict[str, str] = {
     Role.ENTERPRISE: "需求方（企业）",
     Role.AGENT: "技术经纪人",
     Role.ADMIN: "平台运营",
+    Role.INVESTOR: "投资机构",
 }
 
 #: organisation kinds a member of each role may belong to
@@ -258,6 +261,7 @@ ROLE_ORG_KINDS: dict[str, tuple[str, ...]] = {
     Role.UNIVERSITY: (OrgKind.UNIVERSITY, OrgKind.INSTITUTE, OrgKind.NEW_RD),
     Role.ENTERPRISE: (OrgKind.ENTERPRISE,),
     Role.AGENT: (OrgKind.AGENCY,),
+    Role.INVESTOR: (OrgKind.INVESTOR,),
 }
 
 PLAN_TARGET_2025_YI = 1600  # 全市技术市场交易额目标, 亿元
@@ -267,3 +271,41 @@ PLAN_BASELINE_2020_YI = 1113
 def values(enum: type[StrEnum]) -> tuple[str, ...]:
     """The enumeration's values in declared order."""
     return tuple(m.value for m in enum)
+
+
+class Instrument(StrEnum):
+    """融资方式 of a financing request (融资需求)."""
+
+    EQUITY = "股权"
+    DEBT = "债权"
+    CONVERTIBLE = "可转债"
+    OTHER = "其他"
+
+
+class FinancingStage(StrEnum):
+    """融资阶段, in order."""
+
+    SEED = "种子"
+    ANGEL = "天使"
+    PRE_A = "Pre-A 轮"
+    A = "A 轮"
+    B = "B 轮"
+    C = "C 轮及以后"
+
+
+class PipelineState(StrEnum):
+    """投资机构 pipeline on one financing request; 投资意向 is not binding."""
+
+    WATCHING = "关注"
+    DUE_DILIGENCE = "尽调"
+    INTENT = "投资意向"
+    INVESTED = "已投资"
+    DROPPED = "放弃"
+
+
+class MeetingOutcome(StrEnum):
+    """Outcome of a 1:1 meeting at an event (an 意向 is not a deal)."""
+
+    INTEREST = "有意向"
+    NONE = "无"
+    FOLLOW_UP = "后续对接"

@@ -33,7 +33,9 @@ class LoginForm(FlaskForm):
 class RegisterForm(FlaskForm):
     role = SelectField(
         "我的身份",
-        choices=choices([(r.value, ROLE_LABELS[r]) for r in (Role.UNIVERSITY, Role.ENTERPRISE, Role.AGENT)]),
+        choices=choices(
+            [(r.value, ROLE_LABELS[r]) for r in (Role.UNIVERSITY, Role.ENTERPRISE, Role.AGENT, Role.INVESTOR)]
+        ),
         validators=[DataRequired(_REQUIRED)],
     )
     display_name = StringField(

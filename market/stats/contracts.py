@@ -175,7 +175,9 @@ def _by_seller(session: Session, column_name: str, order: tuple[str, ...], perio
 
 def contracts_by_seller_kind(session: Session, *, period: Period = Period()) -> list[Bucket]:
     """Per kind of the selling organisation (高校 / 科研院所 / 新型研发机构 / 企业 …)."""
-    return _by_seller(session, "kind", values(OrgKind), period)
+    # investors (投资机构) never sell a result: they are not a seller kind
+    kinds = tuple(k for k in values(OrgKind) if k != OrgKind.INVESTOR)
+    return _by_seller(session, "kind", kinds, period)
 
 
 def contracts_by_region(session: Session, *, period: Period = Period()) -> list[Bucket]:

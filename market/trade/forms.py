@@ -17,12 +17,13 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
+from market.forms import choices
 from market.trade.models import PRICE_KINDS, SALE_MODES
 from vocab.taxonomy import ContractType, values
 
 
 def _modes():
-    return [(m, m) for m in SALE_MODES]
+    return choices(SALE_MODES)
 
 
 class PublicityForm(FlaskForm):
@@ -43,7 +44,7 @@ class ObjectionForm(FlaskForm):
 
 class RulingForm(FlaskForm):
     decision = RadioField(
-        "裁定", choices=[("uphold", "异议成立（终止公示）"), ("dismiss", "异议不成立（驳回）")]
+        "裁定", choices=choices([("uphold", "异议成立（终止公示）"), ("dismiss", "异议不成立（驳回）")])
     )
     reason = TextAreaField("裁定理由")
     submit = SubmitField("提交裁定")
@@ -51,7 +52,7 @@ class RulingForm(FlaskForm):
 
 class ListingForm(FlaskForm):
     result_id = SelectField("科技成果", coerce=str)
-    price_kind = SelectField("价格类型", choices=[(k, k) for k in PRICE_KINDS])
+    price_kind = SelectField("价格类型", choices=choices(PRICE_KINDS))
     price_wan = StringField("挂牌价 / 保留价（万元）")
     start_wan = StringField("起拍价（万元，竞价时使用，可选，不高于挂牌价/保留价）", validators=[Optional()])
     increment_wan = StringField("加价幅度（万元）")
@@ -87,7 +88,7 @@ class BidForm(FlaskForm):
 class ContractForm(FlaskForm):
     """The technology contract after a deal, with what registration (技术合同认定登记) needs."""
 
-    contract_type = SelectField("合同类型", choices=[(t, t) for t in values(ContractType)])
+    contract_type = SelectField("合同类型", choices=choices(values(ContractType)))
     amount_wan = StringField("成交额（万元）")
     non_tech_cost_wan = StringField("非技术性费用（万元，设备、仪器、零部件、原材料等）", default="0")
     signed_on = DateField("签订日期", validators=[Optional()])

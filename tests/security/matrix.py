@@ -28,6 +28,8 @@ from market.directory.models import (
     BrokerProfile,
     BrokerRequest,
 )
+from market.events.models import Event, MeetingRequest, PitchApplication, Registration
+from market.financing.models import FinancingRequest
 from market.listings.models import Interest, ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
 from market.notices.models import Notice
@@ -252,6 +254,27 @@ CONTRACT_FORM = {
     "tech_amount_wan": "100",
     "signed_on": date.today().isoformat(),
 }
+
+EDITED_FINANCING = "矩阵修改后的融资项目"
+FINANCING_FORM = {
+    "title": "矩阵新建的融资需求",
+    "summary": "建设年产 500 吨宽温域锂电池电解液中试线，面向储能与北方物流车市场。",
+    "amount_wan": "800",
+    "instrument": "股权",
+    "stage": "A 轮",
+}
+
+
+def _financing_created(s: Session, _w: World, u: User | None) -> bool:
+    return u is not None and (
+        s.exec(
+            select(FinancingRequest).where(
+                FinancingRequest.created_by_id == u.id, FinancingRequest.title == FINANCING_FORM["title"]
+            )
+        ).first()
+        is not None
+    )
+
 
 CASES: list[Case] = [
     # main, assets
@@ -809,5 +832,131 @@ CASES: list[Case] = [
     ),
     Case("api.suggest_fields", "GET", "/api/v1/fields/suggest?text=锂离子电池", PUBLIC),
     Case("api.openapi", "GET", "/api/v1/openapi.json", PUBLIC),
+    # 成果融资: the summary is public once published; the data room only for the owner's members (and
+    # verified investors with the NDA, who are tested in tests/financing/); review by admins
+    Case("financing.index", "GET", "/financing", PUBLIC),
+    Case("financing.mine", "GET", "/financing/mine", members(200, agent=403, admin=403)),
+    Case("financing.create", "GET", "/financing/new", members(200, agent=403, admin=403)),
+    Case(
+        "financing.create",
+        "POST",
+        "/financing/new",
+        members(302, agent=403, admin=403),
+        data=FINANCING_FORM,
+        effect=_financing_created,
+    ),
+    Case("financing.detail", "GET", "/financing/{fin}", PUBLIC),
+    Case("financing.detail", "GET", "/financing/{fin_draft}", expect(404, uni=200, admin=200)),
+    Case("financing.edit", "GET", "/financing/{fin}/edit", members(403, uni=200)),
+    Case(
+        "financing.edit",
+        "POST",
+        "/financing/{fin}/edit",
+        members(403, uni=302),
+        data=dict(FINANCING_FORM, title=EDITED_FINANCING),
+        effect=_title_is(FinancingRequest, "fin", EDITED_FINANCING),
+    ),
+    Case(
+        "financing.act",
+        "POST",
+        "/financing/{fin_draft}/submit",
+        members(404, uni=302, admin=403),
+        effect=_status(FinancingRequest, "fin_draft", "待审核"),
+    ),
+    Case(
+        "financing.act",
+        "POST",
+        "/financing/{fin_pending}/approve",
+        members(404, uni=403, admin=302),
+        effect=_status(FinancingRequest, "fin_pending", "已发布"),
+    ),
+    Case("financing.upload", "POST", "/financing/{fin}/files", members(403, uni=303), multipart=True),
+    Case("financing.accept_nda", "POST", "/financing/{fin}/nda", members(403), data={"text_hash": "x"}),
+    Case("financing.data_room", "GET", "/financing/{fin}/dataroom", members(403, uni=200)),
+    Case("financing.download", "GET", "/financing/{fin}/files/{fin_file}", members(403, uni=200)),
+    Case("financing.views", "GET", "/financing/{fin}/views", members(403, uni=200)),
+    Case("financing.pipeline_move", "POST", "/financing/{fin}/pipeline/watch", members(403)),
+    Case("financing.review", "GET", "/financing/review", ADMIN_ONLY),
+    Case("financing.investor_desk", "GET", "/investor", members(403)),
+    Case("financing.investor_desk", "POST", "/investor", members(403), data={"thesis": "x"}),
+    # events: the agent organises (admins too); uni and ent are admitted, other_uni waits for admission
+    Case("events.index", "GET", "/events", PUBLIC),
+    Case("events.create", "GET", "/events/new", members(403, agent=200, admin=200)),
+    Case("events.create", "POST", "/events/new", members(403, agent=200, admin=200), data={"title": ""}),
+    Case("events.detail", "GET", "/events/{event}", PUBLIC),
+    Case("events.register", "POST", "/events/{event}/register", members(303, agent=302, admin=302)),
+    Case(
+        "events.decide",
+        "POST",
+        "/events/{event}/registrations/{ev_reg}/admit",
+        members(403, agent=302, admin=302),
+        effect=_status(Registration, "ev_reg", "已通过"),
+    ),
+    Case(
+        "events.request_meeting",
+        "POST",
+        "/events/{event}/meetings",
+        members(403, uni=303, ent=303),
+        data={"to_user_id": "{ent_user}", "reason": "矩阵中的会谈请求"},
+    ),
+    Case(
+        "events.respond",
+        "POST",
+        "/events/{event}/meetings/{ev_meeting}/decline",
+        members(403, uni=303, other_uni=404),  # uni was invited but already accepted: flashed refusal
+    ),
+    Case(
+        "events.lock",
+        "POST",
+        "/events/{event}/meetings/{ev_meeting}/lock",
+        members(403, agent=302, admin=302, other_uni=404),
+        effect=lambda s, w, _u: s.get(MeetingRequest, w.ev_meeting).locked,
+    ),
+    Case(
+        "events.outcome",
+        "POST",
+        "/events/{event}/meetings/{ev_meeting}/outcome",
+        members(403, uni=302, ent=302, other_uni=404),
+        data={"outcome": "后续对接"},
+        effect=lambda s, w, _u: s.get(MeetingRequest, w.ev_meeting).outcome == "后续对接",
+    ),
+    Case("events.run_schedule", "POST", "/events/{event}/schedule", members(403, agent=302, admin=302)),
+    Case(
+        "events.finalize",
+        "POST",
+        "/events/{event}/finalize",
+        members(403, agent=302, admin=302),
+        effect=lambda s, w, _u: s.get(Event, w.event).agenda == "最终",
+    ),
+    Case("events.agenda", "GET", "/events/{event}/agenda", members(200, other_uni=403)),
+    Case("events.agenda_ics", "GET", "/events/{event}/agenda.ics", members(403, uni=200, ent=200)),
+    Case(
+        "events.apply_pitch",
+        "POST",
+        "/events/{event}/pitches",
+        members(303, uni=302),
+        data={"subject": "result:{result}"},
+    ),
+    Case(
+        "events.add_reviewer",
+        "POST",
+        "/events/{event}/reviewers",
+        members(403, agent=303, admin=303),
+        data={"email": "nobody@example.cn"},
+    ),
+    Case(
+        "events.score",
+        "POST",
+        "/events/{event}/pitches/{ev_pitch}/score",
+        members(403),
+        data={"score_0": "5", "score_1": "5"},
+    ),
+    Case(
+        "events.decide_pitch",
+        "POST",
+        "/events/{event}/pitches/{ev_pitch}/reject",
+        members(403, agent=302, admin=302),
+        effect=_status(PitchApplication, "ev_pitch", "未入选"),
+    ),
     Case("api.docs", "GET", "/api/v1/docs", PUBLIC),
 ]

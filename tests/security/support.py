@@ -31,7 +31,9 @@ from market.notifications.service import notify
 from market.searching.sync import reindex
 from market.trade import service as trade_svc
 from market.trade.models import TradeDeal
+from tests.events.world import events_world
 from tests.factories import make_listing, make_match, make_org, make_user
+from tests.financing.world import financing_world
 from tests.security.matrix import LOGIN, ROLES, Case, World
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -161,6 +163,7 @@ def world(app, session, people) -> World:
         size=len(PDF),
     )
     session.add(notice_file)
+    financing = financing_world(app, session, uni_org, uni) | events_world(session, people, result)
     session.commit()
     with app.app_context():
         report = save_report(user_id=uni.id, report=ImportReport(kind="result", filename="成果.csv"))
@@ -197,6 +200,7 @@ def world(app, session, people) -> World:
         "notice_draft": notice_draft.id,
         "notice_file": notice_file.id,
         "results_count": session.exec(select(func.count()).select_from(ResearchResult)).one(),
+        **financing,
         **trade_ids,
     }
     return World(ids)
