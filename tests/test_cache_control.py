@@ -17,7 +17,8 @@ from tests.test_api import bearer, make_token
 SIGNED_IN_ROLES = [r for r in ROLES if r != "visitor"]
 #: public responses that are no-store on purpose: the figures differ for admins and everyone else
 #: live status, never cached for anyone
-NO_STORE_FOR_EVERYONE = {"stats.api", "main.healthz"}
+#: live state, never to be cached by anyone (the auction's clock and best price change every second)
+NO_STORE_FOR_EVERYONE = {"stats.api", "main.healthz", "trade_api.auction_json"}
 
 
 def no_store(resp) -> bool:
