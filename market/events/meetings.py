@@ -19,7 +19,7 @@ from market.events.service import CHINA, participants
 from market.listings import service as listings
 from market.listings.models import KINDS
 from market.notifications.service import notify
-from scheduling import Assignment, Problem, Request, Table, solve
+from scheduling import Assignment, Problem, Request, Schedule, Table, solve
 from vocab.taxonomy import MeetingOutcome, values
 
 PENDING, ACCEPTED, DECLINED = "待回复", "已接受", "已拒绝"
@@ -140,21 +140,40 @@ def problem_for(session: Session, event: Event) -> tuple[Problem, dict[int, Meet
     return problem, {m.id: m for m in meetings}
 
 
-def schedule(session: Session, *, actor: User, event: Event, time_limit: float = 10.0) -> dict:
-    """Schedule every accepted request it can (locked ones stay); the agenda becomes 初步 (preliminary)."""
+def prepare(session: Session, *, actor: User, event: Event) -> Problem:
+    """The problem the organiser is about to schedule (checked: may they, is the agenda still open)."""
     if not perm.is_organiser(actor, event):
         raise NotAllowed((None, "只有主办方可以排程"))
     if event.agenda == "最终":
         raise ConflictError((None, "日程已发布为最终版；如需调整请先改回初步日程"))
-    problem, meetings = problem_for(session, event)
-    result = solve(problem, time_limit=time_limit, workers=1)
+    return problem_for(session, event)[0]
+
+
+def solve_problem(problem: Problem, *, time_limit: float = 10.0) -> Schedule:
+    """The solver's run, outside any transaction (it takes seconds)."""
+    return solve(problem, time_limit=time_limit, workers=1)
+
+
+def apply_schedule(
+    session: Session, *, actor: User, event: Event, problem: Problem, result: Schedule
+) -> dict:
+    """Write a schedule computed for `problem`, unless the accepted or locked meetings changed meanwhile;
+    the agenda becomes 初步 (preliminary)."""
+    prepare(session, actor=actor, event=event)
+    current, meetings = problem_for(session, event)
+    if (current.requests, dict(current.locked), dict(current.available)) != (
+        problem.requests,
+        dict(problem.locked),
+        dict(problem.available),
+    ):
+        raise ConflictError((None, "排程期间会谈请求有变化，请重新排程"))
     for mid, meeting in meetings.items():
         place = result.assignments.get(mid)
         meeting.slot, meeting.table = (place.slot, place.table) if place else (None, None)
         session.add(meeting)
     unplaced = len(meetings) - result.scheduled
-    event.agenda = "初步"
     how = "求解器" if result.method == "cp-sat" else "贪心排程"
+    event.agenda = "初步"
     event.agenda_note = (
         f"已排 {result.scheduled}/{len(meetings)} 场会谈（{how}）"
         + (f"，{unplaced} 场因时间或桌位冲突未能安排" if unplaced else "")
@@ -170,6 +189,18 @@ def schedule(session: Session, *, actor: User, event: Event, time_limit: float =
         link=links.event_agenda(event.id),
     )
     return {"scheduled": result.scheduled, "requests": len(meetings), "method": result.method}
+
+
+def schedule(session: Session, *, actor: User, event: Event, time_limit: float = 10.0) -> dict:
+    """Prepare, solve and apply in one go (scripts and tests; the page solves between transactions)."""
+    problem = prepare(session, actor=actor, event=event)
+    return apply_schedule(
+        session,
+        actor=actor,
+        event=event,
+        problem=problem,
+        result=solve_problem(problem, time_limit=time_limit),
+    )
 
 
 def finalize(session: Session, *, actor: User, event: Event, final: bool = True) -> Event:

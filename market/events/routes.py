@@ -289,13 +289,28 @@ def outcome(event_id: int, meeting_id: int):
 @bp.route("/events/<int:event_id>/schedule", methods=["POST"])
 @login_required
 def run_schedule(event_id: int):
+    """Read the problem, end the transaction, solve (seconds, holding no lock), then write the result
+    in a short transaction that checks nothing changed meanwhile."""
+    session = db()
     event = _load(event_id)
     if not perm.is_organiser(current_user, event):
         abort(403)
-    limit = float(current_app.config.get("SCHEDULE_SECONDS", 10.0))
+    if not BlankForm().validate_on_submit():
+        abort(400)
+    try:
+        problem = meetings.prepare(session, actor=current_user, event=event)
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message, "danger")
+        return _back(event.id, "#schedule"), 303
+    session.commit()
+    result = meetings.solve_problem(
+        problem, time_limit=float(current_app.config.get("SCHEDULE_SECONDS", 10.0))
+    )
+    event = session.get(Event, event_id)
     return _post(
         event,
-        lambda s: meetings.schedule(s, actor=current_user, event=event, time_limit=limit),
+        lambda s: meetings.apply_schedule(s, actor=current_user, event=event, problem=problem, result=result),
         "已生成初步日程",
         "#schedule",
     )

@@ -233,3 +233,17 @@ def test_event_grid_limits(app, session, people):
     assert resp.status_code == 200
     assert "每场时段数应在 1 到 24 之间" in body and "会谈桌数应在 1 到 500 之间" in body
     assert "每个时段应在 10 到 60 分钟之间" in body
+
+
+def test_schedule_written_only_if_nothing_changed_while_solving(ctx, session, people, event):
+    uni, ent, uni2 = people["uni"], people["ent"], people["uni2"]
+    admit(session, event, uni, ent, uni2)
+    m = meetings.request_meeting(session, actor=ent, event=event, to_user_id=uni.id, reason="电解液合作")
+    meetings.respond(session, actor=uni, meeting=m, accept=True)
+    problem = meetings.prepare(session, actor=people["agent"], event=event)
+    result = meetings.solve_problem(problem, time_limit=1)
+    late = meetings.request_meeting(session, actor=ent, event=event, to_user_id=uni2.id, reason="隔膜涂层")
+    meetings.respond(session, actor=uni2, meeting=late, accept=True)  # accepted while the solver ran
+    with pytest.raises(ConflictError, match="重新排程"):
+        meetings.apply_schedule(session, actor=people["agent"], event=event, problem=problem, result=result)
+    assert m.slot is None and event.agenda == ""
