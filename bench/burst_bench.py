@@ -37,8 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-
-from bench._common import create_pg_database
+from _common import create_pg_database  # the benches run as scripts: bench/ is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

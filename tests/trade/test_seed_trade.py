@@ -26,6 +26,7 @@ def test_demo_shows_each_state(session):
     auctions = session.exec(select(Auction).order_by(Auction.id)).all()
     assert [a.status for a in auctions] == ["竞价中", "已成交"]
     assert all(svc.verify_auction(session, a).ok for a in auctions)
-    assert sorted(bool(c.registration_no) for c in session.exec(select(Contract)).all()) == [False, True]
+    # registered and unregistered contracts (other demo parts add contracts of their own)
+    assert {bool(c.registration_no) for c in session.exec(select(Contract)).all()} == {False, True}
     assert trade_seed.load(session).skipped
     assert trade_seed.demo_uscc(7, public_institution=True)[:8] == "12120000"
