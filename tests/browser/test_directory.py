@@ -31,6 +31,7 @@ def test_find_an_agency_ask_a_broker_and_the_broker_accepts(new_page):
     broker.select_option("select[name=fields]", ["新能源汽车及智能网联车"])
     broker.fill("textarea[name=services]", "整车与零部件企业的技术需求诊断、专利许可谈判")
     broker.get_by_role("button", name="保存").click()
+    broker.wait_for_url(re.compile(r"/agencies/\d+$"))
     assert "机构介绍已保存" in broker.content()
 
     # An enterprise posts a need, then finds the agency by field and region.
@@ -56,22 +57,23 @@ def test_find_an_agency_ask_a_broker_and_the_broker_accepts(new_page):
     ent.select_option("select[name=field]", "智能网联车")
     ent.select_option("select[name=region]", "110000")
     ent.get_by_role("button", name="筛选").click()
-    assert "region=110000" in ent.url
+    ent.wait_for_url(re.compile("region=110000"))
     ent.get_by_role("link", name=agency).click()
     assert "专利许可谈判" in ent.content()
     ent.get_by_role("link", name="韩经纪").click()
-    assert ent.url == broker_url
+    ent.wait_for_url(broker_url)
     assert "平台业绩" in ent.content()
     ent.select_option("select[name=listing]", label=f"需求：{need_title}")
     ent.fill("textarea[name=note]", "希望一个月内找到能做 NVH 诊断的团队")
     ent.get_by_role("button", name="发送请求").click()
-    assert "已发送给 韩经纪" in ent.content()
+    ent.wait_for_url("**/requests")
+    ent.wait_for_selector("text=已发送给 韩经纪")
 
     # The broker sees it in the queue with the note and accepts.
     broker.goto("/matches")
     item = broker.locator(".broker-request", has_text=need_title)
     assert "希望一个月内找到能做 NVH 诊断的团队" in item.inner_text()
     item.get_by_role("button", name="接受").click()
-    assert "已接受" in broker.content()
+    broker.wait_for_selector("text=已接受，请尽快联系对方")
     ent.goto("/requests")
     assert "已接受" in ent.locator(".broker-request", has_text=need_title).inner_text()
