@@ -52,6 +52,8 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
         "MATCH_JOBS": int(env.get("MATCH_JOBS", "1")),
         #: the worker's poll when no doorbell rings (a change normally wakes it at once)
         "OUTBOX_POLL_SECONDS": float(env.get("OUTBOX_POLL_SECONDS", "1.0")),
+        # `flask serve` waits this long for its worker to warm up before it accepts requests
+        "WORKER_START_WAIT": float(env.get("WORKER_START_WAIT", "15")),
         "UPLOAD_DIR": env.get("UPLOAD_DIR", str(instance / "uploads")),
         # Shared storage makes the login limits hold across worker processes; memory:// is per process.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or env.get("REDIS_URL") or "memory://",

@@ -15,8 +15,11 @@ import threading
 import time
 from collections.abc import Callable
 
+import sqlalchemy as sa
 from flask import Flask
 from werkzeug.serving import run_simple
+
+from market.outbox.worker import status, tx
 
 
 class WorkerSupervisor:
@@ -66,6 +69,23 @@ class WorkerSupervisor:
             self._stopping.wait(pause)
             pause = min(self.max_pause, pause * 2)
 
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until the worker has warmed up (its heartbeat says so), at most `timeout` seconds, so that
+        the first approvals are relayed at once rather than after the worker's start-up."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self._stopping.is_set():
+            proc = self.proc
+            if proc is not None:
+                try:
+                    with tx(self.app).read() as session:
+                        workers = status(session)
+                except sa.exc.DBAPIError:  # a database that refuses is the worker's to report
+                    workers = []
+                if any(w["pid"] == proc.pid and w["alive"] and w["doing"] != "warming" for w in workers):
+                    return True
+            time.sleep(0.2)
+        return False
+
     def stop(self, grace: float = 15.0) -> None:
         """Ask the worker to finish its batch and exit; kill it after `grace` seconds."""
         self._stopping.set()
@@ -90,6 +110,9 @@ def serve(app: Flask, *, host: str, port: int, worker: bool = True, threads: boo
     signal.signal(signal.SIGTERM, _terminate)
     if supervisor is not None:
         supervisor.start()
+        wait = float(app.config.get("WORKER_START_WAIT", 15))
+        if not supervisor.wait_ready(wait):
+            print(f"后台 worker {wait:.0f} 秒内未就绪，网站先行启动（就绪后自动处理积压的变更）", flush=True)
     try:
         run_simple(host, port, app, threaded=threads, use_reloader=False, use_debugger=False)
     except KeyboardInterrupt:
