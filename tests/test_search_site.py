@@ -308,3 +308,26 @@ def test_changes_relayed_during_a_rebuild_are_replayed(app, session, people):
     drain_now(app)
     assert titles(engine, "钠离子") == ["重建期间发布的钠离子电池正极材料"]  # ...and replayed
     assert first_title in titles(engine, "电解液")
+
+
+def test_a_rebuild_interrupted_after_a_recovery_is_finished_by_the_next_worker(app, session, people):
+    """A recovery starts an empty index; if the worker dies before the rebuild ends, the relay fills the
+    new index with only the newest changes. The pending mark makes the next worker rebuild it whole."""
+    org = session.get(Organization, people["uni"].organization_id)
+    for i in range(3):
+        make_listing(session, kind="result", org=org, title=f"固态电池电解质第{i}号")
+    session.commit()
+    sync.reindex(app)
+    engine = get_engine(app)
+    assert engine.count()["total"] == 3
+    sync.rebuild_mark(app).touch()  # as a recovery leaves it
+    engine.clear()
+    newest = list(sync.published_documents(sync.tx(app).read))[-1:]
+    engine.wait(engine.upsert(newest), 10)  # the relay's next batch: only the newest listing
+    assert engine.count()["total"] == 1
+    with app.app_context():
+        message = sync.keep_index(app)
+    assert "重建" in message and engine.count()["total"] == 3
+    assert not sync.rebuild_mark(app).exists()
+    with app.app_context():
+        assert sync.keep_index(app) is None  # whole again: nothing to do

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
@@ -69,26 +71,40 @@ def reindex(app: Flask, *, progress: Callable[[int], None] | None = None) -> dic
     return result
 
 
+def rebuild_mark(app: Flask) -> Path:
+    """Present from a recovery until the rebuild after it has finished: a worker killed in between
+    leaves it, and the next one rebuilds (an index that was started afresh and then received only
+    the newest changes is not empty, yet it is not whole)."""
+    return Path(app.instance_path) / "search-rebuild.pending"
+
+
 def keep_index(app: Flask) -> str | None:
     """Worker job: notice a search index that is missing, damaged or emptied, and rebuild it.
 
     An embedded index starts afresh (a damaged file is moved aside); a server that is down is left to
     come back (the relay retries its writes meanwhile)."""
     engine = get_engine(app)
+    mark = rebuild_mark(app)
     health = engine.health()
     if health.get("status") == "ok":
-        if health.get("documents"):
+        if mark.exists():
+            reason = "在恢复后尚未重建完"
+        elif health.get("documents"):
             return None
-        with tx(app).read() as session:
-            if not published_count(session):
-                return None
-        reason = "为空"
+        else:
+            with tx(app).read() as session:
+                if not published_count(session):
+                    return None
+            reason = "为空"
     elif hasattr(engine, "recover"):
         reason = f"不可用（{health.get('error', '')[:80]}）"
+        with contextlib.suppress(OSError):  # a read-only instance folder: rebuilt now, just not marked
+            mark.touch()
         engine.recover()
     else:
         return None
     result = reindex(app)
+    mark.unlink(missing_ok=True)
     return f"搜索索引{reason}，已从数据库重建 {result['indexed']} 条"
 
 
