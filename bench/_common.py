@@ -12,13 +12,12 @@ import itertools
 import os
 import platform
 import random
-import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from datetime import UTC, datetime  # noqa: E402
 
-import sqlalchemy as sa  # noqa: E402
-
 from matching.records import NeedRecord, ResultRecord  # noqa: E402
+from tests.live_site import postgres_database  # noqa: E402
 from vocab.analyzer import DOMAIN_TERMS  # noqa: E402
 from vocab.taxonomy import FIELD_PARENT, MATURITY_ORDER, TransferMode  # noqa: E402
 
@@ -92,25 +90,9 @@ def stop(proc: subprocess.Popen, grace: float = 15.0) -> None:
             proc.wait(5)
 
 
-@contextlib.contextmanager
-def pg_database(server_url: str) -> Iterator[str]:
+def pg_database(server_url: str) -> contextlib.AbstractContextManager[str]:
     """A throwaway database on the server of `server_url`, dropped afterwards."""
-
-    url = sa.make_url(server_url)
-    name = f"bench_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.dispose()
+    return postgres_database(server_url, prefix="bench")
 
 
 def create_pg_database(server_url: str) -> tuple[str, Callable[[], None]]:

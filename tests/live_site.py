@@ -34,10 +34,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def postgres_database(server_url: str) -> Iterator[str]:
-    """A throwaway database on the server of `server_url`, dropped afterwards."""
+def postgres_database(server_url: str, prefix: str = "live") -> Iterator[str]:
+    """A throwaway database on the server of `server_url`, dropped afterwards (tests and benches)."""
     url = sa.make_url(server_url)
-    name = f"live_{os.getpid()}_{secrets.token_hex(3)}"
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
