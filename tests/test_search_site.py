@@ -331,3 +331,31 @@ def test_a_rebuild_interrupted_after_a_recovery_is_finished_by_the_next_worker(a
     assert not sync.rebuild_mark(app).exists()
     with app.app_context():
         assert sync.keep_index(app) is None  # whole again: nothing to do
+
+
+def test_a_rebuild_of_an_emptied_index_killed_midway_is_finished_by_the_next_worker(
+    app, session, people, monkeypatch
+):
+    """An index found empty (its file deleted) is rebuilt; a worker killed during that rebuild leaves
+    the mark, so the next worker rebuilds even though the relay has put the newest changes in since."""
+    org = session.get(Organization, people["uni"].organization_id)
+    for i in range(3):
+        make_listing(session, kind="result", org=org, title=f"钙钛矿光伏组件第{i}号")
+    session.commit()
+    engine = get_engine(app)
+    engine.clear()
+
+    def killed(_app, **_kw):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(sync, "reindex", killed)
+    with app.app_context(), pytest.raises(SystemExit):
+        sync.keep_index(app)
+    monkeypatch.undo()
+    assert sync.rebuild_mark(app).exists()
+    newest = list(sync.published_documents(sync.tx(app).read))[-1:]
+    engine.wait(engine.upsert(newest), 10)  # the relay's next batch, into the index the rebuild left
+    with app.app_context():
+        message = sync.keep_index(app)
+    assert "重建" in message and engine.count()["total"] == 3
+    assert not sync.rebuild_mark(app).exists()

@@ -72,9 +72,9 @@ def reindex(app: Flask, *, progress: Callable[[int], None] | None = None) -> dic
 
 
 def rebuild_mark(app: Flask) -> Path:
-    """Present from a recovery until the rebuild after it has finished: a worker killed in between
-    leaves it, and the next one rebuilds (an index that was started afresh and then received only
-    the newest changes is not empty, yet it is not whole)."""
+    """Present from the moment the worker decides to rebuild until the rebuild has finished: a worker
+    killed in between leaves it, and the next one rebuilds (an index that was started afresh, or found
+    empty, and then received only the newest changes is not empty, yet it is not whole)."""
     return Path(app.instance_path) / "search-rebuild.pending"
 
 
@@ -88,7 +88,7 @@ def keep_index(app: Flask) -> str | None:
     health = engine.health()
     if health.get("status") == "ok":
         if mark.exists():
-            reason = "在恢复后尚未重建完"
+            reason = "上次重建未完成"
         elif health.get("documents"):
             return None
         else:
@@ -98,11 +98,11 @@ def keep_index(app: Flask) -> str | None:
             reason = "为空"
     elif hasattr(engine, "recover"):
         reason = f"不可用（{health.get('error', '')[:80]}）"
-        with contextlib.suppress(OSError):  # a read-only instance folder: rebuilt now, just not marked
-            mark.touch()
         engine.recover()
     else:
         return None
+    with contextlib.suppress(OSError):  # a read-only instance folder: rebuilt now, just not marked
+        mark.touch()
     result = reindex(app)
     mark.unlink(missing_ok=True)
     return f"搜索索引{reason}，已从数据库重建 {result['indexed']} 条"
