@@ -161,8 +161,14 @@ class BuyerRegistration(SQLModel, table=True):
     checked_at: datetime | None = Field(default=None, sa_type=_TS)
     check_note: str | None = Field(default=None, max_length=500)
     deposit_ref: str | None = Field(default=None, max_length=100)
+    #: 竞买号, given when the registration is qualified: bids are shown and hashed under it, so that
+    #: nobody learns who is bidding until the deal is announced (administrators see the names)
+    paddle: str | None = Field(default=None, max_length=8)
 
-    __table_args__ = (sa.UniqueConstraint("listing_id", "org_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("listing_id", "org_id"),
+        sa.UniqueConstraint("listing_id", "paddle"),
+    )
 
 
 class Auction(SQLModel, table=True):
@@ -183,6 +189,7 @@ class Auction(SQLModel, table=True):
     bid_count: int = Field(default=0)
     best_units: int | None = Field(default=None)
     best_org_id: int | None = Field(default=None, foreign_key="organizations.id")
+    best_paddle: str | None = Field(default=None, max_length=8)
     head_hash: str = Field(default="0" * 64, max_length=64)
     closed_at: datetime | None = Field(default=None, sa_type=_TS)
 
@@ -199,6 +206,7 @@ class Bid(SQLModel, table=True):
     seq: int
     bidder_org_id: int = Field(foreign_key="organizations.id")
     bidder_user_id: int = Field(foreign_key="users.id")
+    paddle: str | None = Field(default=None, max_length=8)  # None: written before 竞买号 existed
     price_units: int
     at: str = Field(max_length=40)  # the server's clock, ISO 8601 UTC, exactly as hashed
     prev_hash: str = Field(max_length=64)

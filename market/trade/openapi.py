@@ -46,12 +46,15 @@ def paths(errors: dict[str, Any]) -> dict[str, Any]:
 def schemas() -> dict[str, Any]:
     entry = {
         "type": "object",
-        "required": ["seq", "auction_id", "bidder_org_id", "price", "at", "prev_hash", "hash"],
+        "required": ["seq", "auction_id", "price", "at", "prev_hash", "hash"],
         "properties": {
             "seq": {"type": "integer"},
             "auction_id": {"type": "integer"},
-            "bidder_org_id": {"type": "integer"},
-            "bidder": {"type": ["string", "null"]},
+            "paddle": {"type": "string", "description": "竞买号（出价方在成交前不公开）"},
+            "bidder_org_id": {
+                "type": "integer",
+                "description": "只出现在启用竞买号之前的记录中（其哈希覆盖机构编号）",
+            },
             "price": {"type": "integer", "description": "出价，单位为百分之一万元（100 元）"},
             "price_wan": {"type": "number"},
             "at": {"type": "string", "description": "服务器时间（ISO 8601，UTC）"},
@@ -71,7 +74,8 @@ def schemas() -> dict[str, Any]:
                 "seconds_left": {"type": "number"},
                 "bids": {"type": "integer"},
                 "best_wan": _NUM_OR_NULL,
-                "best_org_id": {"type": ["integer", "null"]},
+                "best_paddle": {"type": ["string", "null"], "description": "当前最高出价的竞买号"},
+                "best_bidder": {"type": ["string", "null"]},
                 "minimum_wan": {"type": "number"},
                 "start_wan": {"type": "number"},
                 "increment_wan": {"type": "number"},

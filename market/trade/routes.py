@@ -349,19 +349,22 @@ def auction(auction_id: int, error: str | None = None):
     session = db()
     item = _get(Auction, auction_id)
     listing = session.get(SaleListing, item.listing_id)
-    bids = svc.bid_log(session, item.id)
-    can_bid = current_user.is_authenticated and svc.is_qualified(
-        session, listing_id=listing.id, org_id=current_user.organization_id
+    bids = list(reversed(svc.bid_log(session, item.id)))[:50]
+    names = _names_for_viewer(session, [*bids, item])
+    mine = (
+        svc.qualified_registration(session, listing_id=listing.id, org_id=current_user.organization_id)
+        if current_user.is_authenticated
+        else None
     )
     return render_template(
         "trade/auction.html",
         item=item,
         listing=listing,
-        bids=list(reversed(bids))[:50],
-        names=svc.org_names(session, [b.bidder_org_id for b in bids]),
+        bids=[(b, _bidder(b, names)) for b in bids],
+        best=_bidder(item, names),
         state=svc.auction_state(item),
-        can_bid=can_bid,
-        my_org=current_user.organization_id if current_user.is_authenticated else None,
+        can_bid=mine is not None,
+        my_paddle=mine.paddle if mine else None,
         deal=svc.deal_for(session, auction_id=item.id),
         form=BidForm(),
         error=error,
@@ -399,6 +402,31 @@ def bid(auction_id: int):
     return redirect(url_for("trade.auction", auction_id=auction_id))
 
 
+def _names_for_viewer(session, entries) -> dict[int, str]:
+    """Bidders' names, for administrators only."""
+    if not svc.is_admin(current_user):
+        return {}
+    return svc.org_names(
+        session, [e.best_org_id if isinstance(e, Auction) else e.bidder_org_id for e in entries]
+    )
+
+
+def _bidder(entry: Bid | Auction, names: dict[int, str]) -> str:
+    """A bid's (or an auction's best bid's) bidder as this viewer may see it: the 竞买号, marked when
+    it is the viewer's own; administrators (`names`) also see the organisation. Names stay hidden from
+    everyone else, the seller included, until the deal names the buyer."""
+    if isinstance(entry, Auction):
+        paddle, org_id = entry.best_paddle, entry.best_org_id
+        label = f"竞买号 {paddle}" if paddle is not None else f"机构 #{org_id}"
+    else:
+        paddle, org_id, label = entry.paddle, entry.bidder_org_id, svc.bidder_label(entry)
+    if current_user.is_authenticated and current_user.organization_id == org_id:
+        return f"{label}（我）"
+    if org_id in names:
+        return f"{label}（{names[org_id]}）"
+    return label
+
+
 @api_bp.route("/auctions/<int:auction_id>")
 def auction_json(auction_id: int):
     """The auction as the bidding page polls it, with the last bids."""
@@ -408,13 +436,14 @@ def auction_json(auction_id: int):
     recent = session.exec(
         select(Bid).where(Bid.auction_id == item.id).order_by(Bid.seq.desc()).limit(10)
     ).all()
-    names = svc.org_names(session, [b.bidder_org_id for b in recent])
+    names = _names_for_viewer(session, [*recent, item])
+    state["best_bidder"] = _bidder(item, names) if item.best_units is not None else None
     state["recent"] = [
         {
             "seq": b.seq,
             "price_wan": rules.from_units(b.price_units),
-            "bidder": names.get(b.bidder_org_id),
-            "bidder_org_id": b.bidder_org_id,
+            "bidder": _bidder(b, names),
+            "paddle": b.paddle,
             "at": b.at,
         }
         for b in recent

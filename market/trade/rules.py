@@ -93,12 +93,16 @@ class BidRecord:
     at: str  # ISO 8601, UTC, from the server's clock
     prev_hash: str
     hash: str = ""
+    #: the bidder's 竞买号: what the log names and hashes, so that anyone can verify it without
+    #: learning who bid. Entries written before 竞买号 existed (None) name the organisation's id.
+    paddle: str | None = None
 
     def payload(self) -> dict:
+        bidder = {"paddle": self.paddle} if self.paddle is not None else {"bidder_org_id": self.bidder_org_id}
         return {
             "seq": self.seq,
             "auction_id": self.auction_id,
-            "bidder_org_id": self.bidder_org_id,
+            **bidder,
             "price": self.price,
             "at": self.at,
             "prev_hash": self.prev_hash,

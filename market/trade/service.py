@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -521,6 +522,8 @@ def check_buyer(
     if not qualified and not (note or "").strip():
         raise DomainError(("note", "请写明不符合条件的原因"))
     registration.status = BuyerStatus.QUALIFIED if qualified else BuyerStatus.REJECTED
+    if qualified:
+        registration.paddle = new_paddle(session, listing.id)
     registration.checked_by_id, registration.checked_at = actor.id, utcnow()
     registration.deposit_ref = ref or None
     registration.check_note = (note or "").strip()[:500] or None
@@ -550,19 +553,49 @@ def qualified_orgs(session: Session, listing_id: int) -> list[int]:
     )
 
 
-def is_qualified(session: Session, *, listing_id: int, org_id: int | None) -> bool:
-    """Whether the organisation's registration is checked and its deposit confirmed (one indexed row)."""
+def qualified_registration(
+    session: Session, *, listing_id: int, org_id: int | None
+) -> BuyerRegistration | None:
+    """The organisation's registration when it is checked and its deposit confirmed (one indexed row)."""
     if org_id is None:
-        return False
-    return (
+        return None
+    return session.exec(
+        select(BuyerRegistration).where(
+            BuyerRegistration.listing_id == listing_id,
+            BuyerRegistration.org_id == org_id,
+            BuyerRegistration.status == BuyerStatus.QUALIFIED,
+        )
+    ).first()
+
+
+def is_qualified(session: Session, *, listing_id: int, org_id: int | None) -> bool:
+    return qualified_registration(session, listing_id=listing_id, org_id=org_id) is not None
+
+
+def new_paddle(session: Session, listing_id: int) -> str:
+    """A 竞买号 not yet used on the listing: four random digits, so that its order says nothing about
+    who registered first (the (listing, 竞买号) unique constraint backs the check up)."""
+    used = set(
         session.exec(
-            select(BuyerRegistration.id).where(
-                BuyerRegistration.listing_id == listing_id,
-                BuyerRegistration.org_id == org_id,
-                BuyerRegistration.status == BuyerStatus.QUALIFIED,
+            select(BuyerRegistration.paddle).where(
+                BuyerRegistration.listing_id == listing_id, BuyerRegistration.paddle.is_not(None)
             )
-        ).first()
-        is not None
+        ).all()
+    )
+    while True:
+        paddle = f"{secrets.randbelow(9000) + 1000}"
+        if paddle not in used:
+            return paddle
+
+
+def paddles(session: Session, listing_id: int) -> dict[int, str]:
+    """Organisation id → 竞买号 of the listing's qualified buyers (administrators' view)."""
+    return dict(
+        session.exec(
+            select(BuyerRegistration.org_id, BuyerRegistration.paddle).where(
+                BuyerRegistration.listing_id == listing_id, BuyerRegistration.paddle.is_not(None)
+            )
+        ).all()
     )
 
 
@@ -599,7 +632,7 @@ def auction_state(auction: Auction, *, now: datetime | None = None) -> dict:
         else 0.0,
         "bids": auction.bid_count,
         "best_wan": rules.from_units(auction.best_units) if auction.best_units is not None else None,
-        "best_org_id": auction.best_org_id,
+        "best_paddle": auction.best_paddle,
         "minimum_wan": rules.from_units(minimum),
         "start_wan": rules.from_units(auction.start_units),
         "increment_wan": rules.from_units(auction.increment_units),
@@ -675,7 +708,10 @@ def place_bid(
     now = now or utcnow()  # read after the lock: the server's clock at the moment the bid is decided
     if auction.status != AuctionStatus.RUNNING or now >= aware(auction.ends_at):
         raise BidRefused("竞价已结束", auction=auction, now=now)
-    if not is_qualified(session, listing_id=auction.listing_id, org_id=actor.organization_id):
+    registration = qualified_registration(
+        session, listing_id=auction.listing_id, org_id=actor.organization_id
+    )
+    if registration is None:
         raise NotAllowed(("price_wan", "只有资格与保证金已确认的意向受让方可以出价"))
     try:
         price = rules.to_units(price_wan)
@@ -703,6 +739,7 @@ def place_bid(
         prev,
         auction_id=auction.id,
         bidder_org_id=actor.organization_id,
+        paddle=registration.paddle,
         price=price,
         at=now.astimezone(UTC).isoformat(timespec="microseconds"),
     )
@@ -711,6 +748,7 @@ def place_bid(
         seq=entry.seq,
         bidder_org_id=entry.bidder_org_id,
         bidder_user_id=actor.id,
+        paddle=entry.paddle,
         price_units=price,
         at=entry.at,
         prev_hash=entry.prev_hash,
@@ -720,6 +758,7 @@ def place_bid(
     old_end = aware(auction.ends_at)
     new_end = rules.extended_close(old_end, now, extend_minutes=auction.extend_minutes)
     auction.bid_count, auction.best_units, auction.best_org_id = entry.seq, price, entry.bidder_org_id
+    auction.best_paddle = entry.paddle
     auction.head_hash, auction.ends_at = entry.hash, new_end
     session.add(auction)
     try:
@@ -752,6 +791,7 @@ def as_record(bid: Bid) -> rules.BidRecord:
         seq=bid.seq,
         auction_id=bid.auction_id,
         bidder_org_id=bid.bidder_org_id,
+        paddle=bid.paddle,
         price=bid.price_units,
         at=bid.at,
         prev_hash=bid.prev_hash,
@@ -770,33 +810,29 @@ def verify_auction(session: Session, auction: Auction) -> rules.ChainCheck:
     return check
 
 
+def bidder_label(bid: Bid) -> str:
+    """How a bid names its bidder in public: its 竞买号 (an entry from before 竞买号: the organisation's
+    id, which is what that entry's hash covers)."""
+    return f"竞买号 {bid.paddle}" if bid.paddle is not None else f"机构 #{bid.bidder_org_id}"
+
+
 def log_json(session: Session, auction: Auction) -> dict:
+    """The public, verifiable bid log: each entry as hashed, bidders by 竞买号 only."""
     bids = bid_log(session, auction.id)
-    names = dict(
-        session.exec(
-            select(Organization.id, Organization.name).where(
-                Organization.id.in_({b.bidder_org_id for b in bids})
-            )
-        ).all()
-    )
     return {
         "auction_id": auction.id,
         "status": auction.status,
         "hash_algorithm": "sha256",
-        "canonical_form": "JSON of {seq, auction_id, bidder_org_id, price, at, prev_hash}, "
-        "keys sorted, separators (',', ':'), UTF-8; price in hundredths of 万元; "
-        "prev_hash of the first entry is 64 zeros",
+        "canonical_form": "JSON of {seq, auction_id, paddle, price, at, prev_hash} "
+        "(entries without a paddle: bidder_org_id in its place), keys sorted, separators (',', ':'), "
+        "UTF-8; price in hundredths of 万元; prev_hash of the first entry is 64 zeros",
         "head_hash": auction.head_hash,
         "entries": [
             {
                 "seq": b.seq,
                 "auction_id": b.auction_id,
-                "bidder_org_id": b.bidder_org_id,
-                "bidder": names.get(b.bidder_org_id),
-                "price": b.price_units,
+                **(as_record(b).payload()),
                 "price_wan": rules.from_units(b.price_units),
-                "at": b.at,
-                "prev_hash": b.prev_hash,
                 "hash": b.hash,
             }
             for b in bids

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import timedelta
 
 import pytest
 
+from market.accounts.models import Organization
 from market.db import utcnow
 from market.errors import DomainError, NotAllowed
-from market.trade import closing
+from market.trade import closing, rules
 from market.trade import service as svc
 from market.trade.models import Auction, Bid, EvidenceChanged, TradeDeal
 from tests.factories import login
@@ -245,3 +248,71 @@ def test_the_unique_price_constraint_backs_up_the_lock(session, trade):
         svc.place_bid(session, actor=b, auction_id=auction.id, price_wan="105")
     assert exc.value.status == 409 and exc.value.as_json()["auction"]["best_wan"] == 100
     assert session.get(Auction, auction.id).bid_count == 1  # nothing of the refused bid remains
+
+
+def test_bidders_are_shown_and_hashed_by_paddle_number_until_the_deal(app, session, trade):
+    """竞买号: while bidding, nobody but an administrator learns who bids (not other buyers, not the
+    seller, not a visitor); the public log names paddles, and it still verifies from what it shows."""
+    listing, auction = open_auction(session, trade)
+    a, b = trade["buyers"][:2]
+    regs = session.exec(
+        svc.select(svc.BuyerRegistration).where(svc.BuyerRegistration.listing_id == listing.id)
+    ).all()
+    paddles = {r.org_id: r.paddle for r in regs}
+    assert all(p and len(p) == 4 and p.isdigit() for p in paddles.values())
+    assert len(set(paddles.values())) == 2
+    svc.place_bid(session, actor=a, auction_id=auction.id, price_wan="100")
+    svc.place_bid(session, actor=b, auction_id=auction.id, price_wan="105")
+    session.commit()
+    name_a, name_b = (session.get(Organization, u.organization_id).name for u in (a, b))
+    viewers = {"visitor": app.test_client(), "seller": app.test_client(), "a": app.test_client()}
+    login(viewers["seller"], trade["seller"])
+    login(viewers["a"], a)
+    for who, client in viewers.items():
+        page = client.get(f"/trade/auctions/{auction.id}").get_data(as_text=True)
+        state = client.get(f"/api/v1/auctions/{auction.id}").get_data(as_text=True)
+        log = client.get(f"/api/v1/auctions/{auction.id}/log").get_data(as_text=True)
+        for text in (page, state, log):
+            assert name_b not in text, who
+            assert who == "a" or name_a not in text, who
+        assert f"竞买号 {paddles[b.organization_id]}" in page, who
+    # the bidder is told its own paddle and sees its bid marked
+    page_a = viewers["a"].get(f"/trade/auctions/{auction.id}").get_data(as_text=True)
+    assert f'您的竞买号：<strong id="my-paddle">{paddles[a.organization_id]}</strong>' in page_a
+    assert f"竞买号 {paddles[a.organization_id]}（我）" in page_a and "您的出价已被超越" in page_a
+    # the administrator sees who is behind each paddle
+    admin = app.test_client()
+    login(admin, trade["admin"])
+    state = admin.get(f"/api/v1/auctions/{auction.id}").json
+    assert state["best_bidder"] == f"竞买号 {paddles[b.organization_id]}（{name_b}）"
+    # the public log verifies from its own entries: the hash covers the paddle, not the organisation
+    body = app.test_client().get(f"/api/v1/auctions/{auction.id}/log").json
+    assert body["verification"]["ok"]
+    for entry in body["entries"]:
+        assert "bidder_org_id" not in entry
+        canonical = {k: entry[k] for k in ("seq", "auction_id", "paddle", "price", "at", "prev_hash")}
+        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert hashlib.sha256(text.encode()).hexdigest() == entry["hash"]
+
+
+def test_a_log_from_before_paddle_numbers_still_verifies(session, trade):
+    """Entries written before 竞买号 hash the organisation's id; they verify as they were written."""
+    _listing, auction = open_auction(session, trade)
+    a = trade["buyers"][0]
+    svc.place_bid(session, actor=a, auction_id=auction.id, price_wan="100")
+    session.flush()
+    bid = session.exec(svc.select(Bid).where(Bid.auction_id == auction.id)).one()
+    legacy = rules.chain_next(
+        None, auction_id=auction.id, bidder_org_id=a.organization_id, price=10000, at=bid.at
+    )
+    session.execute(
+        svc.sa.text("UPDATE bids SET paddle = NULL, hash = :h WHERE id = :i"), {"h": legacy.hash, "i": bid.id}
+    )
+    session.execute(
+        svc.sa.text("UPDATE auctions SET head_hash = :h WHERE id = :i"), {"h": legacy.hash, "i": auction.id}
+    )
+    session.commit()
+    session.expire_all()
+    assert svc.verify_auction(session, session.get(svc.Auction, auction.id)).ok
+    entry = svc.log_json(session, session.get(svc.Auction, auction.id))["entries"][0]
+    assert entry["bidder_org_id"] == a.organization_id and "paddle" not in entry

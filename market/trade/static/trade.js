@@ -21,7 +21,7 @@
 
   var box = document.getElementById("auction");
   if (!box) return;
-  var url = box.dataset.stateUrl, myOrg = parseInt(box.dataset.myOrg || "0", 10);
+  var url = box.dataset.stateUrl, myPaddle = box.dataset.myPaddle || "";
   var form = document.getElementById("bid-form"), message = document.getElementById("bid-message");
   var priceInput = document.getElementById("price"), lastMin = null, left = null, stamp = 0;
   var holdUntil = 0;  // the answer to one's own bid stays on screen a moment before polls replace it
@@ -43,7 +43,7 @@
     text("head-hash", state.head_hash);
     var recent = state.recent || [];
     text("best", state.best_wan === null ? "暂无出价" :
-      state.best_wan + " 万元（" + (recent.length ? recent[0].bidder : "") + "）");
+      state.best_wan + " 万元（" + (state.best_bidder || (recent.length ? recent[0].bidder : "")) + "）");
     var status = document.getElementById("auction-status");
     if (status) status.textContent = state.status;
     if (recent.length) {
@@ -66,9 +66,9 @@
       show("info", "竞价已结束：" + state.status);
     } else if (Date.now() < holdUntil) {
       return;
-    } else if (myOrg && state.best_org_id && state.best_org_id !== myOrg && form) {
+    } else if (myPaddle && state.best_paddle && state.best_paddle !== myPaddle && form) {
       show("warning", "您的出价已被超越，当前最高 " + state.best_wan + " 万元");
-    } else if (myOrg && state.best_org_id === myOrg) {
+    } else if (myPaddle && state.best_paddle === myPaddle) {
       show("success", "您当前是最高出价（" + state.best_wan + " 万元）");
     }
   }
