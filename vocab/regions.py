@@ -1,52 +1,89 @@
-"""Administrative-division codes (行政区划代码, GB/T 2260): the provinces, and 京津冀 down to the district
-(天津、北京) or prefecture-level city (河北). Directory filters and profiles read from here."""
+"""Administrative-division codes (行政区划代码, GB/T 2260): every province, prefecture and county.
+
+The table (`data/gb2260.csv`, 3,511 codes) is the one the `cpca` package ships (MIT licence), taken as
+data rather than as a dependency (cpca is an address parser that pulls in pandas). It is the edition
+of about 2018: 京津冀 has not changed since, but elsewhere a district created later is missing, so a
+code that is not in the table outside 京津冀 is accepted when its structure and province are right.
+Directory filters, profiles and contract registration read from here.
+"""
 
 from __future__ import annotations
 
-#: province-level codes (the first two digits of a six-digit code)
-PROVINCES: dict[str, str] = {
-    "11": "北京市", "12": "天津市", "13": "河北省", "14": "山西省", "15": "内蒙古自治区",
-    "21": "辽宁省", "22": "吉林省", "23": "黑龙江省", "31": "上海市", "32": "江苏省",
-    "33": "浙江省", "34": "安徽省", "35": "福建省", "36": "江西省", "37": "山东省",
-    "41": "河南省", "42": "湖北省", "43": "湖南省", "44": "广东省", "45": "广西壮族自治区",
-    "46": "海南省", "50": "重庆市", "51": "四川省", "52": "贵州省", "53": "云南省",
-    "54": "西藏自治区", "61": "陕西省", "62": "甘肃省", "63": "青海省", "64": "宁夏回族自治区",
-    "65": "新疆维吾尔自治区", "71": "台湾省", "81": "香港特别行政区", "82": "澳门特别行政区",
-}  # fmt: skip
+import csv
+from functools import cache
+from pathlib import Path
 
-#: 京津冀 below the province: 天津、北京 districts, 河北 prefecture-level cities
-SUBDIVISIONS: dict[str, str] = {
-    "120101": "和平区", "120102": "河东区", "120103": "河西区", "120104": "南开区", "120105": "河北区",
-    "120106": "红桥区", "120110": "东丽区", "120111": "西青区", "120112": "津南区", "120113": "北辰区",
-    "120114": "武清区", "120115": "宝坻区", "120116": "滨海新区", "120117": "宁河区", "120118": "静海区",
-    "120119": "蓟州区",
-    "110101": "东城区", "110102": "西城区", "110105": "朝阳区", "110106": "丰台区", "110107": "石景山区",
-    "110108": "海淀区", "110109": "门头沟区", "110111": "房山区", "110112": "通州区", "110113": "顺义区",
-    "110114": "昌平区", "110115": "大兴区", "110116": "怀柔区", "110117": "平谷区", "110118": "密云区",
-    "110119": "延庆区",
-    "130100": "石家庄市", "130200": "唐山市", "130300": "秦皇岛市", "130400": "邯郸市", "130500": "邢台市",
-    "130600": "保定市", "130700": "张家口市", "130800": "承德市", "130900": "沧州市", "131000": "廊坊市",
-    "131100": "衡水市",
-}  # fmt: skip
-
-#: every code this vocabulary knows: provinces (xx0000) and the subdivisions above
-CODES: dict[str, str] = {f"{p}0000": name for p, name in PROVINCES.items()} | SUBDIVISIONS
+_TABLE = Path(__file__).with_name("data") / "gb2260.csv"
 
 #: the platform's coarse region (Organization.region) for a province prefix
 COARSE_REGION: dict[str, str] = {"12": "天津", "11": "北京", "13": "河北"}
+#: provinces whose every code is checked against the table (the 京津冀 market)
+_STRICT = ("11", "12", "13")
+_MUNICIPALITIES = ("11", "12", "31", "50")
+#: county-level placeholders that are codes but not places of their own
+_PLACEHOLDERS = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}
+
+
+@cache
+def codes() -> dict[str, str]:
+    """Code → name of every division in the table."""
+    with _TABLE.open(encoding="utf-8", newline="") as fh:
+        return {row["code"]: row["name"] for row in csv.DictReader(fh)}
+
+
+#: province-level codes (the first two digits of a six-digit code)
+PROVINCES: dict[str, str] = {code[:2]: name for code, name in codes().items() if code.endswith("0000")}
+
+#: 京津冀 below the province, as the directory's select offers them: 天津、北京 districts, 河北
+#: prefecture-level cities
+SUBDIVISIONS: dict[str, str] = {
+    code: name
+    for code, name in codes().items()
+    if (code[:2] in ("11", "12") and code[4:] != "00")
+    or (code[:2] == "13" and code[4:] == "00" and code[2:4] != "00" and name not in _PLACEHOLDERS)
+}
 
 
 def is_region_code(code: str | None) -> bool:
-    """A known GB/T 2260 code (a province, or a 京津冀 district / city)."""
-    return bool(code) and code in CODES
+    """A code of the table (a province, a prefecture or a county)."""
+    return bool(code) and code in codes()
 
 
 def region_name(code: str | None) -> str:
-    """“天津市南开区” for 120104, “河北省” for 130000; the code itself when unknown."""
-    if not code or code not in CODES:
-        return code or ""
-    province = PROVINCES[code[:2]]
-    return province if code.endswith("0000") else province + SUBDIVISIONS[code]
+    """The full name: “天津市南开区” for 120104, “河北省石家庄市长安区” for 130102, “河北省” for 130000;
+    the province's name for a code newer than the table; the code itself when nothing is known."""
+    code = (code or "").strip()
+    table = codes()
+    if code[:2] not in PROVINCES:
+        return code
+    parts = [PROVINCES[code[:2]]]
+    for level in (f"{code[:4]}00", code):
+        name = table.get(level)
+        if name and name not in _PLACEHOLDERS and name not in parts:
+            parts.append(name)
+    return "".join(parts)
+
+
+def problem(value: str | None, label: str) -> str | None:
+    """Why `value` is not a GB/T 2260 code, naming the party (“卖方”), or None."""
+    code = (value or "").strip()
+    if not code:
+        return f"请填写{label}的行政区划代码（GB/T 2260，六位数字，如天津市南开区 120104）"
+    if len(code) != 6 or not code.isdigit():
+        return f"{label}的行政区划代码应为六位数字（GB/T 2260）"
+    province = code[:2]
+    if province not in PROVINCES:
+        return f"{label}的行政区划代码前两位 {province} 不是省级代码（GB/T 2260）"
+    if code in codes():
+        return None
+    if province in _STRICT:
+        level = "区级" if province in ("11", "12") else "行政区划"
+        return f"{label}的行政区划代码 {code} 不是{PROVINCES[province]}的{level}代码（GB/T 2260）"
+    if (code[2:4] == "00" and code[4:] != "00") or (
+        province in _MUNICIPALITIES and code[2:4] not in ("01", "02")
+    ):
+        return f"{label}的行政区划代码 {code} 结构不正确（GB/T 2260）"
+    return None
 
 
 def coarse_region(code: str | None) -> str | None:

@@ -20,6 +20,7 @@ from market.notifications.service import members_of, notify
 from market.trade import rules
 from market.trade.models import TradeDeal
 from market.trade.service import is_admin, log
+from vocab import regions
 from vocab.taxonomy import ContractType, values
 
 #: the registration office's columns (技术合同认定登记表), in its order
@@ -82,8 +83,8 @@ def party_problems(
     checks = (
         ("seller_uscc", rules.uscc_problem(seller_uscc, "卖方")),
         ("buyer_uscc", rules.uscc_problem(buyer_uscc, "买方")),
-        ("seller_region_code", rules.region_problem(seller_region_code, "卖方")),
-        ("buyer_region_code", rules.region_problem(buyer_region_code, "买方")),
+        ("seller_region_code", regions.problem(seller_region_code, "卖方")),
+        ("buyer_region_code", regions.problem(buyer_region_code, "买方")),
     )
     return [(field, reason) for field, reason in checks if reason]
 

@@ -11,6 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from market.trade import rules
+from vocab import regions
 
 starts = st.integers(min_value=1, max_value=10_000_000)
 increments = st.integers(min_value=1, max_value=100_000)
@@ -184,9 +185,16 @@ def test_uscc_problems_name_the_party(code, fragment):
 def test_valid_uscc_and_regions():
     assert rules.uscc_problem("91120116MA05JXXX1G", "买方") is None
     assert rules.uscc_problem("91120116ma05jxxx1g", "买方") is None  # case is normalised
-    assert rules.region_problem("120104", "卖方") is None
-    assert rules.region_problem("130102", "卖方") is None
-    assert "区级" in rules.region_problem("120199", "卖方")
-    assert "省级" in rules.region_problem("990101", "卖方")
-    assert "六位" in rules.region_problem("12010", "卖方")
-    assert rules.region_name("120104") == "天津市南开区"
+    assert regions.problem("120104", "卖方") is None
+    assert regions.problem("130102", "卖方") is None
+    assert regions.problem("440305", "卖方") is None  # 深圳市南山区: the whole country is in the table
+    assert regions.problem("370117", "卖方") is None  # newer than the table outside 京津冀: structure only
+    assert "区级" in regions.problem("120199", "卖方")
+    assert "河北省的行政区划代码" in regions.problem("130199", "卖方")
+    assert "结构" in regions.problem("440012", "卖方")
+    assert "省级" in regions.problem("990101", "卖方")
+    assert "六位" in regions.problem("12010", "卖方")
+    assert regions.region_name("120104") == "天津市南开区"
+    assert regions.region_name("130102") == "河北省石家庄市长安区"
+    assert regions.region_name("440305") == "广东省深圳市南山区"
+    assert regions.region_name("130000") == "河北省"
