@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import date
 
 from flask import (
@@ -79,6 +80,19 @@ def _undo(exc: DomainError) -> None:
     db().rollback()
     if isinstance(exc, NotAllowed):
         raise exc
+
+
+def _submit(action: Callable[[], str], *, redisplay: Callable[[str], str], target: str):
+    """A page's POST: run `action` (the service call, returning what to tell the user) and commit, then
+    go to `target`; a refusal rolls back and shows the page again with its reason, under its status."""
+    try:
+        message = action()
+        db().commit()
+    except DomainError as exc:
+        _undo(exc)
+        return redisplay(exc.message), exc.status
+    flash(message, "success")
+    return redirect(target)
 
 
 # -- boards --------------------------------------------------------------------------------------
@@ -175,14 +189,16 @@ def publicity(publicity_id: int, error: str | None = None):
 def object_to(publicity_id: int):
     pub = _get(Publicity, publicity_id)
     form = ObjectionForm()
-    try:
+
+    def file() -> str:
         svc.file_objection(db(), actor=current_user, publicity=pub, reason=form.reason.data)
-        db().commit()
-        flash("异议已提交，平台运营将作出裁定", "success")
-    except DomainError as exc:
-        _undo(exc)
-        return publicity(publicity_id, error=exc.message), exc.status
-    return redirect(url_for("trade.publicity", publicity_id=publicity_id))
+        return "异议已提交，平台运营将作出裁定"
+
+    return _submit(
+        file,
+        redisplay=lambda error: publicity(publicity_id, error=error),
+        target=url_for("trade.publicity", publicity_id=publicity_id),
+    )
 
 
 @bp.route("/trade/objections/<int:objection_id>/ruling", methods=["POST"])
@@ -190,7 +206,8 @@ def object_to(publicity_id: int):
 def rule(objection_id: int):
     objection = _get(Objection, objection_id)
     form = RulingForm()
-    try:
+
+    def decide() -> str:
         if form.decision.data not in ("uphold", "dismiss"):
             raise DomainError(("decision", "请选择异议成立或不成立"))
         svc.rule_on_objection(
@@ -200,12 +217,13 @@ def rule(objection_id: int):
             upheld=form.decision.data == "uphold",
             reason=form.reason.data,
         )
-        db().commit()
-        flash("裁定已记录并公布", "success")
-    except DomainError as exc:
-        _undo(exc)
-        return publicity(objection.publicity_id, error=exc.message), exc.status
-    return redirect(url_for("trade.publicity", publicity_id=objection.publicity_id))
+        return "裁定已记录并公布"
+
+    return _submit(
+        decide,
+        redisplay=lambda error: publicity(objection.publicity_id, error=error),
+        target=url_for("trade.publicity", publicity_id=objection.publicity_id),
+    )
 
 
 # -- 挂牌 ----------------------------------------------------------------------------------------
@@ -288,14 +306,16 @@ def _is_seller(item) -> bool:
 def register(listing_id: int):
     item = _get(SaleListing, listing_id)
     form = RegisterBuyerForm()
-    try:
+
+    def enrol() -> str:
         svc.register_buyer(db(), actor=current_user, listing=item, statement=form.statement.data)
-        db().commit()
-        flash("已登记为意向受让方，等待平台运营审核资格与保证金", "success")
-    except DomainError as exc:
-        _undo(exc)
-        return listing(listing_id, error=exc.message), exc.status
-    return redirect(url_for("trade.listing", listing_id=listing_id))
+        return "已登记为意向受让方，等待平台运营审核资格与保证金"
+
+    return _submit(
+        enrol,
+        redisplay=lambda error: listing(listing_id, error=error),
+        target=url_for("trade.listing", listing_id=listing_id),
+    )
 
 
 @bp.route("/trade/registrations/<int:registration_id>/check", methods=["POST"])
@@ -303,7 +323,8 @@ def register(listing_id: int):
 def check(registration_id: int):
     reg = _get(BuyerRegistration, registration_id)
     form = CheckBuyerForm()
-    try:
+
+    def decide() -> str:
         svc.check_buyer(
             db(),
             actor=current_user,
@@ -312,12 +333,13 @@ def check(registration_id: int):
             deposit_ref=form.deposit_ref.data,
             note=form.note.data,
         )
-        db().commit()
-        flash(f"已审核：{reg.status}", "success")
-    except DomainError as exc:
-        _undo(exc)
-        return listing(reg.listing_id, error=exc.message), exc.status
-    return redirect(url_for("trade.listing", listing_id=reg.listing_id))
+        return f"已审核：{reg.status}" + (f"，竞买号 {reg.paddle}" if reg.paddle else "")
+
+    return _submit(
+        decide,
+        redisplay=lambda error: listing(reg.listing_id, error=error),
+        target=url_for("trade.listing", listing_id=reg.listing_id),
+    )
 
 
 @bp.route("/trade/admin")
