@@ -31,7 +31,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy search vocab
+	$(VENV)/bin/mypy search vocab matching scheduling
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -71,7 +71,7 @@ def recall(ranked: Sequence[str], grades: Mapping[str, int], k: int) -> float:
 
 def per_need(rankings: Mapping[str, Sequence[str]], labels: Labels, k: int) -> dict[str, np.ndarray]:
     """Metric values for each need of `rankings` (in the mapping's order)."""
-    out = {"ndcg": [], "mrr": [], "recall": []}
+    out: dict[str, list[float]] = {"ndcg": [], "mrr": [], "recall": []}
     for need_id, ranked in rankings.items():
         grades = labels.get(need_id, {})
         out["ndcg"].append(ndcg(ranked, grades, k))

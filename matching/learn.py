@@ -23,6 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -102,7 +103,7 @@ def grouped_folds(groups: np.ndarray, folds: int, seed: int) -> list[np.ndarray]
 
 
 def _metrics(rankings: dict[str, list[str]], labels: dict, need_ids: Sequence[str]) -> dict[str, np.ndarray]:
-    out = {f"ndcg@{NDCG_K}": [], f"mrr@{MRR_K}": [], f"recall@{RECALL_K}": []}
+    out: dict[str, list[float]] = {f"ndcg@{NDCG_K}": [], f"mrr@{MRR_K}": [], f"recall@{RECALL_K}": []}
     for need_id in need_ids:
         ranked, grades = rankings[need_id], labels.get(need_id, {})
         out[f"ndcg@{NDCG_K}"].append(ndcg(ranked, grades, NDCG_K))
@@ -111,7 +112,12 @@ def _metrics(rankings: dict[str, list[str]], labels: dict, need_ids: Sequence[st
     return {name: np.array(v, dtype=np.float64) for name, v in out.items()}
 
 
-def bootstrap(values: np.ndarray, *, seed: int = 0, rounds: int = BOOTSTRAP) -> dict[str, float]:
+class Interval(TypedDict):
+    mean: float
+    ci95: list[float]
+
+
+def bootstrap(values: np.ndarray, *, seed: int = 0, rounds: int = BOOTSTRAP) -> Interval:
     """Mean and bootstrap 95 % interval (percentile) of per-need values."""
     if not len(values):
         return {"mean": 0.0, "ci95": [0.0, 0.0]}

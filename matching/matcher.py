@@ -80,6 +80,13 @@ class _Side:
     _transposed: sp.csr_matrix | None = None
     _id_rank: np.ndarray | None = None
 
+    @property
+    def attributes(self) -> Attributes:
+        """`attrs` of a fitted side."""
+        if self.attrs is None:
+            raise RuntimeError("the matcher is not fitted")
+        return self.attrs
+
     def reset_caches(self) -> None:
         self.index = {rec.id: i for i, rec in enumerate(self.records)}
         self._transposed = None
@@ -213,7 +220,7 @@ class Matcher:
             side.index_rows = sp.vstack(
                 [side.index_rows[:i], index_row, side.index_rows[i + 1 :]], format="csr"
             )
-            side.attrs = _set_row(side.attrs, i, attrs)
+            side.attrs = _set_row(side.attributes, i, attrs)
         else:
             side.records.append(record)
             side.rows = sp.vstack([side.rows, row], format="csr")
@@ -297,7 +304,11 @@ class Matcher:
         self._require_fit()
         n, r = self._needs.index[need_id], self._results.index[result_id]
         cosine = float(self._needs.rows[n].multiply(self._results.rows[r]).sum())
-        values = components(np.array([cosine]), self._needs.attrs.take([n]), self._results.attrs.take([r]))
+        values = components(
+            np.array([cosine]),
+            self._needs.attributes.take(np.array([n])),
+            self._results.attributes.take(np.array([r])),
+        )
         score = float(combine(values, self.weights)[0])
         return self._match(self._needs, n, self._results, r, values[0], score, explain=True)
 
@@ -336,8 +347,8 @@ class Matcher:
         valid = flat_t >= 0
         values = np.full((flat_t.size, 6), np.nan)
         if valid.any():
-            q_attrs = query.attrs.take(flat_q[valid])
-            t_attrs = target.attrs.take(flat_t[valid])
+            q_attrs = query.attributes.take(flat_q[valid])
+            t_attrs = target.attributes.take(flat_t[valid])
             if query_is_need:
                 values[valid] = components(cos.ravel()[valid], q_attrs, t_attrs)
             else:

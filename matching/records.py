@@ -326,7 +326,13 @@ def _jsonl(lines: Iterable[str], source: str, parse: Any, unique: bool) -> Loade
         try:
             obj = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            out.issues.append(LoadIssue(source, number, f"not valid JSON ({exc.msg})"))
+            out.issues.append(
+                LoadIssue(
+                    source,
+                    number,
+                    f"not valid JSON ({exc.msg if isinstance(exc, json.JSONDecodeError) else exc.reason})",
+                )
+            )
             continue
         warnings: list[str] = []
         try:

@@ -118,7 +118,7 @@ def _related(mask: int) -> int:
 
 def in_jjj(region: str | None) -> bool:
     """True for a region in 京津冀 (天津, 北京, 河北, with or without a district or 市/省)."""
-    return bool(region) and region.strip().startswith(_JJJ_PREFIXES)
+    return region is not None and region.strip().startswith(_JJJ_PREFIXES)
 
 
 @dataclass

@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -59,6 +60,7 @@ BUILDING = ".building-"
 WAL_LIMIT = 256 << 20
 
 Record = ResultRecord | NeedRecord
+_R = TypeVar("_R", ResultRecord, NeedRecord)
 #: (kind, listing id, the record to index, or None to remove it)
 Change = tuple[str, str, "Record | None"]
 
@@ -195,6 +197,13 @@ class _Side:
     def __len__(self) -> int:
         return len(self.slot_of)
 
+    def id_of(self, slot: int) -> str:
+        """The id of a slot that holds a listing (every slot a candidate list points to does)."""
+        listing_id = self.ids[slot]
+        if listing_id is None:
+            raise StoreError(f"slot {slot} is free")
+        return listing_id
+
     @property
     def slots(self) -> int:
         return len(self.ids)
@@ -233,7 +242,9 @@ class _Side:
         return slot
 
     def free(self, slot: int) -> None:
-        self.slot_of.pop(self.ids[slot], None)
+        listing_id = self.ids[slot]
+        if listing_id is not None:
+            self.slot_of.pop(listing_id, None)
         self.ids[slot] = None
         self.floor[slot] = 0.0
         self.complete[slot] = self.loaded[slot] = False
@@ -297,8 +308,8 @@ def _csr(rows: Sequence[tuple[np.ndarray, np.ndarray]], width: int) -> sp.csr_ma
     return sp.csr_matrix((data, indices, indptr), shape=(len(rows), width))
 
 
-def _unique_sorted(records: Iterable[Record]) -> list[Record]:
-    by_id: dict[str, Record] = {}
+def _unique_sorted(records: Iterable[_R]) -> list[_R]:
+    by_id: dict[str, _R] = {}
     for rec in records:
         by_id[rec.id] = rec
     return [by_id[i] for i in sorted(by_id)]
@@ -514,11 +525,12 @@ class MatchStore:
         remove_stale_builds(path)
         config = config or StoreConfig()
         weights = weights or Weights()
-        results, needs = _unique_sorted(results), _unique_sorted(needs)
-        docs = [doc_of(r) for r in [*results, *needs]]
+        result_list, need_list = _unique_sorted(results), _unique_sorted(needs)
+        every: list[Record] = [*result_list, *need_list]
+        docs = [doc_of(r) for r in every]
         if text is None:
             text = TextModel(text_config)
-            is_need = np.r_[np.zeros(len(results), dtype=bool), np.ones(len(needs), dtype=bool)]
+            is_need = np.r_[np.zeros(len(result_list), dtype=bool), np.ones(len(need_list), dtype=bool)]
             rows = text.fit_transform(docs, n_jobs=n_jobs, needs=is_need)
         else:
             rows = text.transform(docs)
@@ -528,10 +540,11 @@ class MatchStore:
         irows = text.index_rows(rows)
         codes = FieldCodes()
         sides = []
-        for records, part, ipart in (
-            (results, rows[: len(results)], irows[: len(results)]),
-            (needs, rows[len(results) :], irows[len(results) :]),
-        ):
+        parts: tuple[tuple[Sequence[Record], sp.csr_matrix, sp.csr_matrix], ...] = (
+            (result_list, rows[: len(result_list)], irows[: len(result_list)]),
+            (need_list, rows[len(result_list) :], irows[len(result_list) :]),
+        )
+        for records, part, ipart in parts:
             sides.append((records, part.tocsr(), ipart.tocsr(), encode(records, codes)))
         cands = []
         for q in (0, 1):
@@ -583,7 +596,7 @@ class MatchStore:
                 conn.executemany(
                     "INSERT INTO postings VALUES (?, ?, ?)",
                     (
-                        (_key(kind, int(term)), *_posting_blobs(*_sparse_row(inverted, term)))
+                        (_key(kind, int(term)), *_posting_blobs(*_sparse_row(inverted, int(term))))
                         for term in np.flatnonzero(np.diff(inverted.indptr))
                     ),
                 )
@@ -711,7 +724,7 @@ class MatchStore:
         order = order[scores[order] >= self.config.min_score]
         return dict(zip(slots[order].tolist(), scores[order].tolist(), strict=True))
 
-    def _scores(self, kind: int, q: _Listing, targets: Sequence[int]) -> np.ndarray:
+    def _scores(self, kind: int, q: _Listing, targets: Sequence[int] | np.ndarray) -> np.ndarray:
         """Hybrid scores of one listing (the query, side `kind`) with listings of the other side."""
         other = 1 - kind
         if not len(targets):
@@ -820,8 +833,8 @@ class MatchStore:
         self,
         kind: int,
         record: Record,
-        pairs: set,
-        changed: set,
+        pairs: _Touched,
+        changed: set[tuple[int, int]],
         early: Callable[[list[PairState]], None] | None = None,
     ) -> None:
         side, other = self._sides[kind], 1 - kind
@@ -840,13 +853,13 @@ class MatchStore:
         self._pairs_of(kind, record.id, {}, own, pairs)
         changed.add(key)
         if early is not None and own:
-            o_ids = self._sides[1 - kind].ids
+            o_side = self._sides[1 - kind]
             early(
                 self._explain(
                     [
-                        (record.id, o_ids[o], slot, o, sc)
+                        (record.id, o_side.id_of(o), slot, o, sc)
                         if kind == 0
-                        else (o_ids[o], record.id, o, slot, sc)
+                        else (o_side.id_of(o), record.id, o, slot, sc)
                         for o, sc in own.items()
                     ]
                 )
@@ -868,8 +881,8 @@ class MatchStore:
         new_slot: int,
         new: _Listing,
         new_row: sp.csr_matrix,
-        pairs: set,
-        changed: set,
+        pairs: _Touched,
+        changed: set[tuple[int, int]],
     ) -> None:
         """Put a new listing of the other side into the candidate lists (of side `kind`) it beats.
 
@@ -892,7 +905,7 @@ class MatchStore:
         valid = cols[None, :] < lengths[:, None]
         rows_icos = side.cand_icos[owners]
         positions = np.count_nonzero(valid & (rows_icos > icos[:, None]), axis=1)
-        for j in np.flatnonzero(np.any(valid & (rows_icos == icos[:, None]), axis=1)):
+        for j in np.flatnonzero(np.any(valid & (rows_icos == icos[:, None]), axis=1)).tolist():
             tied = np.flatnonzero(valid[j] & (rows_icos[j] == icos[j]))
             positions[j] += sum(1 for c in tied if other_ids[side.cand_slots[owners[j], c]] < new_id)
         keep = (side.complete[owners] | (positions < lengths)) & (positions < cap)
@@ -920,7 +933,7 @@ class MatchStore:
             enters = (x >= least) & (ahead - (pushed > x) < k)
             pushed_in = full & (pushed >= least) & (pushed_ahead < k)
             look[maybe] = enters | pushed_in | ties | (full & pushed_ties)
-            for j in np.flatnonzero(look):
+            for j in np.flatnonzero(look).tolist():
                 befores[j] = self._topk(kind, int(owners[j]))
         # Insert the new entry into every list at its position (rows rebuilt by gathering).
         src = np.where(cols[None, :] < positions[:, None], cols, cols - 1)
@@ -963,7 +976,7 @@ class MatchStore:
         pair = (owner_attrs, new_attrs) if kind == 1 else (new_attrs, owner_attrs)
         return combine(components(cos.astype(np.float64), *pair), self.weights)
 
-    def _remove(self, kind: int, listing_id: str, pairs: set, changed: set) -> None:
+    def _remove(self, kind: int, listing_id: str, pairs: _Touched, changed: set[tuple[int, int]]) -> None:
         side, other = self._sides[kind], 1 - kind
         o_side = self._sides[other]
         slot = side.slot_of[listing_id]
@@ -994,7 +1007,12 @@ class MatchStore:
         self._listings.pop(key, None)
 
     def _take_out(
-        self, kind: int, owners: np.ndarray, positions: np.ndarray, pairs: set, changed: set
+        self,
+        kind: int,
+        owners: np.ndarray,
+        positions: np.ndarray,
+        pairs: _Touched,
+        changed: set[tuple[int, int]],
     ) -> None:
         """Delete one entry from each of some candidate lists (side `kind`), vectorised.
 
@@ -1015,7 +1033,7 @@ class MatchStore:
         for t in owners.tolist():
             self._tops.pop((kind, t), None)
         short = (side.length[owners] < window) & ~side.complete[owners]
-        for j in np.flatnonzero(short):
+        for j in np.flatnonzero(short).tolist():
             t = int(owners[j])
             self._put(kind, t, self._query(kind, self._listing(kind, t))[0])
         # Entries that moved up into the first `candidates` without a score yet.
@@ -1108,7 +1126,9 @@ class MatchStore:
         r_side, n_side = self._sides
         diff = Diff(
             changed={
-                (KINDS[k], self._sides[k].ids[s]) for k, s in changed if self._sides[k].ids[s] is not None
+                (KINDS[k], listing_id)
+                for k, s in changed
+                if (listing_id := self._sides[k].ids[s]) is not None
             }
         )
         wanted: list[tuple[str, str, int, int, float]] = []
@@ -1122,7 +1142,7 @@ class MatchStore:
                 score = self._topk(0, r).get(n)
                 if score is None:
                     score = self._topk(1, n).get(r)
-            if score is None:
+            if score is None or r is None or n is None:
                 diff.pairs[(result_id, need_id)] = PairState(result_id, need_id, None)
             elif (result_id, need_id) not in touched.entered:
                 # It was in one side's top k before (so wanted), and still is wanted: no change.
@@ -1169,12 +1189,12 @@ class MatchStore:
             code, slot = self._slot(kind, listing_id)
             if slot is None:
                 return []
-            other_ids = self._sides[1 - code].ids
-            ranked = sorted(self._topk(code, slot).items(), key=lambda kv: (-kv[1], other_ids[kv[0]]))
+            other = self._sides[1 - code]
+            ranked = sorted(self._topk(code, slot).items(), key=lambda kv: (-kv[1], other.id_of(kv[0])))
             pairs = [
-                (listing_id, other_ids[o], slot, o, s)
+                (listing_id, other.id_of(o), slot, o, s)
                 if code == 0
-                else (other_ids[o], listing_id, o, slot, s)
+                else (other.id_of(o), listing_id, o, slot, s)
                 for o, s in ranked
             ]
             return self._explain(pairs)
@@ -1205,7 +1225,7 @@ class MatchStore:
                             r, n = (slot, other) if kind == 0 else (other, slot)
                             if (r, n) not in seen:
                                 seen.add((r, n))
-                                todo.append((self._sides[0].ids[r], self._sides[1].ids[n], r, n, score))
+                                todo.append((self._sides[0].id_of(r), self._sides[1].id_of(n), r, n, score))
                     yield from self._explain(todo)
                     self._trim_caches()
 
@@ -1215,9 +1235,9 @@ class MatchStore:
             code, slot = self._slot(kind, listing_id)
             if slot is None:
                 return []
-            ids = self._sides[1 - code].ids
+            other = self._sides[1 - code]
             return sorted(
-                ((ids[o], s) for o, s in self._topk(code, slot).items()), key=lambda x: (-x[1], x[0])
+                ((other.id_of(o), s) for o, s in self._topk(code, slot).items()), key=lambda x: (-x[1], x[0])
             )
 
     def candidate_ids(self, kind: str, listing_id: str) -> list[tuple[str, float]]:
@@ -1268,7 +1288,7 @@ def _pair_dots(
     return out
 
 
-def _ranked(scores: np.ndarray, slots: np.ndarray, ids: Sequence[str | None]) -> list[int]:
+def _ranked(scores: np.ndarray, slots: np.ndarray, ids: list[str | None]) -> list[int]:
     """Positions of `scores` best first, equal scores by the id of their slot (`Matcher`'s order)."""
     order = np.argsort(-scores, kind="stable")
     ranked = scores[order]

@@ -219,6 +219,7 @@ class _FieldBlock:
 
     def _rows(self, counts: sp.csr_matrix, weighted: sp.csr_matrix) -> sp.csr_matrix:
         """TF-IDF rows (L2), blended with the title's own rows when `TextConfig.title_share` is set."""
+        assert self.idf is not None, "transform before fit"
         full = self.idf.transform(weighted).astype(np.float32).tocsr()
         share = self.config.title_share
         if share is None:

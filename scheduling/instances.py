@@ -12,7 +12,7 @@ from scheduling.problem import Problem, Request, Table
 
 def _pairs(rng: random.Random, participants: int, count: int, pick_target) -> list[tuple[int, int]]:
     seen: set[frozenset[int]] = set()
-    out = []
+    out: list[tuple[int, int]] = []
     while len(out) < count:
         a = rng.randrange(participants)
         b = pick_target()

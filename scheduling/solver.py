@@ -14,11 +14,17 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from scheduling.greedy import greedy
 from scheduling.local import Annealer
 from scheduling.problem import Problem, Schedule, check, place_tables, seat_levels
 
+if TYPE_CHECKING:
+    from ortools.sat.python.cp_model import IntVar
+
+cp_model: ModuleType | None
 try:
     from ortools.sat.python import cp_model
 except ImportError:  # pragma: no cover - the fallback is the point
@@ -90,10 +96,11 @@ def _params(solver, seconds: float, workers: int, seed: int) -> None:
 class _Model:
     def __init__(self, problem: Problem, hint: Schedule) -> None:
         self.problem = problem
+        assert cp_model is not None, "solve() falls back to the heuristic without OR-Tools"
         self.m = cp_model.CpModel()
         self.infeasible: str | None = None
-        self.x: dict[tuple[int, int], object] = {}
-        self.by_request: dict[int, list[tuple[int, object]]] = defaultdict(list)
+        self.x: dict[tuple[int, int], IntVar] = {}
+        self.by_request: dict[int, list[tuple[int, IntVar]]] = defaultdict(list)
         self.by_person_slot: dict[tuple[int, int], list] = defaultdict(list)
         locked = problem.locked
         for request in problem.requests:
@@ -106,7 +113,7 @@ class _Model:
                 self.by_person_slot[(request.b, t)].append(v)
         # met[r]: request r meets (exactly one of its slots); the objective counts these, so its
         # trivial bound is the number of requests and the LP sees the per-participant caps below
-        self.meets: dict[int, object] = {}
+        self.meets: dict[int, IntVar] = {}
         for request in problem.requests:
             options = [v for _, v in self.by_request[request.id]]
             if not options:
@@ -148,7 +155,7 @@ class _Model:
         locked_at: dict[int, list[int]] = defaultdict(list)
         for place in problem.locked.values():
             locked_at[place.slot].append(place.table)
-        per_slot: dict[int, list[tuple[int, object]]] = defaultdict(list)
+        per_slot: dict[int, list[tuple[int, IntVar]]] = defaultdict(list)
         for (rid, t), v in self.x.items():
             if rid not in problem.locked:
                 per_slot[t].append((sizes[rid], v))
