@@ -1123,8 +1123,8 @@ class MatchStore:
         slots_rows, cand_rows = [], []
         dirty = sorted(self._dirty_lists | self._new)
         for kind in (0, 1):
-            side, slots = self._sides[kind], [slot for k, slot in dirty if k == kind]
-            for slot, (floor, whole, blob) in zip(slots, side.packed(slots), strict=True):
+            side, lists = self._sides[kind], [slot for k, slot in dirty if k == kind]
+            for slot, (floor, whole, blob) in zip(lists, side.packed(lists), strict=True):
                 slots_rows.append((_key(kind, slot), side.ids[slot], floor, whole))
                 cand_rows.append((_key(kind, slot), blob))
         conn.executemany("INSERT OR REPLACE INTO slots VALUES (?, ?, ?, ?)", slots_rows)
