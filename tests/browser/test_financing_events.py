@@ -8,6 +8,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import admin_page, register
 from tests.browser.test_journey import unique, verify_org
 
@@ -120,14 +122,15 @@ def test_event_registration_meeting_agenda_and_ics(new_page):
     buyer.select_option("select[name=to_user_id]", label=seller_name)
     buyer.fill("textarea[name=reason]", "想了解低温电解液的中试进展")
     buyer.get_by_role("button", name="预约会谈").click()
-    assert "会谈请求已发送" in buyer.content()
+    expect(buyer.locator("body")).to_contain_text("会谈请求已发送", timeout=30_000)
     seller.goto(event_url)
     seller.get_by_role("button", name="接受").click()
-    assert "已接受会谈" in seller.content()
+    expect(seller.locator("body")).to_contain_text("已接受会谈", timeout=30_000)
 
     admin.goto(event_url)
     admin.get_by_role("button", name="排程").click()
-    assert "已排 1/1 场会谈" in admin.content()
+    # scheduling runs the solver: wait for the answer page rather than read the page mid-navigation
+    expect(admin.locator("body")).to_contain_text("已排 1/1 场会谈", timeout=60_000)
 
     buyer.goto(event_url + "/agenda")
     assert seller_name in buyer.locator("#agenda").inner_text()
