@@ -206,7 +206,8 @@ def feed_page(session: Session, *, since: int, limit: int, site: dict[str, str])
     """The entries after `since` (at most `limit`), each as a record or a tombstone as the listing is
     now, and the cursor to ask from next."""
     entries = session.exec(
-        select(FeedEntry).where(FeedEntry.id > since).order_by(FeedEntry.id).limit(limit + 1)
+        # ids are 32-bit keys: a cursor past them (it can only be made up) has nothing after it
+        select(FeedEntry).where(FeedEntry.id > min(since, 2**31 - 1)).order_by(FeedEntry.id).limit(limit + 1)
     ).all()
     more = len(entries) > limit
     entries = entries[:limit]

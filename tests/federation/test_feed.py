@@ -150,3 +150,8 @@ def test_backfill_reconciles_changes_the_relay_never_saw(app, session, client, p
     records = client.get("/api/v1/feed", headers=bearer(partner["token"])).get_json()["records"]
     assert [(r["local_id"], r["deleted"]) for r in records] == [(kept.id, False), (dropped.id, True)]
     assert records[0]["core"]["name"] == "改过名的成果"
+
+
+def test_a_cursor_beyond_every_id_is_an_empty_page(client, partner):
+    body = client.get("/api/v1/feed?since=999999999999999999", headers=bearer(partner["token"])).get_json()
+    assert (body["records"], body["next"], body["more"]) == ([], "999999999999999999", False)
