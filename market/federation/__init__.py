@@ -8,10 +8,11 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """The feed API and pages; the change log follows listings through the outbox (and is filled
     for older listings by a rebuild step); the worker harvests partners; the search page asks
-    `linked_hit(hit)` whether a hit is a partner's record; `flask federation …`."""
+    `linked_hit(hit)` whether a hit is a partner's record, a listing's matches page
+    `linked_matches_for(listing)` for partners' records that match it; `flask federation …`."""
     from market.db import db
     from market.extensions import csrf
-    from market.federation import cli, feed, harvest, routes
+    from market.federation import cli, feed, harvest, matching, routes
     from market.federation.models import LinkedRecord, linked_id_of_doc
     from market.outbox.rebuild import register_rebuild_step
     from market.outbox.worker import Job, register_handler, register_job
@@ -30,3 +31,4 @@ def init_app(app: Flask) -> None:
         return None if record_id is None else db().get(LinkedRecord, record_id)
 
     app.jinja_env.globals["linked_hit"] = linked_hit
+    app.jinja_env.globals["linked_matches_for"] = lambda listing: matching.linked_matches(app, db(), listing)

@@ -15,7 +15,9 @@ from market.db import utcnow
 from market.federation import harvest
 from market.federation.harvest import HarvestError, check_page, harvest_partner, index_pending
 from market.federation.models import LinkedRecord, Partner
+from market.matches.models import Match
 from market.outbox.worker import tx
+from tests.factories import login, make_listing
 from tests.federation.conftest import published, withdraw, wsgi_fetch
 from tests.live_site import free_port
 
@@ -182,3 +184,21 @@ def test_linked_records_are_searchable_labelled_and_not_counted(app, session, cl
     hits = client.get("/api/v1/search?q=超导磁体").get_json()["hits"]
     assert len([h for h in hits if (h["external_id"] or "").startswith("TJ.")]) == 1
     assert client.get(f"/linked/{record.id}").status_code == 404
+
+
+def test_linked_records_appear_beside_a_listings_matches_without_match_rows(app, session, people, partner):
+    published(app, session, 1, title="低温锂电池电解液", summary="零下四十度锂电池续航保持，低温电解液配方")
+    harvest_partner(app, partner["id"], fetch=wsgi_fetch(app))
+    index_pending(app)
+    need = make_listing(
+        session, kind="need", title="锂电池低温续航", description="物流车锂电池冬天续航下降，需要低温电解液"
+    )
+    session.commit()
+    admin = app.test_client()
+    login(admin, people["admin"])
+    page = admin.get(f"/needs/{need.id}/matches").get_data(as_text=True)
+    assert "合作平台的相关成果" in page
+    with tx(app).read() as s:
+        record = s.exec(select(LinkedRecord)).one()
+        assert s.exec(select(Match)).all() == []  # linked, not matched into the agents' queue
+    assert f"/linked/{record.id}" in page and "北京技术市场" in page
