@@ -12,6 +12,7 @@ import re
 import secrets
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlmodel import Session, delete, select
 
@@ -28,6 +29,8 @@ from vocab.taxonomy import ListingStatus
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 TOKEN_PREFIX = "kjfd_"
+#: the PostgreSQL advisory lock that orders writers of the change log
+FEED_LOCK = 30523_20
 PREFIX_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{1,19}$")
 #: a cursor is the id of the last entry seen: digits only, at most 18 of them
 CURSOR_RE = re.compile(r"^[0-9]{1,18}$")
@@ -59,6 +62,11 @@ def record_changes(session: Session, changes: list[relay.Change]) -> int:
     had been in the feed. Returns the entries written."""
     if not changes:
         return 0
+    if session.get_bind().dialect.name == "postgresql":
+        # Writers of the log take turns, so ids are handed out in commit order and a harvester that
+        # has read up to id n never misses an entry committed later with a smaller id (SQLite's
+        # write transactions are serialised already).
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
     existing = {
         (e.kind, e.listing_id): e
         for kind in KINDS

@@ -114,7 +114,14 @@ def linked_documents(
 
 
 def published_count(session: Session) -> int:
-    return sum(
+    """The documents the index should hold: published listings and live linked records."""
+    linked = session.exec(
+        select(func.count())
+        .select_from(LinkedRecord)
+        .join(Partner, Partner.id == LinkedRecord.partner_id)
+        .where(LinkedRecord.deleted.is_(False), Partner.enabled)
+    ).one()
+    return linked + sum(
         session.exec(select(func.count()).select_from(m).where(m.status == ListingStatus.PUBLISHED)).one()
         for m in KINDS.values()
     )

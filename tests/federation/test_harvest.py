@@ -12,11 +12,12 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from market.db import utcnow
-from market.federation import harvest
+from market.federation import harvest, service
 from market.federation.harvest import HarvestError, check_page, harvest_partner, index_pending
 from market.federation.models import LinkedRecord, Partner
 from market.matches.models import Match
 from market.outbox.worker import tx
+from market.searching.sync import reindex
 from tests.factories import login, make_listing
 from tests.federation.conftest import published, withdraw, wsgi_fetch
 from tests.live_site import free_port
@@ -202,3 +203,26 @@ def test_linked_records_appear_beside_a_listings_matches_without_match_rows(app,
         record = s.exec(select(LinkedRecord)).one()
         assert s.exec(select(Match)).all() == []  # linked, not matched into the agents' queue
     assert f"/linked/{record.id}" in page and "北京技术市场" in page
+
+
+def test_disabling_a_partner_takes_its_records_out_of_search_and_a_rebuild_keeps_them(
+    app, session, client, people, partner
+):
+    published(app, session, 2, title="海水淡化反渗透膜")
+    harvest_partner(app, partner["id"], fetch=wsgi_fetch(app))
+    index_pending(app)
+    reindex(app)  # a full rebuild indexes harvested records beside local listings
+    assert len(linked_search_hits(client, "反渗透膜")) == 2
+    with tx(app).write() as s:
+        service.save_partner(s, partner=s.get(Partner, partner["id"]), name="北京技术市场",
+                             base_url="http://localhost", prefix="TJ", enabled=False)  # fmt: skip
+    index_pending(app)
+    assert linked_search_hits(client, "反渗透膜") == []
+    with tx(app).read() as s:
+        record = s.exec(select(LinkedRecord)).first()
+    assert client.get(f"/linked/{record.id}").status_code == 404
+
+
+def linked_search_hits(client, text):
+    hits = client.get("/api/v1/search", query_string={"q": text}).get_json()["hits"]
+    return [h for h in hits if (h["external_id"] or "").startswith("TJ.")]
