@@ -20,10 +20,11 @@ from market.federation import feed
 from market.federation.models import LinkedRecord, Partner
 from market.listings import service
 from market.outbox.service import enqueue_listing
+from tests.conftest import TEST_DATABASE_URL
 from tests.factories import make_listing, make_org, make_user
 from tests.live.seeding import live_app
 from tests.live_client import User
-from tests.live_site import LiveSite
+from tests.live_site import LiveSite, postgres_database
 
 FAST = {
     "FEDERATION_HARVEST_SECONDS": "1",
@@ -44,11 +45,25 @@ def wait_for(what: str, check, timeout: float = 90, site: LiveSite | None = None
     raise AssertionError(f"gave up waiting for {what}\n{site.log() if site else ''}")
 
 
-@pytest.fixture(scope="module")
-def sites(tmp_path_factory):
+#: B's database: SQLite, and PostgreSQL too when TEST_DATABASE_URL is set (A stays on SQLite)
+BACKENDS = ["sqlite", *(["postgresql"] if TEST_DATABASE_URL else [])]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def sites(request, tmp_path_factory):
     with contextlib.ExitStack() as stack:
+        url = (
+            stack.enter_context(postgres_database(TEST_DATABASE_URL))
+            if request.param == "postgresql"
+            else None
+        )
         a = LiveSite(tmp_path_factory.mktemp("a"), server="serve", env={**FAST, "FEDERATION_PREFIX": "AA"})
-        b = LiveSite(tmp_path_factory.mktemp("b"), server="serve", env={**FAST, "FEDERATION_PREFIX": "BB"})
+        b = LiveSite(
+            tmp_path_factory.mktemp("b"),
+            database_url=url,
+            server="serve",
+            env={**FAST, "FEDERATION_PREFIX": "BB"},
+        )
         a.env["SITE_URL"], b.env["SITE_URL"] = a.base, b.base
         a.migrate()
         b.migrate()
