@@ -28,6 +28,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         errors,
         events,
         extensions,
+        federation,
         financing,
         imports,
         links,
@@ -74,6 +75,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         mail,
         outbox,
         trade,
+        federation,
     ):
         feature.init_app(app)
     links.init_app(app)

@@ -66,6 +66,13 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
         "MAIL_FROM": env.get("MAIL_FROM", "noreply@localhost"),
         #: the site's public address, for links in mail
         "SITE_URL": env.get("SITE_URL", "http://127.0.0.1:5000"),
+        #: 互联互通: this platform's name and identifier prefix in the harvest feed, how often the worker
+        #: harvests partners, and the back-off after a failed harvest (doubling up to the maximum)
+        "FEDERATION_NAME": env.get("FEDERATION_NAME", "天津科技成果转化交易平台"),
+        "FEDERATION_PREFIX": env.get("FEDERATION_PREFIX", "TJ"),
+        "FEDERATION_HARVEST_SECONDS": float(env.get("FEDERATION_HARVEST_SECONDS", "60")),
+        "FEDERATION_BACKOFF_SECONDS": float(env.get("FEDERATION_BACKOFF_SECONDS", "30")),
+        "FEDERATION_BACKOFF_MAX": float(env.get("FEDERATION_BACKOFF_MAX", "3600")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -18,6 +18,7 @@ from market.events.models import (
     PitchScore,
     Registration,
 )
+from market.federation.models import FeedEntry, LinkedRecord, Partner
 from market.financing.models import (
     DataRoomFile,
     DataRoomView,
@@ -61,10 +62,12 @@ __all__ = [
     "DataRoomView",
     "Event",
     "EventReviewer",
+    "FeedEntry",
     "FinancingEvent",
     "FinancingRequest",
     "Interest",
     "InvestorProfile",
+    "LinkedRecord",
     "ListingEvent",
     "Match",
     "MatchEvent",
@@ -78,6 +81,7 @@ __all__ = [
     "Organization",
     "OutboxEntry",
     "OutgoingMail",
+    "Partner",
     "PipelineEntry",
     "PipelineStep",
     "PitchApplication",

@@ -102,7 +102,7 @@ def test_each_feature_registers_its_parts(app):
     assert {"db", "users", "import", "search", "match", "outbox", "serve"} <= set(app.cli.commands)
     assert "seed" not in app.cli.commands  # the demo data registers through the flask.commands entry point
     steps = [name for name, _step in app.extensions["rebuild.steps"]]
-    assert steps == ["搜索索引", "供需匹配"]
+    assert steps == ["搜索索引", "供需匹配", "互联互通目录"]
     assert set(app.extensions["health.probes"]) == {"search", "store", "ranker", "worker"}
     assert {job.name for job in app.extensions["outbox.jobs"]} >= {"search-index", "match-store", "mail"}
 

@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 from market.api.contract import NS, WS, YEAR_NOT_ZERO, choice, listing, listing_body
+from market.federation import openapi as federation_openapi
 from market.listings.queries import MAX_PAGE, MAX_PRICE
 from market.listings.queries import MAX_PER_PAGE as MAX_LIST_PER_PAGE
 from market.listings.queries import SORTS as LIST_SORTS
@@ -271,6 +272,7 @@ def openapi_document() -> dict[str, Any]:
         }
     }
     paths.update(trade_openapi.paths(ERRORS))
+    paths.update(federation_openapi.paths(ERRORS))
     paths["/api/v1/openapi.json"] = {
         "get": {
             "tags": ["文档"],
@@ -332,7 +334,8 @@ def openapi_document() -> dict[str, Any]:
                 "type": "http",
                 "scheme": "bearer",
                 "description": "个人 API 令牌（在“我的账号”页面创建与撤销）",
-            }
+            },
+            "partnerToken": federation_openapi.SECURITY_SCHEME,
         },
         "schemas": {
             "Error": error,
@@ -421,6 +424,7 @@ def openapi_document() -> dict[str, Any]:
             "NeedIn": listing_body("need", update=False),
             "NeedInUpdate": listing_body("need", update=True),
             **trade_openapi.schemas(),
+            **federation_openapi.schemas(),
         },
     }
     return {

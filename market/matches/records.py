@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from market.accounts.models import Organization
+from market.federation.models import LinkedRecord
 from market.listings.models import KINDS, Listing, ResearchResult, TechNeed
 from matching.records import NeedRecord, ResultRecord
 from vocab.taxonomy import ListingStatus
@@ -40,6 +41,34 @@ def need_record(listing: TechNeed, org: Organization) -> NeedRecord:
         budget_max=listing.budget_max_wan,
         region=org.region,
         is_challenge=listing.is_challenge,
+    )
+
+
+def linked_record(record: LinkedRecord) -> ResultRecord | NeedRecord:
+    """A partner platform's harvested record as the matcher sees it (id "linked-<n>": never a match row)."""
+    if record.kind == "result":
+        return ResultRecord(
+            id=f"linked-{record.id}",
+            title=record.title,
+            summary=record.summary or "",
+            keywords=tuple(record.keywords or ()),
+            field=record.field,
+            maturity=record.maturity,
+            transfer_modes=tuple(record.modes or ()),
+            price=record.price_low,
+            region=record.region,
+        )
+    return NeedRecord(
+        id=f"linked-{record.id}",
+        title=record.title,
+        description=record.summary or "",
+        keywords=tuple(record.keywords or ()),
+        field=record.field,
+        cooperation_modes=tuple(record.modes or ()),
+        budget_min=record.price_low,
+        budget_max=record.price_high,
+        region=record.region,
+        is_challenge=record.is_challenge,
     )
 
 

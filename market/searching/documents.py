@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, func, select
 
 from market.accounts.models import Organization
+from market.federation.models import LinkedRecord, Partner
 from market.listings.models import KINDS, Listing, ResearchResult
 from search import document_id, make_document
 from vocab.taxonomy import ListingStatus
@@ -41,6 +42,28 @@ def listing_document(listing: Listing, org: Organization) -> dict[str, Any]:
     )
 
 
+def linked_document(record: LinkedRecord, partner: Partner) -> dict[str, Any]:
+    """The search document of a partner platform's record: labelled with the platform, keyed above
+    every local listing (`LinkedRecord.search_db_id`), its global identifier as external_id."""
+    return make_document(
+        kind=record.kind,
+        db_id=record.search_db_id,
+        external_id=record.identifier,
+        title=record.title,
+        body=record.summary,
+        keywords=record.keywords or [],
+        org_name=f"{partner.name}｜{record.provider}",
+        field=record.field,
+        maturity=record.maturity,
+        modes=record.modes or [],
+        region=record.region,
+        is_challenge=record.is_challenge,
+        price_low=record.price_low,
+        price_high=record.price_high,
+        published_at=int(record.registered_at.timestamp()) if record.registered_at else 0,
+    )
+
+
 def doc_id(kind: str, listing_id: int) -> str:
     return document_id(kind, listing_id)
 
@@ -66,10 +89,39 @@ def published_documents(
                 break
             yield from docs
             last = rows[-1][0].id
+    yield from linked_documents(read, batch=batch)
+
+
+def linked_documents(
+    read: Callable[[], AbstractContextManager[Session]], *, batch: int = 500
+) -> Iterator[dict[str, Any]]:
+    """Every live record harvested from an enabled partner platform, as a document."""
+    last = 0
+    while True:
+        with read() as session:
+            rows = session.exec(
+                select(LinkedRecord, Partner)
+                .join(Partner, Partner.id == LinkedRecord.partner_id)
+                .where(LinkedRecord.deleted.is_(False), Partner.enabled, LinkedRecord.id > last)
+                .order_by(LinkedRecord.id)
+                .limit(batch)
+            ).all()
+            docs = [linked_document(record, partner) for record, partner in rows]
+        if not rows:
+            break
+        yield from docs
+        last = rows[-1][0].id
 
 
 def published_count(session: Session) -> int:
-    return sum(
+    """The documents the index should hold: published listings and live linked records."""
+    linked = session.exec(
+        select(func.count())
+        .select_from(LinkedRecord)
+        .join(Partner, Partner.id == LinkedRecord.partner_id)
+        .where(LinkedRecord.deleted.is_(False), Partner.enabled)
+    ).one()
+    return linked + sum(
         session.exec(select(func.count()).select_from(m).where(m.status == ListingStatus.PUBLISHED)).one()
         for m in KINDS.values()
     )

@@ -29,6 +29,7 @@ from market.directory.models import (
     BrokerRequest,
 )
 from market.events.models import Event, MeetingRequest, PitchApplication, Registration
+from market.federation.models import Partner
 from market.financing.models import FinancingRequest
 from market.listings.models import Interest, ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
@@ -959,4 +960,42 @@ CASES: list[Case] = [
         effect=_status(PitchApplication, "ev_pitch", "未入选"),
     ),
     Case("api.docs", "GET", "/api/v1/docs", PUBLIC),
+    # 互联互通: the feed takes partner tokens only (no role's session or personal token opens it)
+    Case("federation_api.feed_page", "GET", "/api/v1/feed", expect(401)),
+    Case("federation.crosswalk", "GET", "/federation/crosswalk", PUBLIC),
+    Case("federation.export_json", "GET", "/federation/export.json", PUBLIC),
+    Case("federation.export_xlsx", "GET", "/federation/export.xlsx", PUBLIC),
+    Case("federation.linked", "GET", "/linked/{linked}", PUBLIC),
+    Case("federation.partners", "GET", "/admin/partners", ADMIN_ONLY),
+    Case(
+        "federation.partners",
+        "POST",
+        "/admin/partners",
+        members(403, admin=302),
+        data={"name": "矩阵新平台", "prefix": "MXNEW", "base_url": "", "enabled": "y"},
+        effect=lambda s, _w, _u: s.exec(select(Partner).where(Partner.prefix == "MXNEW")).first() is not None,
+    ),
+    Case("federation.partner", "GET", "/admin/partners/{partner}", ADMIN_ONLY),
+    Case(
+        "federation.partner",
+        "POST",
+        "/admin/partners/{partner}",
+        members(403, admin=302),
+        data={"name": "矩阵改名平台", "prefix": "MXP", "base_url": "http://127.0.0.1:9", "enabled": "y"},
+        effect=lambda s, w, _u: s.get(Partner, w.partner).name == "矩阵改名平台",
+    ),
+    Case(
+        "federation.issue_token",
+        "POST",
+        "/admin/partners/{partner}/token",
+        members(403, admin=200),
+        effect=lambda s, w, _u: s.get(Partner, w.partner).feed_token_hash is not None,
+    ),
+    Case(
+        "federation.harvest",
+        "POST",
+        "/admin/partners/{partner}/harvest",
+        members(403, admin=302),
+        effect=lambda s, w, _u: s.get(Partner, w.partner).next_attempt_at is not None,
+    ),
 ]

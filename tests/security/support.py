@@ -33,6 +33,7 @@ from market.trade import service as trade_svc
 from market.trade.models import TradeDeal
 from tests.events.world import events_world
 from tests.factories import make_listing, make_match, make_org, make_user
+from tests.federation.world import federation_world
 from tests.financing.world import financing_world
 from tests.security.matrix import LOGIN, ROLES, Case, World
 
@@ -164,6 +165,7 @@ def world(app, session, people) -> World:
     )
     session.add(notice_file)
     financing = financing_world(app, session, uni_org, uni) | events_world(session, people, result)
+    financing |= federation_world(session)
     session.commit()
     with app.app_context():
         report = save_report(user_id=uni.id, report=ImportReport(kind="result", filename="成果.csv"))

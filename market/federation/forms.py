@@ -1,0 +1,22 @@
+"""The partner form of the registry."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, StringField
+
+
+class PartnerForm(FlaskForm):
+    name = StringField("平台名称", description="例如：北京技术市场")
+    base_url = StringField(
+        "平台网址", description="对方平台的根地址，例如 https://bj.example.cn；留空则只向对方开放本平台的目录"
+    )
+    prefix = StringField("标识前缀", description="对方全局标识符的前缀（2–20 位字母或数字），例如 BJ")
+    harvest_token = PasswordField(
+        "对方签发的访问令牌", description="采集对方目录时使用；留空则保留已保存的令牌"
+    )
+    enabled = BooleanField("启用（采集对方目录，并允许对方采集本平台）", default=True)
+
+
+class ActionForm(FlaskForm):
+    """Issue a token / harvest now: only the CSRF token."""

@@ -1,0 +1,119 @@
+"""The harvest feed's part of the OpenAPI document (merged into /api/v1/openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from market.federation.crosswalk import ELEMENTS
+from market.federation.feed import DEFAULT_LIMIT, MAX_LIMIT
+
+JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def paths(errors: dict[str, Any]) -> dict[str, Any]:
+    def error(description: str) -> dict[str, Any]:
+        return {"description": description, "content": {JSON: {"schema": _ref("Error")}}}
+
+    return {
+        "/api/v1/feed": {
+            "get": {
+                "tags": ["互联互通"],
+                "summary": "采集接口：游标之后有变更的已发布成果与需求（撤回、关闭、删除的为墓碑记录）",
+                "description": "按 next 游标逐页采集，直到 more 为 false；记录带全局标识符、来源与 "
+                "GB/T 30523-2023 核心元数据（见 /federation/crosswalk），不含联系人。"
+                "需平台运营签发的合作平台令牌（Bearer）。每个参数最多出现一次，不接受其他参数。",
+                "security": [{"partnerToken": []}],
+                "parameters": [
+                    {
+                        "name": "since",
+                        "in": "query",
+                        "required": False,
+                        "description": "上一页返回的 next（首次省略或为 0）",
+                        "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "description": f"每页条数（默认 {DEFAULT_LIMIT}）",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                    },
+                ],
+                "responses": {
+                    "200": {"description": "一页变更", "content": {JSON: {"schema": _ref("FeedPage")}}},
+                    **errors,
+                    "401": error("缺少或无效的合作平台令牌"),
+                    "403": error("该合作平台已停用"),
+                },
+            }
+        }
+    }
+
+
+def schemas() -> dict[str, Any]:
+    core = {
+        "type": "object",
+        "description": "GB/T 30523-2023 核心元数据：" + "；".join(f"{e.key} = {e.element}" for e in ELEMENTS),
+        "required": ["identifier", "name"],
+        "properties": {
+            "identifier": {"type": "string"},
+            "name": {"type": "string"},
+            "description": {"type": ["string", "null"]},
+            "keywords": {"type": "array", "items": {"type": "string"}},
+            "created": {"type": ["string", "null"]},
+            "registered": {"type": ["string", "null"]},
+            "provider": {"type": "string"},
+            "type": {"type": "string"},
+            "subject": {"type": ["string", "null"]},
+            "url": {"type": "string"},
+        },
+    }
+    record = {
+        "type": "object",
+        "required": ["identifier", "kind", "local_id", "seq", "deleted", "changed_at"],
+        "properties": {
+            "identifier": {"type": "string", "description": "全局标识符：平台前缀.类型.编号"},
+            "kind": {"type": "string", "enum": ["result", "need"]},
+            "local_id": {"type": "integer"},
+            "seq": {"type": "integer"},
+            "deleted": {"type": "boolean", "description": "true 为墓碑记录（已撤回、关闭或删除）"},
+            "changed_at": {"type": "string"},
+            "provenance": {
+                "type": "object",
+                "properties": {
+                    "platform": {"type": "string"},
+                    "prefix": {"type": "string"},
+                    "url": {"type": "string"},
+                },
+            },
+            "core": core,
+            "fields": {"type": "object", "description": "平台自身的公开字段（不含联系人）"},
+        },
+    }
+    return {
+        "FeedRecord": record,
+        "FeedPage": {
+            "type": "object",
+            "required": ["platform", "since", "next", "more", "count", "records"],
+            "properties": {
+                "platform": {"type": "object"},
+                "since": {"type": "string"},
+                "next": {"type": "string", "description": "下一页的 since"},
+                "more": {"type": "boolean"},
+                "count": {"type": "integer"},
+                "generated_at": {"type": "string"},
+                "records": {"type": "array", "items": _ref("FeedRecord")},
+            },
+        },
+    }
+
+
+SECURITY_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "合作平台访问令牌（平台运营在“合作平台”页面签发，供对方采集本平台目录）",
+}
