@@ -1,7 +1,7 @@
 """federation feed partners linked records
 
 Revision ID: da9038db9bdd
-Revises: 8a0b148ddaf8
+Revises: 144e0d6cddb8
 Create Date: 2026-12-03 15:43:52.564777
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "da9038db9bdd"
-down_revision: str | None = "8a0b148ddaf8"
+down_revision: str | None = "144e0d6cddb8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
