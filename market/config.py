@@ -60,6 +60,11 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
         "RATELIMIT_LOGIN_IP": env.get("RATELIMIT_LOGIN_IP", "30 per minute"),
         "RATELIMIT_LOGIN_ACCOUNT": env.get("RATELIMIT_LOGIN_ACCOUNT", "5 per minute"),
         "RATELIMIT_REGISTER_IP": env.get("RATELIMIT_REGISTER_IP", "10 per hour"),
+        #: asking for a password-reset mail, per address and per IP (every request counts: each sends mail)
+        "RATELIMIT_RESET_ACCOUNT": env.get("RATELIMIT_RESET_ACCOUNT", "3 per hour"),
+        "RATELIMIT_RESET_IP": env.get("RATELIMIT_RESET_IP", "20 per hour"),
+        #: seconds a password-reset link works
+        "PASSWORD_RESET_MAX_AGE": int(env.get("PASSWORD_RESET_MAX_AGE", "3600")),
         #: the SMTP server the worker sends through (smtp://host:port, smtps://user:pass@host:465,
         #: smtp+starttls://…); empty: mail is queued but not sent (MAIL_HOOK is the old name)
         "MAIL_URL": env.get("MAIL_URL", env.get("MAIL_HOOK", "")),

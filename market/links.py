@@ -47,6 +47,18 @@ def account() -> str:
     return _path("accounts.account")
 
 
+def login() -> str:
+    return _path("accounts.login")
+
+
+def forgot_password() -> str:
+    return _path("accounts.forgot_password")
+
+
+def password_reset(token: str) -> str:
+    return _path("accounts.reset_password", token=token)
+
+
 def publicity(publicity_id: int) -> str:
     return _path("trade.publicity", publicity_id=publicity_id)
 

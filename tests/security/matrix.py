@@ -294,6 +294,22 @@ CASES: list[Case] = [
     Case("accounts.logout", "POST", "/logout", members(302)),
     Case("accounts.register", "GET", "/register", expect(302, visitor=200)),
     Case("accounts.register", "POST", "/register", expect(302, visitor=400), data={}),
+    Case("accounts.forgot_password", "GET", "/password/forgot", PUBLIC),
+    Case(
+        "accounts.forgot_password",
+        "POST",
+        "/password/forgot",
+        expect(LOGIN),  # everyone is sent to the login page, with the same message
+        data={"email": "nobody@example.cn"},
+    ),
+    Case("accounts.reset_password", "GET", "/password/reset/not-a-token", expect(400)),
+    Case(
+        "accounts.reset_password",
+        "POST",
+        "/password/reset/not-a-token",
+        expect(400),
+        data={"password": "另一句足够长的新口令"},
+    ),
     Case("accounts.account", "GET", "/account", SIGNED_IN),
     Case(
         "accounts.account",
