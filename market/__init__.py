@@ -44,6 +44,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         stats,
         storage,
         trade,
+        verification,
     )
 
     db.register_db(app)
@@ -74,6 +75,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         mail,
         outbox,
         trade,
+        verification,
     ):
         feature.init_app(app)
     links.init_app(app)

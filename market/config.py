@@ -69,6 +69,11 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
         #: smtp+starttls://…); empty: mail is queued but not sent (MAIL_HOOK is the old name)
         "MAIL_URL": env.get("MAIL_URL", env.get("MAIL_HOOK", "")),
         "MAIL_FROM": env.get("MAIL_FROM", "noreply@localhost"),
+        #: how members reach the platform's operators (the verification help page shows it)
+        "OPERATOR_CONTACT": env.get(
+            "OPERATOR_CONTACT",
+            "平台运营部：电话 022-2345 6789（工作日 9:00–17:00），邮箱 ops@kjcg.example.cn",
+        ),
         #: the site's public address, for links in mail
         "SITE_URL": env.get("SITE_URL", "http://127.0.0.1:5000"),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -45,6 +45,7 @@ from market.trade.models import (
     TradeDeal,
     TradeEvent,
 )
+from market.verification.models import OrgVerification
 
 __all__ = [
     "AgencyProfile",
@@ -75,6 +76,7 @@ __all__ = [
     "Notification",
     "Objection",
     "ObjectionRuling",
+    "OrgVerification",
     "Organization",
     "OutboxEntry",
     "OutgoingMail",

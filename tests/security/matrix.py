@@ -35,6 +35,7 @@ from market.matches.models import Match, MatchEvent
 from market.notices.models import Notice
 from market.notifications.models import Notification
 from market.trade.models import Bid, BuyerRegistration, Objection, ObjectionRuling
+from market.verification.models import OrgVerification
 from tests.factories import NEED, RESULT
 
 LOGIN = "login"
@@ -332,6 +333,21 @@ CASES: list[Case] = [
         "/account/tokens/{token}/revoke",
         members(404, uni=302),
         effect=_token_revoked,
+    ),
+    # organisation verification
+    Case("verification.help_page", "GET", "/help/verification", PUBLIC),
+    Case("verification.apply", "GET", "/verification", members(200, admin=404)),
+    Case("verification.apply", "POST", "/verification", members(400, admin=404), data={}),
+    Case("verification.queue", "GET", "/admin/verifications", ADMIN_ONLY),
+    Case("verification.review", "GET", "/admin/verifications/{verification}", ADMIN_ONLY),
+    Case("verification.document", "GET", "/admin/verifications/{verification}/document", ADMIN_ONLY),
+    Case(
+        "verification.decide",
+        "POST",
+        "/admin/verifications/{verification}/decide",
+        members(403, admin=302),
+        data={"decision": "refuse", "reason": "证件扫描件不清晰", "confirmed": "1"},
+        effect=lambda s, w, _u: s.get(OrgVerification, w.verification).status == "未通过",
     ),
     # admin
     Case("admin.review", "GET", "/admin/review", ADMIN_ONLY),

@@ -35,6 +35,7 @@ from tests.events.world import events_world
 from tests.factories import make_listing, make_match, make_org, make_user
 from tests.financing.world import financing_world
 from tests.security.matrix import LOGIN, ROLES, Case, World
+from tests.verification.world import verification_world
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
@@ -164,6 +165,7 @@ def world(app, session, people) -> World:
     )
     session.add(notice_file)
     financing = financing_world(app, session, uni_org, uni) | events_world(session, people, result)
+    financing |= verification_world(app, session)
     session.commit()
     with app.app_context():
         report = save_report(user_id=uni.id, report=ImportReport(kind="result", filename="成果.csv"))
