@@ -33,7 +33,7 @@ def test_full_lifecycle_with_history(app, client, session, people):
         data={"decision": "reject", "reason": "请补充量化优势的测试条件"},
     )
     session.expire_all()
-    assert session.get(ResearchResult, result.id).status == "草稿"
+    assert session.get(ResearchResult, result.id).status == "已退回"
     page = client.get(f"/results/{result.id}").data.decode()
     assert "请补充量化优势的测试条件" in page
     client.post(f"/results/{result.id}/submit")
@@ -48,8 +48,8 @@ def test_full_lifecycle_with_history(app, client, session, people):
     assert [(e.action, e.from_status, e.to_status) for e in events] == [
         ("create", None, "草稿"),
         ("submit", "草稿", "待审核"),
-        ("reject", "待审核", "草稿"),
-        ("submit", "草稿", "待审核"),
+        ("reject", "待审核", "已退回"),
+        ("submit", "已退回", "待审核"),
         ("approve", "待审核", "已发布"),
         ("withdraw", "已发布", "已下架"),
     ]

@@ -174,6 +174,17 @@ def submit(kind: str, listing_id: int):
     )
 
 
+@bp.route("/<kind:kind>/<int:listing_id>/retract", methods=["POST"])
+@login_required
+def retract(kind: str, listing_id: int):
+    return _action(
+        kind,
+        listing_id,
+        lambda s, lst, _r: service.retract(s, actor=current_user, listing=lst),
+        "已撤回审核，内容改回草稿，修改后可再次提交",
+    )
+
+
 @bp.route("/<kind:kind>/<int:listing_id>/withdraw", methods=["POST"])
 @login_required
 def withdraw(kind: str, listing_id: int):

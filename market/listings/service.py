@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
+from market import links
 from market.accounts.models import Organization, User
 from market.db import utcnow
 from market.errors import ConflictError, DomainError, NotAllowed
@@ -18,6 +19,7 @@ from market.listings import permissions as perm
 from market.listings.lifecycle import TRANSITIONS
 from market.listings.models import KINDS, Interest, Listing, ListingEvent
 from market.listings.schemas import NeedIn, ResultIn, validate_listing
+from market.notifications.service import members_of, notify
 from market.outbox.relay import Change
 from market.outbox.service import enqueue_listing
 from market.signals import interest_expressed
@@ -174,7 +176,7 @@ def _org(session: Session, listing: Listing) -> Organization:
 
 
 def submit(session: Session, *, actor: User, listing: Listing) -> Listing:
-    """草稿/已下架 → 待审核. The organisation must be verified."""
+    """草稿/已退回/已下架 → 待审核. The organisation must be verified."""
     if not perm.can_submit(actor, listing):
         raise NotAllowed((None, "只有所属机构成员可以提交草稿或已下架的内容"))
     if not _org(session, listing).verified:
@@ -184,21 +186,48 @@ def submit(session: Session, *, actor: User, listing: Listing) -> Listing:
     return _move(session, listing=listing, actor=actor, action="submit")
 
 
+def tell_owners(session: Session, listing: Listing, message: str) -> None:
+    """The owning organisation's members hear about a review decision (in-site, and by mail when
+    MAIL_URL is set)."""
+    notify(
+        session,
+        user_ids=members_of(session, listing.organization_id),
+        message=message,
+        link=links.listing(listing.kind, listing.id),
+    )
+
+
 def approve(session: Session, *, actor: User, listing: Listing) -> Listing:
-    """待审核 → 已发布 (admin)."""
+    """待审核 → 已发布 (admin); the owners are told."""
     if not perm.can_review(actor, listing):
         raise NotAllowed((None, "只有平台运营可以审核待审核的内容"))
-    return _move(session, listing=listing, actor=actor, action="approve")
+    _move(session, listing=listing, actor=actor, action="approve")
+    tell_owners(session, listing, f"您的{listing.label}“{listing.title}”已审核通过，现已公开发布。")
+    return listing
 
 
-def reject(session: Session, *, actor: User, listing: Listing, reason: str) -> Listing:
-    """待审核 → 草稿 with the admin's reason, so the owner knows what to fix."""
-    if not perm.can_review(actor, listing):
-        raise NotAllowed((None, "只有平台运营可以审核待审核的内容"))
+def _reason(reason: str | None) -> str:
     reason = " ".join((reason or "").split())
     if len(reason) < 4:
         raise DomainError(("reason", "退回时请写明原因（至少 4 个字），方便发布方修改"))
-    return _move(session, listing=listing, actor=actor, action="reject", reason=reason[:500])
+    return reason[:500]
+
+
+def reject(session: Session, *, actor: User, listing: Listing, reason: str) -> Listing:
+    """待审核 → 已退回 with the admin's reason, so the owner knows what to fix; the owners are told."""
+    if not perm.can_review(actor, listing):
+        raise NotAllowed((None, "只有平台运营可以审核待审核的内容"))
+    reason = _reason(reason)
+    _move(session, listing=listing, actor=actor, action="reject", reason=reason)
+    tell_owners(session, listing, f"您的{listing.label}“{listing.title}”被退回修改。审核意见：{reason}")
+    return listing
+
+
+def retract(session: Session, *, actor: User, listing: Listing) -> Listing:
+    """待审核 → 草稿: the owner takes the submission back before the reviewer decides."""
+    if not perm.can_retract(actor, listing):
+        raise NotAllowed((None, "只有所属机构成员可以撤回待审核的内容"))
+    return _move(session, listing=listing, actor=actor, action="retract")
 
 
 def withdraw(session: Session, *, actor: User, listing: Listing, reason: str | None = None) -> Listing:

@@ -439,6 +439,13 @@ CASES: list[Case] = [
         effect=_status(ResearchResult, "draft", "待审核"),
     ),
     Case(
+        "listings.retract",
+        "POST",
+        "/results/{pending}/retract",
+        members(404, uni=302, admin=403),
+        effect=_status(ResearchResult, "pending", "草稿"),
+    ),
+    Case(
         "listings.withdraw",
         "POST",
         "/results/{result}/withdraw",
