@@ -28,7 +28,7 @@ from market.financing.models import (
     PipelineEntry,
     PipelineStep,
 )
-from market.listings.models import Interest, ListingEvent, ResearchResult, TechNeed
+from market.listings.models import Interest, ListingEvent, ListingRevision, ResearchResult, TechNeed
 from market.mail.models import OutgoingMail
 from market.matches.models import Match, MatchEvent
 from market.notices.models import Notice, NoticeAttachment
@@ -67,6 +67,7 @@ __all__ = [
     "Interest",
     "InvestorProfile",
     "ListingEvent",
+    "ListingRevision",
     "Match",
     "MatchEvent",
     "MeetingRequest",

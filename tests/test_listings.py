@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from market.contacts.models import ContactReveal
 from market.errors import ConflictError
 from market.listings import service
-from market.listings.models import Interest, ListingEvent, ResearchResult, TechNeed
+from market.listings.models import Interest, ListingEvent, ListingRevision, ResearchResult, TechNeed
 from market.outbox.models import OutboxEntry
 from tests.factories import NEED, RESULT, create, latest, login, make_listing, make_org, make_user, publish
 
@@ -150,7 +150,10 @@ def test_stale_edit_is_refused_and_nothing_overwritten(app, session, people):
     resp = b.post(f"/results/{result.id}/edit", data=dict(base, title="乙修改后的标题"))
     assert resp.status_code == 409 and "您这次的修改没有保存" in resp.data.decode()
     session.expire_all()
-    assert session.get(ResearchResult, result.id).title == "甲修改后的标题"
+    # a published listing's new title waits for review: 甲's edit is the one waiting, 乙's was refused
+    [waiting] = session.exec(select(ListingRevision).where(ListingRevision.listing_id == result.id)).all()
+    assert waiting.data["title"] == "甲修改后的标题"
+    assert session.get(ResearchResult, result.id).title == RESULT["title"]
 
 
 def test_contact_protected_and_reveals_recorded(app, session, people):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -61,12 +63,15 @@ def detail(kind: str, listing_id: int):
             contacts.record_reveal(writing, viewer=current_user, listing=listing, basis=basis)
     show_history = perm.is_owner(current_user, listing) or getattr(current_user, "is_admin", False)
     events = service.history(session, listing) if show_history else []
+    revisions = service.revisions(session, listing) if show_history else []
     return render_template(
         "listings/detail.html",
         listing=listing,
         org=org,
         contact=contact,
         events=events,
+        revisions=revisions,
+        pending_revision=next((r for r in revisions if r.status == service.REVISION_PENDING), None),
         reason_form=ReasonForm(),
         interest_form=InterestForm(),
     )
@@ -105,12 +110,16 @@ def edit(kind: str, listing_id: int):
     session = db()
     listing = perm.load_listing(session, kind, listing_id, current_user, need=perm.can_edit)
     form_cls = FORMS[listing.kind]
-    form = form_cls() if request.method == "POST" else form_cls(obj=listing, version=listing.version)
-    if request.method == "GET" and listing.keywords:
-        form.keywords.data = "、".join(listing.keywords)
+    # A published listing with an edit waiting for review opens on that edit (saving replaces it).
+    revision = service.pending_revision(session, listing) if listing.status == "已发布" else None
+    shown = SimpleNamespace(**service.revision_content(revision).model_dump()) if revision else listing
+    form = form_cls() if request.method == "POST" else form_cls(obj=shown, version=listing.version)
+    if request.method == "GET" and shown.keywords:
+        form.keywords.data = "、".join(shown.keywords)
+    if request.method == "GET":
         for name in ("patent_numbers", "inventors"):
             if hasattr(form, name):
-                getattr(form, name).data = "、".join(getattr(listing, name) or [])
+                form[name].data = "、".join(getattr(shown, name) or [])
     status = 200
     valid = form.validate_on_submit()
     version = form.expected_version()
@@ -137,11 +146,19 @@ def edit(kind: str, listing_id: int):
             status = 400
         else:
             session.commit()
-            flash("修改已保存", "success")
+            if listing.status == "已发布" and service.pending_revision(session, listing) is not None:
+                flash(
+                    "修改涉及标题、内容、价格、方式或领域，已提交平台审核；审核通过前，公开页面仍显示原内容。",
+                    "info",
+                )
+            else:
+                flash("修改已保存", "success")
             return redirect(detail_url(listing))
     elif request.method == "POST":
         status = 400
-    return render_template("listings/edit.html", form=form, kind=listing.kind, listing=listing), status
+    return render_template(
+        "listings/edit.html", form=form, kind=listing.kind, listing=listing, revision=revision
+    ), status
 
 
 def _action(kind: str, listing_id: int, run, done: str):
@@ -182,6 +199,17 @@ def retract(kind: str, listing_id: int):
         listing_id,
         lambda s, lst, _r: service.retract(s, actor=current_user, listing=lst),
         "已撤回审核，内容改回草稿，修改后可再次提交",
+    )
+
+
+@bp.route("/<kind:kind>/<int:listing_id>/revision/retract", methods=["POST"])
+@login_required
+def retract_revision(kind: str, listing_id: int):
+    return _action(
+        kind,
+        listing_id,
+        lambda s, lst, _r: service.retract_revision(s, actor=current_user, listing=lst),
+        "已撤回待审核的修改，公开页面保持原内容",
     )
 
 

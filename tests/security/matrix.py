@@ -30,7 +30,7 @@ from market.directory.models import (
 )
 from market.events.models import Event, MeetingRequest, PitchApplication, Registration
 from market.financing.models import FinancingRequest
-from market.listings.models import Interest, ResearchResult, TechNeed
+from market.listings.models import Interest, ListingRevision, ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
 from market.notices.models import Notice
 from market.notifications.models import Notification
@@ -421,7 +421,11 @@ CASES: list[Case] = [
         "/results/{result}/edit",
         members(403, uni=302),
         data=dict(RESULT, title=EDITED_TITLE, version="{result_version}"),
-        effect=_title_is(ResearchResult, "result", EDITED_TITLE),
+        # a published listing's new title waits for review as a revision
+        effect=lambda s, w, _u: any(
+            r.data.get("title") == EDITED_TITLE
+            for r in s.exec(select(ListingRevision).where(ListingRevision.listing_id == w.result))
+        ),
     ),
     Case(
         "listings.edit",
@@ -437,6 +441,21 @@ CASES: list[Case] = [
         "/results/{draft}/submit",
         members(404, uni=302, admin=403),
         effect=_status(ResearchResult, "draft", "待审核"),
+    ),
+    Case(
+        "listings.retract_revision",
+        "POST",
+        "/results/{result}/revision/retract",
+        members(403, uni=302),
+        effect=lambda s, w, _u: s.get(ListingRevision, w.revision).status == "已撤回",
+    ),
+    Case(
+        "admin.decide_revision",
+        "POST",
+        "/admin/revisions/{revision}",
+        members(403, admin=302),
+        data={"decision": "reject", "reason": "矩阵测试退回修改"},
+        effect=lambda s, w, _u: s.get(ListingRevision, w.revision).status == "已退回",
     ),
     Case(
         "listings.retract",

@@ -34,6 +34,7 @@ from market.trade.models import TradeDeal
 from tests.events.world import events_world
 from tests.factories import make_listing, make_match, make_org, make_user
 from tests.financing.world import financing_world
+from tests.review.world import review_world
 from tests.security.matrix import LOGIN, ROLES, Case, World
 from tests.verification.world import verification_world
 
@@ -165,7 +166,7 @@ def world(app, session, people) -> World:
     )
     session.add(notice_file)
     financing = financing_world(app, session, uni_org, uni) | events_world(session, people, result)
-    financing |= verification_world(app, session)
+    financing |= verification_world(app, session) | review_world(session, result, uni)
     session.commit()
     with app.app_context():
         report = save_report(user_id=uni.id, report=ImportReport(kind="result", filename="成果.csv"))
