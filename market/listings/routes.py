@@ -15,10 +15,36 @@ from market.listings import permissions as perm
 from market.listings import queries, service
 from market.listings.forms import FORMS, InterestForm, ReasonForm
 from market.listings.models import KINDS
+from market.listings.schemas import validate_listing
 from market.security import safe_next
 from vocab.taxonomy import COOPERATION_MODES, FIELDS, Maturity, Region, TransferMode, values
 
 bp = Blueprint("listings", __name__)
+
+
+#: WTForms' own messages for values it cannot read, in the site's language
+_PARSE_MESSAGES = {
+    "Not a valid decimal value.": "应为数字（单位：万元），例如 120",
+    "Not a valid integer value.": "应为整数",
+    "Not a valid date value.": "日期格式应为 2027-06-30",
+}
+
+
+def all_errors(form, kind: str) -> None:
+    """After the form refused some values (numbers, dates it cannot read), check everything else with
+    the schema as well, so every problem is shown at once, each next to its field."""
+    refused = set()
+    for name, field in form._fields.items():
+        if field.errors:
+            refused.add(name)
+            field.errors = [_PARSE_MESSAGES.get(e, e) for e in field.errors]
+    if "csrf_token" in form._fields and form.csrf_token.errors:
+        return  # a stale page: nothing to check field by field
+    data = {k: (None if k in refused else v) for k, v in form.to_data().items()}
+    try:
+        validate_listing(kind, data)
+    except DomainError as exc:
+        apply_to_form(form, DomainError(*[(f, r) for f, r in exc.errors if f not in refused]))
 
 
 def detail_url(listing) -> str:
@@ -94,6 +120,8 @@ def create(kind: str):
             session.commit()
             flash("已保存为草稿。检查无误后请“提交审核”。", "success")
             return redirect(detail_url(listing))
+    elif request.method == "POST":
+        all_errors(form, kind)
     status = 400 if request.method == "POST" else 200
     return render_template("listings/edit.html", form=form, kind=kind, listing=None), status
 
@@ -155,6 +183,7 @@ def edit(kind: str, listing_id: int):
                 flash("修改已保存", "success")
             return redirect(detail_url(listing))
     elif request.method == "POST":
+        all_errors(form, listing.kind)
         status = 400
     return render_template(
         "listings/edit.html", form=form, kind=listing.kind, listing=listing, revision=revision
