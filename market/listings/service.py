@@ -397,7 +397,12 @@ def submit(session: Session, *, actor: User, listing: Listing) -> Listing:
     if not perm.can_submit(actor, listing):
         raise NotAllowed((None, "只有所属机构成员可以提交草稿或已下架的内容"))
     if not _org(session, listing).verified:
-        raise DomainError((None, "所属机构尚未通过平台认证，认证后才能提交发布。请联系平台运营。"))
+        raise DomainError(
+            (
+                None,
+                "所属机构尚未通过平台认证，认证后才能提交发布。请在“机构认证”页面提交统一社会信用代码和证件。",
+            )
+        )
     if listing.kind == "need" and not listing.no_secret_confirmed:
         raise DomainError(("no_secret_confirmed", "请先确认需求内容不含商业秘密"))
     return _move(session, listing=listing, actor=actor, action="submit")
