@@ -45,6 +45,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         stats,
         storage,
         trade,
+        verification,
     )
 
     db.register_db(app)
@@ -75,6 +76,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         mail,
         outbox,
         trade,
+        verification,
         federation,
     ):
         feature.init_app(app)

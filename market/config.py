@@ -60,10 +60,20 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
         "RATELIMIT_LOGIN_IP": env.get("RATELIMIT_LOGIN_IP", "30 per minute"),
         "RATELIMIT_LOGIN_ACCOUNT": env.get("RATELIMIT_LOGIN_ACCOUNT", "5 per minute"),
         "RATELIMIT_REGISTER_IP": env.get("RATELIMIT_REGISTER_IP", "10 per hour"),
+        #: asking for a password-reset mail, per address and per IP (every request counts: each sends mail)
+        "RATELIMIT_RESET_ACCOUNT": env.get("RATELIMIT_RESET_ACCOUNT", "3 per hour"),
+        "RATELIMIT_RESET_IP": env.get("RATELIMIT_RESET_IP", "20 per hour"),
+        #: seconds a password-reset link works
+        "PASSWORD_RESET_MAX_AGE": int(env.get("PASSWORD_RESET_MAX_AGE", "3600")),
         #: the SMTP server the worker sends through (smtp://host:port, smtps://user:pass@host:465,
         #: smtp+starttls://…); empty: mail is queued but not sent (MAIL_HOOK is the old name)
         "MAIL_URL": env.get("MAIL_URL", env.get("MAIL_HOOK", "")),
         "MAIL_FROM": env.get("MAIL_FROM", "noreply@localhost"),
+        #: how members reach the platform's operators (the verification help page shows it)
+        "OPERATOR_CONTACT": env.get(
+            "OPERATOR_CONTACT",
+            "平台运营部：电话 022-2345 6789（工作日 9:00–17:00），邮箱 ops@kjcg.example.cn",
+        ),
         #: the site's public address, for links in mail
         "SITE_URL": env.get("SITE_URL", "http://127.0.0.1:5000"),
         #: 互联互通: this platform's name and identifier prefix in the harvest feed, how often the worker

@@ -47,6 +47,28 @@ def account() -> str:
     return _path("accounts.account")
 
 
+def verification() -> str:
+    """A member's page of their organisation's verification."""
+    return _path("verification.apply")
+
+
+def verification_review(request_id: int) -> str:
+    """An administrator's page of one verification request."""
+    return _path("verification.review", request_id=request_id)
+
+
+def login() -> str:
+    return _path("accounts.login")
+
+
+def forgot_password() -> str:
+    return _path("accounts.forgot_password")
+
+
+def password_reset(token: str) -> str:
+    return _path("accounts.reset_password", token=token)
+
+
 def publicity(publicity_id: int) -> str:
     return _path("trade.publicity", publicity_id=publicity_id)
 

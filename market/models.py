@@ -29,7 +29,7 @@ from market.financing.models import (
     PipelineEntry,
     PipelineStep,
 )
-from market.listings.models import Interest, ListingEvent, ResearchResult, TechNeed
+from market.listings.models import Interest, ListingEvent, ListingRevision, ResearchResult, TechNeed
 from market.mail.models import OutgoingMail
 from market.matches.models import Match, MatchEvent
 from market.notices.models import Notice, NoticeAttachment
@@ -46,6 +46,7 @@ from market.trade.models import (
     TradeDeal,
     TradeEvent,
 )
+from market.verification.models import OrgVerification
 
 __all__ = [
     "AgencyProfile",
@@ -69,6 +70,7 @@ __all__ = [
     "InvestorProfile",
     "LinkedRecord",
     "ListingEvent",
+    "ListingRevision",
     "Match",
     "MatchEvent",
     "MeetingRequest",
@@ -78,6 +80,7 @@ __all__ = [
     "Notification",
     "Objection",
     "ObjectionRuling",
+    "OrgVerification",
     "Organization",
     "OutboxEntry",
     "OutgoingMail",

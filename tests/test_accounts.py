@@ -12,6 +12,7 @@ from market import create_app
 from market.accounts.models import Organization, User
 from market.accounts.passwords import hash_password, verify_password
 from market.extensions import limiter
+from market.mail.models import OutgoingMail
 from tests.factories import PASSWORD, login, make_org, make_user
 
 GOOD = "明月松间照清泉石上流"
@@ -38,7 +39,7 @@ def register(client, **overrides):
         ("agent", "某某技术转移中心", "技术转移机构"),
     ],
 )
-def test_register_each_role_creates_unverified_org_and_signs_in(client, session, role, org_name, kind):
+def test_register_each_role_creates_unverified_org(client, session, role, org_name, kind):
     extra = {"agency_type": "区域"} if role == "agent" else {}
     resp = register(client, role=role, org_name=org_name, email=f"{role}@example.cn", **extra)
     assert resp.status_code == 302, resp.data.decode()
@@ -46,6 +47,7 @@ def test_register_each_role_creates_unverified_org_and_signs_in(client, session,
     org = session.get(Organization, user.organization_id)
     assert (user.role, org.name, org.kind, org.verified) == (role, org_name, kind, False)
     assert user.password_hash.startswith("$argon2id$")
+    login(client, user, password=GOOD)
     page = client.get("/account").data.decode()
     assert "待认证" in page and org_name in page
 
@@ -56,6 +58,7 @@ def test_joining_an_existing_org_waits_for_admin_approval(app, client, session):
     session.commit()
     assert register(client, org_name="天津大学").status_code == 302
     user = session.exec(select(User).where(User.email == "zhangsan@tju.edu.cn")).one()
+    login(client, user, password=GOOD)
     assert (user.organization_id, user.pending_organization_id) == (None, org.id)
     assert "加入申请待审核" in client.get("/account").data.decode()
     assert client.get("/results/new").status_code == 403  # not a member yet
@@ -105,11 +108,18 @@ def test_bad_emails_get_chinese_reasons(client, email):
     assert "邮箱" in resp.data.decode()
 
 
-def test_duplicate_email_case_insensitive(client, session):
-    make_user(session, email="li@example.cn")
+def test_a_taken_address_gets_the_same_answer_and_its_owner_a_mail(client, session):
+    owner = make_user(session, email="li@example.cn")
     session.commit()
-    resp = register(client, email="LI@example.cn")
-    assert resp.status_code == 400 and "已注册" in resp.data.decode()
+    fresh = register(client, email="new@example.cn")
+    taken = register(client, email="LI@example.cn", org_name="另一所大学")
+    assert (taken.status_code, taken.headers["Location"]) == (fresh.status_code, fresh.headers["Location"])
+    assert "注册申请已受理" in client.get(fresh.headers["Location"]).data.decode()
+    assert len(session.exec(select(User).where(User.email == "li@example.cn")).all()) == 1
+    assert session.exec(select(Organization).where(Organization.name == "另一所大学")).first() is None
+    mails = {m.to_address: m for m in session.exec(select(OutgoingMail)).all()}
+    assert "有人使用您的邮箱注册" in mails[owner.email].subject
+    assert "注册成功" in mails["new@example.cn"].subject
 
 
 @pytest.mark.parametrize("role", ["university", "enterprise", "agent", "admin"])

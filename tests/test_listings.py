@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from market.contacts.models import ContactReveal
 from market.errors import ConflictError
 from market.listings import service
-from market.listings.models import Interest, ListingEvent, ResearchResult, TechNeed
+from market.listings.models import Interest, ListingEvent, ListingRevision, ResearchResult, TechNeed
 from market.outbox.models import OutboxEntry
 from tests.factories import NEED, RESULT, create, latest, login, make_listing, make_org, make_user, publish
 
@@ -33,7 +33,7 @@ def test_full_lifecycle_with_history(app, client, session, people):
         data={"decision": "reject", "reason": "请补充量化优势的测试条件"},
     )
     session.expire_all()
-    assert session.get(ResearchResult, result.id).status == "草稿"
+    assert session.get(ResearchResult, result.id).status == "已退回"
     page = client.get(f"/results/{result.id}").data.decode()
     assert "请补充量化优势的测试条件" in page
     client.post(f"/results/{result.id}/submit")
@@ -48,8 +48,8 @@ def test_full_lifecycle_with_history(app, client, session, people):
     assert [(e.action, e.from_status, e.to_status) for e in events] == [
         ("create", None, "草稿"),
         ("submit", "草稿", "待审核"),
-        ("reject", "待审核", "草稿"),
-        ("submit", "草稿", "待审核"),
+        ("reject", "待审核", "已退回"),
+        ("submit", "已退回", "待审核"),
         ("approve", "待审核", "已发布"),
         ("withdraw", "已发布", "已下架"),
     ]
@@ -150,7 +150,10 @@ def test_stale_edit_is_refused_and_nothing_overwritten(app, session, people):
     resp = b.post(f"/results/{result.id}/edit", data=dict(base, title="乙修改后的标题"))
     assert resp.status_code == 409 and "您这次的修改没有保存" in resp.data.decode()
     session.expire_all()
-    assert session.get(ResearchResult, result.id).title == "甲修改后的标题"
+    # a published listing's new title waits for review: 甲's edit is the one waiting, 乙's was refused
+    [waiting] = session.exec(select(ListingRevision).where(ListingRevision.listing_id == result.id)).all()
+    assert waiting.data["title"] == "甲修改后的标题"
+    assert session.get(ResearchResult, result.id).title == RESULT["title"]
 
 
 def test_contact_protected_and_reveals_recorded(app, session, people):

@@ -192,6 +192,8 @@ class ListingStatus(StrEnum):
 
     DRAFT = "草稿"
     PENDING = "待审核"
+    #: returned by the reviewer with a reason, for the owner to fix and submit again
+    RETURNED = "已退回"
     PUBLISHED = "已发布"
     WITHDRAWN = "已下架"
     CLOSED = "已成交"

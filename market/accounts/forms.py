@@ -82,3 +82,15 @@ class TokenForm(FlaskForm):
         description="用于合作平台（例如北京、河北技术市场）通过 API 同步成果或需求",
     )
     submit = SubmitField("创建 API 令牌")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("注册邮箱", validators=[DataRequired(_REQUIRED)])
+    submit = SubmitField("发送重置邮件")
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "新密码", validators=[DataRequired(_REQUIRED)], description="至少 8 个字符，建议使用一句好记的话"
+    )
+    submit = SubmitField("设置新密码")

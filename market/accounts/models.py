@@ -29,6 +29,8 @@ class Organization(SQLModel, table=True):
     district: str | None = Field(default=None, max_length=20)
     verified: bool = Field(default=False)
     verified_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    #: 统一社会信用代码, kept when the platform verifies the organisation (market/verification)
+    credit_code: str | None = Field(default=None, max_length=18, index=True)
     growth_tier: str | None = Field(default=None, max_length=10)
     high_tech: bool = Field(default=False)
     agency_type: str | None = Field(default=None, max_length=10)

@@ -5,8 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from market.accounts import service, tokens
-from market.accounts.forms import ChangePasswordForm, LoginForm, LogoutForm, RegisterForm, TokenForm
+from market.accounts import reset, service, tokens
+from market.accounts.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    LogoutForm,
+    RegisterForm,
+    ResetPasswordForm,
+    TokenForm,
+)
 from market.accounts.models import Organization
 from market.db import db, new_session
 from market.errors import DomainError, apply_to_form
@@ -87,22 +95,82 @@ def register():
                 growth_tier=form.growth_tier.data or None,
                 high_tech=form.high_tech.data,
             )
+        except service.AddressTaken as taken:
+            # The same answer as for a free address; the address's owner hears about it by mail.
+            session.rollback()
+            reset.mail_existing_owner(session, user=session.merge(taken.owner))
+            session.commit()
+            return _registered()
+        except DomainError as exc:
+            session.rollback()
+            apply_to_form(form, exc)
+        else:
+            reset.mail_welcome(session, user=user)
+            session.commit()
+            return _registered()
+    status = 200 if request.method == "GET" else 400
+    return render_template("accounts/register.html", form=form), status
+
+
+REGISTERED = (
+    "注册申请已受理，我们已向该邮箱发送了一封邮件。请用刚才设置的密码登录；"
+    "如果该邮箱此前已注册，请按邮件提示登录或重置密码。"
+)
+
+
+def _registered():
+    """What a registration answers, whether or not the address already had an account."""
+    flash(REGISTERED, "success")
+    return redirect(url_for("accounts.login", next=url_for("accounts.account")))
+
+
+FORGOT_SENT = (
+    "如果该邮箱已在本平台注册，我们已向它发送了重置密码的邮件，"
+    "请在 {minutes} 分钟内按邮件中的链接设置新密码。没有收到请检查垃圾邮件，或稍后重试。"
+)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_RESET_IP"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_RESET_ACCOUNT"], key_func=account_key, methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        session = db()
+        reset.request_reset(session, email=form.email.data)
+        session.commit()
+        flash(FORGOT_SENT.format(minutes=reset.max_age() // 60), "info")
+        return redirect(url_for("accounts.login"))
+    status = 200 if request.method == "GET" else 400
+    return render_template("accounts/forgot.html", form=form), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN_IP"], methods=["POST"], deduct_when=_failed)
+def reset_password(token: str):
+    session = db()
+    form = ResetPasswordForm()
+    try:
+        reset.user_for_token(session, token)
+    except DomainError as exc:
+        return render_template("accounts/reset.html", form=None, problem=exc.message), 400
+    if form.validate_on_submit():
+        try:
+            user = reset.reset_password(session, token=token, new=form.password.data)
         except DomainError as exc:
             session.rollback()
             apply_to_form(form, exc)
         else:
             session.commit()
-            login_user(user)
-            if user.pending_organization_id:
-                flash(
-                    "注册成功。您申请加入的机构已存在，平台运营核实您的身份后即可以该机构名义操作。",
-                    "success",
-                )
-            else:
-                flash("注册成功。所属机构经平台认证后即可提交发布。", "success")
-            return redirect(url_for("accounts.account"))
+            if current_user.is_authenticated:
+                logout_user()
+            flash(
+                f"密码已重置，请用新密码登录（{user.email}）。其他设备上的登录和全部 API 令牌已失效。",
+                "success",
+            )
+            return redirect(url_for("accounts.login"))
     status = 200 if request.method == "GET" else 400
-    return render_template("accounts/register.html", form=form), status
+    return render_template("accounts/reset.html", form=form, problem=None), status
 
 
 @bp.route("/account", methods=["GET", "POST"])

@@ -13,6 +13,15 @@ from market.errors import DomainError
 from vocab.taxonomy import ROLE_ORG_KINDS, AgencyType, GrowthTier, OrgKind, Region, Role, values
 
 
+class AddressTaken(Exception):
+    """Registration with an address that has an account: the caller rolls back, mails the owner and
+    answers as if the account had been created."""
+
+    def __init__(self, owner: User) -> None:
+        super().__init__(owner.email)
+        self.owner = owner
+
+
 def normalize_email(raw: str, *, check_deliverability: bool = False) -> str:
     """The canonical form of an e-mail address, or DomainError("email", …)."""
     try:
@@ -110,8 +119,6 @@ def register_user(
         errors.append(("password", problem))
     # Hash first: the first query of a writing request takes the write lock, the hash takes a moment.
     password_hash = hash_password(password) if not errors else ""
-    if not errors and find_user_by_email(session, email) is not None:
-        errors.append(("email", "该邮箱已注册，请直接登录"))
     if errors:
         raise DomainError(*errors)
 
@@ -137,6 +144,10 @@ def register_user(
             high_tech=high_tech,
         )
         membership = {"organization_id": org.id}
+    # Checked last, so the answer up to here is the same whether or not the address has an account.
+    owner = find_user_by_email(session, email)
+    if owner is not None:
+        raise AddressTaken(owner)
     user = User(email=email, display_name=display_name, role=role, password_hash=password_hash, **membership)
     session.add(user)
     session.flush()

@@ -16,7 +16,7 @@ from market.listings import fields as field_suggestions
 from market.listings import permissions as perm
 from market.listings import queries, service
 from market.listings.forms import ReasonForm
-from market.listings.models import KINDS
+from market.listings.models import KINDS, ListingRevision
 from market.notifications.service import notify
 from vocab.taxonomy import ListingStatus
 
@@ -37,6 +37,7 @@ def review():
     return render_template(
         "admin/review.html",
         rows=rows,
+        revisions=service.pending_revisions(session),
         inferred=inferred,
         suggestions=suggestions,
         form=ReasonForm(),
@@ -102,6 +103,36 @@ def decide(kind: str, listing_id: int):
         elif decision == "reject":
             service.reject(session, actor=current_user, listing=listing, reason=form.reason.data or "")
             message = f"已退回修改：{listing.title}"
+        else:
+            abort(400)
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message, "danger")
+    else:
+        session.commit()
+        flash(message, "success")
+    return redirect(url_for("admin.review"))
+
+
+@bp.route("/revisions/<int:revision_id>", methods=["POST"])
+@admin_required
+def decide_revision(revision_id: int):
+    """Accept or return a material edit of a published listing."""
+    session = db()
+    session.get(ListingRevision, revision_id) or abort(404)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    decision = request.form.get("decision")
+    try:
+        if decision == "approve":
+            listing = service.approve_revision(session, actor=current_user, revision_id=revision_id)
+            message = f"修改已通过：{listing.title}"
+        elif decision == "reject":
+            listing = service.reject_revision(
+                session, actor=current_user, revision_id=revision_id, reason=form.reason.data or ""
+            )
+            message = f"修改已退回：{listing.title}"
         else:
             abort(400)
     except DomainError as exc:

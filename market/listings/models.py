@@ -152,3 +152,30 @@ class Interest(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=_TS)
 
     __table_args__ = (sa.UniqueConstraint("kind", "listing_id", "user_id"),)
+
+
+class ListingRevision(SQLModel, table=True):
+    """A material edit of a published listing, waiting for review while the published version stays
+    visible: the whole edited content, the changed fields (before → after) for the history, and the
+    decision. Rows are never deleted; a newer edit supersedes a pending one (已取代)."""
+
+    __tablename__ = "listing_revisions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=10)
+    listing_id: int
+    #: the edited content as validated (ResultIn / NeedIn, JSON mode)
+    data: dict = Field(default_factory=dict, sa_type=sa.JSON)
+    #: [[field, label, before, after], …] as shown text
+    changes: list = Field(default_factory=list, sa_type=sa.JSON)
+    base_version: int
+    status: str = Field(default="待审核", max_length=10)
+    submitted_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=_TS)
+    decided_by_id: int | None = Field(default=None, foreign_key="users.id")
+    decided_at: datetime | None = Field(default=None, sa_type=_TS)
+    reason: str | None = Field(default=None, max_length=500)
+
+    __table_args__ = (
+        sa.Index("ix_listing_revisions_kind_listing_id_status", "kind", "listing_id", "status"),
+    )

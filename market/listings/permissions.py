@@ -44,8 +44,14 @@ def can_edit(user, listing: Listing) -> bool:
 
 
 def can_submit(user, listing: Listing) -> bool:
-    """Owners submit drafts and withdrawn listings (the service also requires a verified organisation)."""
+    """Owners submit drafts, returned and withdrawn listings (the service also requires a verified
+    organisation)."""
     return is_owner(user, listing) and allows("submit", listing.status)
+
+
+def can_retract(user, listing: Listing) -> bool:
+    """Owners take a pending submission back before the reviewer decides."""
+    return is_owner(user, listing) and allows("retract", listing.status)
 
 
 def can_review(user, listing: Listing) -> bool:

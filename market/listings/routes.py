@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -13,10 +15,36 @@ from market.listings import permissions as perm
 from market.listings import queries, service
 from market.listings.forms import FORMS, InterestForm, ReasonForm
 from market.listings.models import KINDS
+from market.listings.schemas import validate_listing
 from market.security import safe_next
 from vocab.taxonomy import COOPERATION_MODES, FIELDS, Maturity, Region, TransferMode, values
 
 bp = Blueprint("listings", __name__)
+
+
+#: WTForms' own messages for values it cannot read, in the site's language
+_PARSE_MESSAGES = {
+    "Not a valid decimal value.": "应为数字（单位：万元），例如 120",
+    "Not a valid integer value.": "应为整数",
+    "Not a valid date value.": "日期格式应为 2027-06-30",
+}
+
+
+def all_errors(form, kind: str) -> None:
+    """After the form refused some values (numbers, dates it cannot read), check everything else with
+    the schema as well, so every problem is shown at once, each next to its field."""
+    refused = set()
+    for name, field in form._fields.items():
+        if field.errors:
+            refused.add(name)
+            field.errors = [_PARSE_MESSAGES.get(e, e) for e in field.errors]
+    if "csrf_token" in form._fields and form.csrf_token.errors:
+        return  # a stale page: nothing to check field by field
+    data = {k: (None if k in refused else v) for k, v in form.to_data().items()}
+    try:
+        validate_listing(kind, data)
+    except DomainError as exc:
+        apply_to_form(form, DomainError(*[(f, r) for f, r in exc.errors if f not in refused]))
 
 
 def detail_url(listing) -> str:
@@ -61,12 +89,15 @@ def detail(kind: str, listing_id: int):
             contacts.record_reveal(writing, viewer=current_user, listing=listing, basis=basis)
     show_history = perm.is_owner(current_user, listing) or getattr(current_user, "is_admin", False)
     events = service.history(session, listing) if show_history else []
+    revisions = service.revisions(session, listing) if show_history else []
     return render_template(
         "listings/detail.html",
         listing=listing,
         org=org,
         contact=contact,
         events=events,
+        revisions=revisions,
+        pending_revision=next((r for r in revisions if r.status == service.REVISION_PENDING), None),
         reason_form=ReasonForm(),
         interest_form=InterestForm(),
     )
@@ -89,6 +120,8 @@ def create(kind: str):
             session.commit()
             flash("已保存为草稿。检查无误后请“提交审核”。", "success")
             return redirect(detail_url(listing))
+    elif request.method == "POST":
+        all_errors(form, kind)
     status = 400 if request.method == "POST" else 200
     return render_template("listings/edit.html", form=form, kind=kind, listing=None), status
 
@@ -105,12 +138,16 @@ def edit(kind: str, listing_id: int):
     session = db()
     listing = perm.load_listing(session, kind, listing_id, current_user, need=perm.can_edit)
     form_cls = FORMS[listing.kind]
-    form = form_cls() if request.method == "POST" else form_cls(obj=listing, version=listing.version)
-    if request.method == "GET" and listing.keywords:
-        form.keywords.data = "、".join(listing.keywords)
+    # A published listing with an edit waiting for review opens on that edit (saving replaces it).
+    revision = service.pending_revision(session, listing) if listing.status == "已发布" else None
+    shown = SimpleNamespace(**service.revision_content(revision).model_dump()) if revision else listing
+    form = form_cls() if request.method == "POST" else form_cls(obj=shown, version=listing.version)
+    if request.method == "GET" and shown.keywords:
+        form.keywords.data = "、".join(shown.keywords)
+    if request.method == "GET":
         for name in ("patent_numbers", "inventors"):
             if hasattr(form, name):
-                getattr(form, name).data = "、".join(getattr(listing, name) or [])
+                form[name].data = "、".join(getattr(shown, name) or [])
     status = 200
     valid = form.validate_on_submit()
     version = form.expected_version()
@@ -137,11 +174,20 @@ def edit(kind: str, listing_id: int):
             status = 400
         else:
             session.commit()
-            flash("修改已保存", "success")
+            if listing.status == "已发布" and service.pending_revision(session, listing) is not None:
+                flash(
+                    "修改涉及标题、内容、价格、方式或领域，已提交平台审核；审核通过前，公开页面仍显示原内容。",
+                    "info",
+                )
+            else:
+                flash("修改已保存", "success")
             return redirect(detail_url(listing))
     elif request.method == "POST":
+        all_errors(form, listing.kind)
         status = 400
-    return render_template("listings/edit.html", form=form, kind=listing.kind, listing=listing), status
+    return render_template(
+        "listings/edit.html", form=form, kind=listing.kind, listing=listing, revision=revision
+    ), status
 
 
 def _action(kind: str, listing_id: int, run, done: str):
@@ -171,6 +217,28 @@ def submit(kind: str, listing_id: int):
         listing_id,
         lambda s, lst, _r: service.submit(s, actor=current_user, listing=lst),
         "已提交审核，平台运营审核通过后即公开发布",
+    )
+
+
+@bp.route("/<kind:kind>/<int:listing_id>/retract", methods=["POST"])
+@login_required
+def retract(kind: str, listing_id: int):
+    return _action(
+        kind,
+        listing_id,
+        lambda s, lst, _r: service.retract(s, actor=current_user, listing=lst),
+        "已撤回审核，内容改回草稿，修改后可再次提交",
+    )
+
+
+@bp.route("/<kind:kind>/<int:listing_id>/revision/retract", methods=["POST"])
+@login_required
+def retract_revision(kind: str, listing_id: int):
+    return _action(
+        kind,
+        listing_id,
+        lambda s, lst, _r: service.retract_revision(s, actor=current_user, listing=lst),
+        "已撤回待审核的修改，公开页面保持原内容",
     )
 
 

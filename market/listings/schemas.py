@@ -316,21 +316,43 @@ class NeedIn(ListingIn):
 
     @model_validator(mode="after")
     def _rules(self) -> NeedIn:
-        lo, hi = self.budget_min_wan, self.budget_max_wan
-        if lo is not None and hi is not None and lo > hi:
-            raise ValueError("budget_max_wan:预算上限不能小于下限")
-        if self.is_challenge:
-            if self.reward_wan is None:
-                raise ValueError("reward_wan:揭榜挂帅需求请填写悬赏金额（万元）")
-            if CHALLENGE_MODE not in self.cooperation_modes:
-                self.cooperation_modes = [*self.cooperation_modes, CHALLENGE_MODE]
+        if self.is_challenge and CHALLENGE_MODE not in self.cooperation_modes:
+            self.cooperation_modes = [*self.cooperation_modes, CHALLENGE_MODE]
         elif CHALLENGE_MODE in self.cooperation_modes:
             self.is_challenge = True
-            if self.reward_wan is None:
-                raise ValueError("reward_wan:揭榜挂帅需求请填写悬赏金额（万元）")
-        if not self.no_secret_confirmed:
-            raise ValueError("no_secret_confirmed:请确认需求内容不含商业秘密")
+        problems = need_rule_problems(self.__dict__)
+        if problems:
+            raise ValueError(RULES_SEPARATOR.join(f"{field}:{message}" for field, message in problems))
         return self
+
+
+#: joins several model-level problems in one ValueError (each "field:message")
+RULES_SEPARATOR = "\n"
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return None if value in (None, "") else float(value)
+    except (TypeError, ValueError):
+        return None  # a value that is not a number is reported by its own field
+
+
+def need_rule_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """The rules across a need's fields, every one that fails. Reads validated values, or the raw input
+    when some fields failed (so the form shows these problems together with the fields' own)."""
+    out: list[tuple[str, str]] = []
+    lo, hi = _number(values.get("budget_min_wan")), _number(values.get("budget_max_wan"))
+    if lo is not None and hi is not None and lo > hi:
+        out.append(("budget_max_wan", "预算上限不能小于下限"))
+    modes = values.get("cooperation_modes") or []
+    challenge = bool(values.get("is_challenge")) or CHALLENGE_MODE in (
+        split_multi(modes) if isinstance(modes, str) else modes
+    )
+    if challenge and _number(values.get("reward_wan")) is None and not values.get("reward_wan"):
+        out.append(("reward_wan", "揭榜挂帅需求请填写悬赏金额（万元）"))
+    if not values.get("no_secret_confirmed"):
+        out.append(("no_secret_confirmed", "请确认需求内容不含商业秘密"))
+    return out
 
 
 SCHEMAS: dict[str, type[ResultIn] | type[NeedIn]] = {"result": ResultIn, "need": NeedIn}
@@ -355,15 +377,23 @@ def _errors(exc: ValidationError) -> list[tuple[str | None, str]]:
         field = str(err["loc"][0]) if err.get("loc") else None
         if err["type"] == "value_error":
             message = str(err.get("ctx", {}).get("error", err["msg"]))
+            *more, message = message.split(RULES_SEPARATOR)
+            for extra in more:  # a model-level rule reporting several problems
+                name, _, text = extra.partition(":")
+                out.append((name, _labelled(name, text)))
             if ":" in message and message.split(":", 1)[0] in LABELS:  # model-level rule naming a field
                 field, message = message.split(":", 1)
         elif err.get("input") is None:
             message = "此项必填"
         else:
             message = _PYDANTIC_MESSAGES.get(err["type"], "格式不正确")
-        label = LABELS.get(field or "", "")
-        out.append((field, message if not label or label in message else f"{label}：{message}"))
+        out.append((field, _labelled(field, message)))
     return out
+
+
+def _labelled(field: str | None, message: str) -> str:
+    label = LABELS.get(field or "", "")
+    return message if not label or label in message else f"{label}：{message}"
 
 
 #: the main text of each kind (the one with a minimum length)
@@ -386,4 +416,14 @@ def validate_listing(kind: str, data: dict[str, Any]) -> ResultIn | NeedIn:
     try:
         return SCHEMAS[kind].model_validate(data)
     except ValidationError as exc:
-        raise DomainError(*_errors(exc)) from None
+        errors = _errors(exc)
+        if kind == "need" and isinstance(data, dict):
+            # Field errors stop pydantic before the rules across fields: check those on the raw input,
+            # so every problem is reported at once.
+            seen = {field for field, _ in errors}
+            errors += [
+                (field, _labelled(field, message))
+                for field, message in need_rule_problems(data)
+                if field not in seen
+            ]
+        raise DomainError(*errors) from None

@@ -11,13 +11,15 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
+from market import links
 from market.accounts.models import Organization, User
 from market.db import utcnow
 from market.errors import ConflictError, DomainError, NotAllowed
 from market.listings import permissions as perm
 from market.listings.lifecycle import TRANSITIONS
-from market.listings.models import KINDS, Interest, Listing, ListingEvent
-from market.listings.schemas import NeedIn, ResultIn, validate_listing
+from market.listings.models import KINDS, Interest, Listing, ListingEvent, ListingRevision
+from market.listings.schemas import SCHEMAS, NeedIn, ResultIn, validate_listing
+from market.notifications.service import members_of, notify
 from market.outbox.relay import Change
 from market.outbox.service import enqueue_listing
 from market.signals import interest_expressed
@@ -107,6 +109,22 @@ def update_listing(
             ("version", STALE_MESSAGE.format(current=listing.version, yours=expected_version))
         )
     checked = data if isinstance(data, ResultIn | NeedIn) else validate_listing(listing.kind, data)
+    if check_permission and listing.status == S.PUBLISHED:
+        changes = material_changes(listing, checked)
+        # While a revision waits, every edit joins it: approving it must not undo a later edit.
+        if changes or pending_revision(session, listing) is not None:
+            # The row's version moves on (nothing else of it changes), so an editor who opened the
+            # form before this save is refused instead of silently replacing this revision.
+            listing.updated_at = utcnow()
+            session.add(listing)
+            try:
+                session.flush()
+            except StaleDataError:
+                raise ConflictError(
+                    ("version", STALE_MESSAGE.format(current="更新的版本", yours=expected_version))
+                ) from None
+            propose_revision(session, actor=actor, listing=listing, data=checked, changes=changes)
+            return listing
     _apply(listing, checked, field_inferred=field_inferred)
     session.add(listing)
     try:
@@ -119,6 +137,207 @@ def update_listing(
     if listing.status == S.PUBLISHED:
         enqueue_listing(session, kind=listing.kind, listing_id=listing.id)
     return listing
+
+
+#: the fields whose change sends a published listing back to review (title, text, price, mode, field)
+MATERIAL: dict[str, dict[str, str]] = {
+    "result": {
+        "title": "标题",
+        "field": "技术领域",
+        "summary": "成果简介",
+        "problem": "解决的问题",
+        "advantage": "量化优势",
+        "transfer_modes": "转化方式",
+        "price_negotiable": "价格面议",
+        "price_wan": "价格（万元）",
+    },
+    "need": {
+        "title": "标题",
+        "field": "技术领域",
+        "description": "需求描述",
+        "requirements": "必备要求",
+        "target_metrics": "目标指标",
+        "cooperation_modes": "合作方式",
+        "budget_min_wan": "预算下限（万元）",
+        "budget_max_wan": "预算上限（万元）",
+        "reward_wan": "悬赏金额（万元）",
+    },
+}
+REVISION_PENDING, REVISION_APPROVED, REVISION_RETURNED = "待审核", "已通过", "已退回"
+REVISION_RETRACTED, REVISION_SUPERSEDED = "已撤回", "已取代"
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == [] or value == "":
+        return "（空）"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return float(a) == float(b)
+    return (a or None) == (b or None)  # "", [] and None are all "not given"
+
+
+def material_changes(listing: Listing, data: ResultIn | NeedIn) -> list[list[str]]:
+    """[[field, label, before, after], …] for the material fields `data` changes."""
+    out = []
+    for name, label in MATERIAL[listing.kind].items():
+        before, after = getattr(listing, name), getattr(data, name)
+        if not _same(before, after):
+            out.append([name, label, _shown(before), _shown(after)])
+    return out
+
+
+def pending_revision(session: Session, listing: Listing) -> ListingRevision | None:
+    return session.exec(
+        select(ListingRevision).where(
+            ListingRevision.kind == listing.kind,
+            ListingRevision.listing_id == listing.id,
+            ListingRevision.status == REVISION_PENDING,
+        )
+    ).first()
+
+
+def revisions(session: Session, listing: Listing) -> list[ListingRevision]:
+    """The listing's revisions, newest first (the history shows their changes)."""
+    return list(
+        session.exec(
+            select(ListingRevision)
+            .where(ListingRevision.kind == listing.kind, ListingRevision.listing_id == listing.id)
+            .order_by(ListingRevision.created_at.desc(), ListingRevision.id.desc())
+        ).all()
+    )
+
+
+def revision_content(revision: ListingRevision) -> ResultIn | NeedIn:
+    return SCHEMAS[revision.kind].model_validate(revision.data)
+
+
+def propose_revision(
+    session: Session, *, actor: User | None, listing: Listing, data: ResultIn | NeedIn, changes: list
+) -> ListingRevision:
+    """Keep a material edit of a published listing for review; the published version stays as it is."""
+    earlier = pending_revision(session, listing)
+    if earlier is not None:
+        earlier.status = REVISION_SUPERSEDED
+        session.add(earlier)
+    revision = ListingRevision(
+        kind=listing.kind,
+        listing_id=listing.id,
+        data=data.model_dump(mode="json"),
+        changes=changes,
+        base_version=listing.version,
+        submitted_by_id=actor.id if actor else None,
+    )
+    session.add(revision)
+    session.flush()
+    labels = "、".join(c[1] for c in changes) or "其他内容"
+    record_event(
+        session,
+        listing=listing,
+        actor=actor,
+        action="revise",
+        from_status=listing.status,
+        reason=f"修改待审核：{labels}（审核通过前公开页面仍显示原内容）",
+    )
+    return revision
+
+
+def _pending_of(session: Session, revision_id: int) -> tuple[ListingRevision, Listing]:
+    revision = session.get(ListingRevision, revision_id)
+    if revision is None:
+        raise DomainError((None, "找不到该修改"))
+    listing = session.get(KINDS[revision.kind], revision.listing_id)
+    if revision.status != REVISION_PENDING:
+        raise DomainError((None, f"该修改已处理（{revision.status}）"))
+    return revision, listing
+
+
+def approve_revision(session: Session, *, actor: User, revision_id: int) -> Listing:
+    """The reviewer accepts a revision: the listing takes its content (search and matching follow)."""
+    if actor.role != Role.ADMIN:
+        raise NotAllowed((None, "只有平台运营可以审核修改"))
+    revision, listing = _pending_of(session, revision_id)
+    _apply(listing, revision_content(revision))
+    session.add(listing)
+    revision.status = REVISION_APPROVED
+    revision.decided_by_id, revision.decided_at = actor.id, utcnow()
+    session.add(revision)
+    session.flush()
+    labels = "、".join(c[1] for c in revision.changes) or "其他内容"
+    record_event(
+        session,
+        listing=listing,
+        actor=actor,
+        action="revision_approve",
+        from_status=listing.status,
+        to_status=listing.status,
+        reason=f"修改通过：{labels}",
+    )
+    if listing.status == S.PUBLISHED:
+        enqueue_listing(session, kind=listing.kind, listing_id=listing.id)
+    tell_owners(session, listing, f"您对{listing.label}“{listing.title}”的修改已审核通过，公开页面已更新。")
+    return listing
+
+
+def reject_revision(session: Session, *, actor: User, revision_id: int, reason: str) -> Listing:
+    """The reviewer returns a revision with a reason; the published version stays."""
+    if actor.role != Role.ADMIN:
+        raise NotAllowed((None, "只有平台运营可以审核修改"))
+    reason = _reason(reason)
+    revision, listing = _pending_of(session, revision_id)
+    revision.status = REVISION_RETURNED
+    revision.decided_by_id, revision.decided_at, revision.reason = actor.id, utcnow(), reason
+    session.add(revision)
+    record_event(
+        session,
+        listing=listing,
+        actor=actor,
+        action="revision_reject",
+        from_status=listing.status,
+        reason=reason,
+    )
+    tell_owners(
+        session,
+        listing,
+        f"您对{listing.label}“{listing.title}”的修改被退回，公开页面仍为原内容。审核意见：{reason}",
+    )
+    return listing
+
+
+def retract_revision(session: Session, *, actor: User, listing: Listing) -> ListingRevision:
+    """The owner takes a pending revision back."""
+    revision = pending_revision(session, listing)
+    if not perm.is_owner(actor, listing) or revision is None:
+        raise NotAllowed((None, "没有可撤回的待审核修改"))
+    revision.status = REVISION_RETRACTED
+    session.add(revision)
+    record_event(session, listing=listing, actor=actor, action="revision_retract", from_status=listing.status)
+    return revision
+
+
+def pending_revisions(session: Session) -> list[tuple[ListingRevision, Listing, Organization]]:
+    """Revisions waiting for review, oldest first, with their listing and organisation."""
+    out = []
+    rows = session.exec(
+        select(ListingRevision)
+        .where(ListingRevision.status == REVISION_PENDING)
+        .order_by(ListingRevision.created_at, ListingRevision.id)
+    ).all()
+    for revision in rows:
+        listing = session.get(KINDS[revision.kind], revision.listing_id)
+        if listing is not None:
+            out.append((revision, listing, session.get(Organization, listing.organization_id)))
+    return out
 
 
 def confirm_field(session: Session, *, actor: User, listing: Listing, field: str) -> Listing:
@@ -174,31 +393,63 @@ def _org(session: Session, listing: Listing) -> Organization:
 
 
 def submit(session: Session, *, actor: User, listing: Listing) -> Listing:
-    """草稿/已下架 → 待审核. The organisation must be verified."""
+    """草稿/已退回/已下架 → 待审核. The organisation must be verified."""
     if not perm.can_submit(actor, listing):
         raise NotAllowed((None, "只有所属机构成员可以提交草稿或已下架的内容"))
     if not _org(session, listing).verified:
-        raise DomainError((None, "所属机构尚未通过平台认证，认证后才能提交发布。请联系平台运营。"))
+        raise DomainError(
+            (
+                None,
+                "所属机构尚未通过平台认证，认证后才能提交发布。请在“机构认证”页面提交统一社会信用代码和证件。",
+            )
+        )
     if listing.kind == "need" and not listing.no_secret_confirmed:
         raise DomainError(("no_secret_confirmed", "请先确认需求内容不含商业秘密"))
     return _move(session, listing=listing, actor=actor, action="submit")
 
 
+def tell_owners(session: Session, listing: Listing, message: str) -> None:
+    """The owning organisation's members hear about a review decision (in-site, and by mail when
+    MAIL_URL is set)."""
+    notify(
+        session,
+        user_ids=members_of(session, listing.organization_id),
+        message=message,
+        link=links.listing(listing.kind, listing.id),
+    )
+
+
 def approve(session: Session, *, actor: User, listing: Listing) -> Listing:
-    """待审核 → 已发布 (admin)."""
+    """待审核 → 已发布 (admin); the owners are told."""
     if not perm.can_review(actor, listing):
         raise NotAllowed((None, "只有平台运营可以审核待审核的内容"))
-    return _move(session, listing=listing, actor=actor, action="approve")
+    _move(session, listing=listing, actor=actor, action="approve")
+    tell_owners(session, listing, f"您的{listing.label}“{listing.title}”已审核通过，现已公开发布。")
+    return listing
 
 
-def reject(session: Session, *, actor: User, listing: Listing, reason: str) -> Listing:
-    """待审核 → 草稿 with the admin's reason, so the owner knows what to fix."""
-    if not perm.can_review(actor, listing):
-        raise NotAllowed((None, "只有平台运营可以审核待审核的内容"))
+def _reason(reason: str | None) -> str:
     reason = " ".join((reason or "").split())
     if len(reason) < 4:
         raise DomainError(("reason", "退回时请写明原因（至少 4 个字），方便发布方修改"))
-    return _move(session, listing=listing, actor=actor, action="reject", reason=reason[:500])
+    return reason[:500]
+
+
+def reject(session: Session, *, actor: User, listing: Listing, reason: str) -> Listing:
+    """待审核 → 已退回 with the admin's reason, so the owner knows what to fix; the owners are told."""
+    if not perm.can_review(actor, listing):
+        raise NotAllowed((None, "只有平台运营可以审核待审核的内容"))
+    reason = _reason(reason)
+    _move(session, listing=listing, actor=actor, action="reject", reason=reason)
+    tell_owners(session, listing, f"您的{listing.label}“{listing.title}”被退回修改。审核意见：{reason}")
+    return listing
+
+
+def retract(session: Session, *, actor: User, listing: Listing) -> Listing:
+    """待审核 → 草稿: the owner takes the submission back before the reviewer decides."""
+    if not perm.can_retract(actor, listing):
+        raise NotAllowed((None, "只有所属机构成员可以撤回待审核的内容"))
+    return _move(session, listing=listing, actor=actor, action="retract")
 
 
 def withdraw(session: Session, *, actor: User, listing: Listing, reason: str | None = None) -> Listing:

@@ -118,7 +118,10 @@ def register(page, *, role: str, email: str, name: str, org: str, **extra: str) 
     for field, value in extra.items():
         page.select_option(f"select[name={field}]", value)
     page.click("input[type=submit]")
-    page.wait_for_url("**/account")
+    # Registration answers the same whether or not the address was free: it sends the visitor to login.
+    page.wait_for_url("**/login**")
+    login(page, email)
+    page.goto("/account")
 
 
 def admin_page(new_page):

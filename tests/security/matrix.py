@@ -31,11 +31,12 @@ from market.directory.models import (
 from market.events.models import Event, MeetingRequest, PitchApplication, Registration
 from market.federation.models import Partner
 from market.financing.models import FinancingRequest
-from market.listings.models import Interest, ResearchResult, TechNeed
+from market.listings.models import Interest, ListingRevision, ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
 from market.notices.models import Notice
 from market.notifications.models import Notification
 from market.trade.models import Bid, BuyerRegistration, Objection, ObjectionRuling
+from market.verification.models import OrgVerification
 from tests.factories import NEED, RESULT
 
 LOGIN = "login"
@@ -295,6 +296,22 @@ CASES: list[Case] = [
     Case("accounts.logout", "POST", "/logout", members(302)),
     Case("accounts.register", "GET", "/register", expect(302, visitor=200)),
     Case("accounts.register", "POST", "/register", expect(302, visitor=400), data={}),
+    Case("accounts.forgot_password", "GET", "/password/forgot", PUBLIC),
+    Case(
+        "accounts.forgot_password",
+        "POST",
+        "/password/forgot",
+        expect(LOGIN),  # everyone is sent to the login page, with the same message
+        data={"email": "nobody@example.cn"},
+    ),
+    Case("accounts.reset_password", "GET", "/password/reset/not-a-token", expect(400)),
+    Case(
+        "accounts.reset_password",
+        "POST",
+        "/password/reset/not-a-token",
+        expect(400),
+        data={"password": "另一句足够长的新口令"},
+    ),
     Case("accounts.account", "GET", "/account", SIGNED_IN),
     Case(
         "accounts.account",
@@ -317,6 +334,21 @@ CASES: list[Case] = [
         "/account/tokens/{token}/revoke",
         members(404, uni=302),
         effect=_token_revoked,
+    ),
+    # organisation verification
+    Case("verification.help_page", "GET", "/help/verification", PUBLIC),
+    Case("verification.apply", "GET", "/verification", members(200, admin=404)),
+    Case("verification.apply", "POST", "/verification", members(400, admin=404), data={}),
+    Case("verification.queue", "GET", "/admin/verifications", ADMIN_ONLY),
+    Case("verification.review", "GET", "/admin/verifications/{verification}", ADMIN_ONLY),
+    Case("verification.document", "GET", "/admin/verifications/{verification}/document", ADMIN_ONLY),
+    Case(
+        "verification.decide",
+        "POST",
+        "/admin/verifications/{verification}/decide",
+        members(403, admin=302),
+        data={"decision": "refuse", "reason": "证件扫描件不清晰", "confirmed": "1"},
+        effect=lambda s, w, _u: s.get(OrgVerification, w.verification).status == "未通过",
     ),
     # admin
     Case("admin.review", "GET", "/admin/review", ADMIN_ONLY),
@@ -390,7 +422,11 @@ CASES: list[Case] = [
         "/results/{result}/edit",
         members(403, uni=302),
         data=dict(RESULT, title=EDITED_TITLE, version="{result_version}"),
-        effect=_title_is(ResearchResult, "result", EDITED_TITLE),
+        # a published listing's new title waits for review as a revision
+        effect=lambda s, w, _u: any(
+            r.data.get("title") == EDITED_TITLE
+            for r in s.exec(select(ListingRevision).where(ListingRevision.listing_id == w.result))
+        ),
     ),
     Case(
         "listings.edit",
@@ -406,6 +442,28 @@ CASES: list[Case] = [
         "/results/{draft}/submit",
         members(404, uni=302, admin=403),
         effect=_status(ResearchResult, "draft", "待审核"),
+    ),
+    Case(
+        "listings.retract_revision",
+        "POST",
+        "/results/{result}/revision/retract",
+        members(403, uni=302),
+        effect=lambda s, w, _u: s.get(ListingRevision, w.revision).status == "已撤回",
+    ),
+    Case(
+        "admin.decide_revision",
+        "POST",
+        "/admin/revisions/{revision}",
+        members(403, admin=302),
+        data={"decision": "reject", "reason": "矩阵测试退回修改"},
+        effect=lambda s, w, _u: s.get(ListingRevision, w.revision).status == "已退回",
+    ),
+    Case(
+        "listings.retract",
+        "POST",
+        "/results/{pending}/retract",
+        members(404, uni=302, admin=403),
+        effect=_status(ResearchResult, "pending", "草稿"),
     ),
     Case(
         "listings.withdraw",

@@ -35,7 +35,9 @@ from tests.events.world import events_world
 from tests.factories import make_listing, make_match, make_org, make_user
 from tests.federation.world import federation_world
 from tests.financing.world import financing_world
+from tests.review.world import review_world
 from tests.security.matrix import LOGIN, ROLES, Case, World
+from tests.verification.world import verification_world
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
@@ -166,6 +168,7 @@ def world(app, session, people) -> World:
     session.add(notice_file)
     financing = financing_world(app, session, uni_org, uni) | events_world(session, people, result)
     financing |= federation_world(session)
+    financing |= verification_world(app, session) | review_world(session, result, uni)
     session.commit()
     with app.app_context():
         report = save_report(user_id=uni.id, report=ImportReport(kind="result", filename="成果.csv"))
