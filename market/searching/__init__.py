@@ -12,7 +12,7 @@ def init_app(app: Flask) -> None:
     from market.health import Probe, register_probe
     from market.outbox.rebuild import register_rebuild_step
     from market.outbox.worker import Job, register_handler, register_job, register_warmup
-    from market.searching import cli, engine, routes, sync, view
+    from market.searching import cli, routes, sync, view
 
     app.register_blueprint(routes.bp)
     app.extensions["search.engine"] = None
@@ -20,7 +20,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(cli.search_cli)
     register_handler(app, sync.search_handler(app))
     register_rebuild_step(app, "搜索索引", sync.reindex_step)
-    register_warmup(app, lambda app: engine.get_engine(app).count())
+    register_warmup(app, sync.warm)
     every = float(app.config.get("SEARCH_CHECK_SECONDS", 15))
     register_job(app, Job("search-index", every=every, run=sync.keep_index))
     register_probe(

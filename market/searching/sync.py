@@ -16,6 +16,7 @@ from market.outbox.worker import tx
 from market.searching.documents import doc_id, listing_document, published_count, published_documents
 from market.searching.engine import get_engine
 from search import EngineUnavailable
+from vocab.analyzer import default_analyzer
 
 #: how long the worker waits for an asynchronous engine (Meilisearch) to apply a batch
 WRITE_TIMEOUT_S = 60.0
@@ -69,6 +70,13 @@ def reindex(app: Flask, *, progress: Callable[[int], None] | None = None) -> dic
     with tx(app).write() as session:
         result["requeued"] = relay.requeue_after(session, started_at)
     return result
+
+
+def warm(app: Flask) -> None:
+    """The worker's start: open the index and load the Chinese analyser's dictionary (over a second),
+    so the first listing approved after a start is not searchable a second late."""
+    get_engine(app).count()
+    default_analyzer().tokens("预热搜索分词")
 
 
 def rebuild_mark(app: Flask) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 from tests.browser.conftest import admin_page, login, register
@@ -40,8 +41,14 @@ def test_search_with_facets(new_page):
         uni.get_by_role("button", name="提交审核").click()
         approve(admin, title)
     visitor = new_page()
-    visitor.goto("/search?q=电解水制氢")
-    page = visitor.locator("main").inner_text()  # text: titles are split by <mark> in the HTML
+    # Searchable within a moment of approval (the worker indexes it): look again as a user would.
+    deadline = time.monotonic() + 20
+    while True:
+        visitor.goto("/search?q=电解水制氢")
+        page = visitor.locator("main").inner_text()  # text: titles are split by <mark> in the HTML
+        if (titles[0] in page and titles[1] in page) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert titles[0] in page and titles[1] in page and visitor.locator("mark").count() >= 2
     sidebar = visitor.locator("aside")
     assert "技术领域" in sidebar.inner_text()

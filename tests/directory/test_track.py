@@ -20,7 +20,7 @@ from market.listings import service as listings
 from market.matches import service as matches
 from market.matches.models import Match, MatchEvent
 from market.stats.activity import agent_leaderboard
-from market.stats.period import Period
+from market.stats.period import LOCAL_TZ, Period
 from tests.directory.conftest import make_agency, make_broker
 from tests.factories import login, make_listing, make_match, make_org, make_user
 
@@ -203,12 +203,13 @@ def test_the_period_limits_the_record_and_is_shown(app, client, session, desk):
             tech=20,
         )
     session.commit()
-    start = date.today() - timedelta(days=30)
+    today = datetime.now(LOCAL_TZ).date()  # the record's days are Tianjin's, whatever the machine's zone
+    start = today - timedelta(days=30)
     recent = track.broker_record(session, a.id, period=Period(start=start))
     assert recent.tech_amount_wan == 20
-    assert recent.covers == f"{start.isoformat()} 至 {date.today().isoformat()}"
+    assert recent.covers == f"{start.isoformat()} 至 {today.isoformat()}"
     body = client.get(f"/brokers/{a.id}", query_string={"from": start.isoformat()}).get_data(as_text=True)
-    assert f"{start.isoformat()} 至 {date.today().isoformat()}" in body
+    assert f"{start.isoformat()} 至 {today.isoformat()}" in body
     assert "20.00 万元" in body
     bad = client.get(f"/brokers/{a.id}", query_string={"from": "2025-13-01"})
     assert bad.status_code == 400
