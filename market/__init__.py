@@ -21,6 +21,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         accounts,
         admin,
         api,
+        challenges,
         cli,
         db,
         deals,
@@ -74,6 +75,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         mail,
         outbox,
         trade,
+        challenges,
     ):
         feature.init_app(app)
     links.init_app(app)

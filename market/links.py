@@ -101,3 +101,17 @@ def event(event_id: int) -> str:
 def event_agenda(event_id: int) -> str:
     """A participant's own agenda of 1:1 meetings."""
     return _path("events.agenda", event_id=event_id)
+
+
+def challenge(need_id: int) -> str:
+    """A 揭榜挂帅 challenge's public page."""
+    return _path("challenges.detail", need_id=need_id)
+
+
+def challenge_applicants(need_id: int) -> str:
+    """The owner's and agents' side-by-side view of the applicants."""
+    return _path("challenges.applicants", need_id=need_id)
+
+
+def challenge_application(need_id: int, application_id: int) -> str:
+    return _path("challenges.application", need_id=need_id, application_id=application_id)

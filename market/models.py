@@ -1,6 +1,7 @@
 """Imports every table model so that SQLModel.metadata is complete (Alembic, tests)."""
 
 from market.accounts.models import Organization, User
+from market.challenges.models import ChallengeApplication, ChallengeClosing, ChallengeQuestion
 from market.contacts.models import ContactReveal
 from market.deals.models import Contract, ContractInstalment
 from market.directory.models import (
@@ -54,6 +55,9 @@ __all__ = [
     "BrokerProfile",
     "BrokerRequest",
     "BuyerRegistration",
+    "ChallengeApplication",
+    "ChallengeClosing",
+    "ChallengeQuestion",
     "ContactReveal",
     "Contract",
     "ContractInstalment",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import ValidationError, field_validator, model_validator
@@ -26,6 +26,9 @@ from vocab.taxonomy import (
     values,
 )
 from vocab.values import split_list
+
+#: a challenge's deadline is a calendar day in Tianjin (UTC+8)
+_LOCAL_TZ = timezone(timedelta(hours=8))
 
 #: shortest valid title and main text (车门锁 is a real need's whole title, 如何去除花椒中苦味 a whole
 #: description): short is not invalid
@@ -328,6 +331,12 @@ class NeedIn(ListingIn):
             self.is_challenge = True
             if self.reward_wan is None:
                 raise ValueError("reward_wan:揭榜挂帅需求请填写悬赏金额（万元）")
+        if (
+            self.is_challenge
+            and self.deadline is not None
+            and self.deadline <= datetime.now(_LOCAL_TZ).date()
+        ):
+            raise ValueError("deadline:揭榜截止日期应晚于今天（已过去的日期不能张榜）")
         if not self.no_secret_confirmed:
             raise ValueError("no_secret_confirmed:请确认需求内容不含商业秘密")
         return self

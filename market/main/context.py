@@ -30,6 +30,7 @@ NAV: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("stats.dashboard", "统计", ("admin",)),
     ("admin.system", "系统状态", ("admin",)),
     ("trade.board", "展示交易", None),
+    ("challenges.board", "揭榜挂帅", None),
     ("stats.public", "交易概况", None),
     ("notices.index", "公告", None),
 ]

@@ -21,6 +21,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from market.accounts.models import ApiToken, Organization, User
+from market.challenges.models import ChallengeApplication, ChallengeClosing, ChallengeQuestion
 from market.deals.models import Contract, ContractInstalment
 from market.directory.models import (
     AgencyProfile,
@@ -957,6 +958,70 @@ CASES: list[Case] = [
         "/events/{event}/pitches/{ev_pitch}/reject",
         members(403, agent=302, admin=302),
         effect=_status(PitchApplication, "ev_pitch", "未入选"),
+    ),
+    # 揭榜挂帅: ent owns the challenge, uni applied (other_uni may still apply), agents review
+    Case("challenges.board", "GET", "/challenges", PUBLIC),
+    Case("challenges.detail", "GET", "/challenges/{challenge}", PUBLIC),
+    Case("challenges.apply", "GET", "/challenges/{challenge}/apply", members(403, uni=200, other_uni=200)),
+    Case(
+        "challenges.apply",
+        "POST",
+        "/challenges/{challenge}/apply",
+        members(403, uni=400, other_uni=302),
+        data={
+            "plan": "矩阵中的技术方案：宽温域电解液配方与界面修饰",
+            "team": "矩阵中的团队：教授一名与博士后三名",
+            "milestones": "矩阵中的里程碑：三个月筛选，六个月验证",
+        },
+        effect=lambda s, w, u: (
+            u is not None
+            and s.exec(
+                select(ChallengeApplication).where(
+                    ChallengeApplication.need_id == w.challenge,
+                    ChallengeApplication.created_by_id == u.id,
+                    ChallengeApplication.id != w.ch_app,
+                )
+            ).first()
+            is not None
+        ),
+    ),
+    Case(
+        "challenges.applicants",
+        "GET",
+        "/challenges/{challenge}/applicants",
+        members(403, ent=200, agent=200, admin=200),
+    ),
+    Case(
+        "challenges.application",
+        "GET",
+        "/challenges/{challenge}/applications/{ch_app}",
+        members(404, uni=200, ent=200, agent=200, admin=200),
+    ),
+    Case(
+        "challenges.shortlist",
+        "POST",
+        "/challenges/{challenge}/applications/{ch_app}/shortlist",
+        members(403, uni=403, ent=302, agent=302, other_uni=403),
+        effect=lambda s, w, _u: s.get(ChallengeApplication, w.ch_app).status == "入围",
+    ),
+    Case(
+        "challenges.ask",
+        "POST",
+        "/challenges/{challenge}/applications/{ch_app}/questions",
+        members(404, uni=302, ent=302, agent=302, admin=302),
+        data={"body": "矩阵中的追问"},
+        effect=lambda s, w, _u: (
+            s.exec(select(ChallengeQuestion).where(ChallengeQuestion.body == "矩阵中的追问")).first()
+            is not None
+        ),
+    ),
+    Case(
+        "challenges.decide",
+        "POST",
+        "/challenges/{challenge}/decide",
+        members(403, ent=302, agent=302),
+        data={"chosen": "{ch_app}"},
+        effect=lambda s, w, _u: s.get(ChallengeClosing, w.challenge) is not None,
     ),
     Case("api.docs", "GET", "/api/v1/docs", PUBLIC),
 ]

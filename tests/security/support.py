@@ -31,6 +31,7 @@ from market.notifications.service import notify
 from market.searching.sync import reindex
 from market.trade import service as trade_svc
 from market.trade.models import TradeDeal
+from tests.challenges.world import challenges_world
 from tests.events.world import events_world
 from tests.factories import make_listing, make_match, make_org, make_user
 from tests.financing.world import financing_world
@@ -164,6 +165,7 @@ def world(app, session, people) -> World:
     )
     session.add(notice_file)
     financing = financing_world(app, session, uni_org, uni) | events_world(session, people, result)
+    financing |= challenges_world(session, people)
     session.commit()
     with app.app_context():
         report = save_report(user_id=uni.id, report=ImportReport(kind="result", filename="成果.csv"))
