@@ -36,10 +36,13 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         mail,
         main,
         matches,
+        media,
+        messages,
         notices,
         notifications,
         outbox,
         routing,
+        saved,
         searching,
         security,
         stats,
@@ -76,6 +79,9 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         outbox,
         trade,
         challenges,
+        saved,
+        messages,
+        media,
     ):
         feature.init_app(app)
     links.init_app(app)

@@ -66,6 +66,8 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
         "MAIL_FROM": env.get("MAIL_FROM", "noreply@localhost"),
         #: the site's public address, for links in mail
         "SITE_URL": env.get("SITE_URL", "http://127.0.0.1:5000"),
+        #: how often the worker runs saved searches for new listings and mails due digests
+        "ALERT_CHECK_SECONDS": float(env.get("ALERT_CHECK_SECONDS", "60")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

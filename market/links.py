@@ -115,3 +115,18 @@ def challenge_applicants(need_id: int) -> str:
 
 def challenge_application(need_id: int, application_id: int) -> str:
     return _path("challenges.application", need_id=need_id, application_id=application_id)
+
+
+def favourites() -> str:
+    """我的收藏: saved listings, followed organisations, saved searches."""
+    return _path("saved.index")
+
+
+def unsubscribe(token: str) -> str:
+    """The one-click unsubscribe link of a saved search's digest."""
+    return _path("saved.unsubscribe", token=token)
+
+
+def messages(match_id: int) -> str:
+    """The message thread of an introduced match."""
+    return _path("messages.thread", match_id=match_id)

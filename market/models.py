@@ -32,9 +32,12 @@ from market.financing.models import (
 from market.listings.models import Interest, ListingEvent, ResearchResult, TechNeed
 from market.mail.models import OutgoingMail
 from market.matches.models import Match, MatchEvent
+from market.media.models import ListingImage
+from market.messages.models import Message, MessageRead, ThreadReport
 from market.notices.models import Notice, NoticeAttachment
 from market.notifications.models import Notification
 from market.outbox.models import OutboxEntry, WorkerState
+from market.saved.models import Favourite, Follow, SavedSearch, SavedSearchHit
 from market.trade.models import (
     Auction,
     Bid,
@@ -65,14 +68,19 @@ __all__ = [
     "DataRoomView",
     "Event",
     "EventReviewer",
+    "Favourite",
     "FinancingEvent",
     "FinancingRequest",
+    "Follow",
     "Interest",
     "InvestorProfile",
     "ListingEvent",
+    "ListingImage",
     "Match",
     "MatchEvent",
     "MeetingRequest",
+    "Message",
+    "MessageRead",
     "NdaAcceptance",
     "Notice",
     "NoticeAttachment",
@@ -91,7 +99,10 @@ __all__ = [
     "Registration",
     "ResearchResult",
     "SaleListing",
+    "SavedSearch",
+    "SavedSearchHit",
     "TechNeed",
+    "ThreadReport",
     "TradeDeal",
     "TradeEvent",
     "User",

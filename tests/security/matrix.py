@@ -33,8 +33,11 @@ from market.events.models import Event, MeetingRequest, PitchApplication, Regist
 from market.financing.models import FinancingRequest
 from market.listings.models import Interest, ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
+from market.media.models import ListingImage
+from market.messages.models import Message, ThreadReport
 from market.notices.models import Notice
 from market.notifications.models import Notification
+from market.saved.models import Favourite, Follow, SavedSearch
 from market.trade.models import Bid, BuyerRegistration, Objection, ObjectionRuling
 from tests.factories import NEED, RESULT
 
@@ -1022,6 +1025,122 @@ CASES: list[Case] = [
         members(403, ent=302, agent=302),
         data={"chosen": "{ch_app}"},
         effect=lambda s, w, _u: s.get(ChallengeClosing, w.challenge) is not None,
+    ),
+    # 收藏与订阅: uni saved a search; anyone signed in saves listings and follows organisations
+    Case("saved.index", "GET", "/favourites", SIGNED_IN),
+    Case(
+        "saved.favourite",
+        "POST",
+        "/needs/{need}/favourite",
+        members(302),
+        effect=lambda s, w, u: (
+            u is not None
+            and s.exec(
+                select(Favourite).where(Favourite.user_id == u.id, Favourite.listing_id == w.need)
+            ).first()
+            is not None
+        ),
+    ),
+    Case("saved.favourite", "POST", "/results/{draft}/favourite", members(404)),
+    Case(
+        "saved.follow",
+        "POST",
+        "/organizations/{org_unverified}/follow",
+        members(302),
+        effect=lambda s, w, u: (
+            u is not None and s.exec(select(Follow).where(Follow.user_id == u.id)).first() is not None
+        ),
+    ),
+    Case(
+        "saved.save_search",
+        "POST",
+        "/saved-searches",
+        members(302),
+        data={"q": "矩阵中的订阅词"},
+        effect=lambda s, w, u: (
+            u is not None
+            and s.exec(
+                select(SavedSearch).where(SavedSearch.user_id == u.id, SavedSearch.name == "矩阵中的订阅词")
+            ).first()
+            is not None
+        ),
+    ),
+    Case(
+        "saved.change_search",
+        "POST",
+        "/saved-searches/{saved_search}",
+        members(404, uni=302),
+        data={"frequency": "每周"},
+        effect=lambda s, w, _u: s.get(SavedSearch, w.saved_search).frequency == "每周",
+    ),
+    Case(
+        "saved.unsubscribe",
+        "GET",
+        "/saved-searches/unsubscribe/{unsub_token}",
+        PUBLIC,
+        effect=lambda s, w, _u: s.get(SavedSearch, w.saved_search).frequency == "不发邮件",
+    ),
+    Case("saved.unsubscribe", "GET", "/saved-searches/unsubscribe/forged", expect(400)),
+    # 消息: only the two introduced sides (uni ↔ ent on m_introduced); admins read a reported thread
+    Case("messages.inbox", "GET", "/messages", SIGNED_IN),
+    Case("messages.thread", "GET", "/matches/{m_introduced}/messages", members(404, uni=200, ent=200)),
+    Case("messages.thread", "GET", "/matches/{m_signed}/messages", members(404, uni=200, ent=200, admin=200)),
+    Case("messages.thread", "GET", "/matches/{m_suggested}/messages", members(404)),
+    Case(
+        "messages.send",
+        "POST",
+        "/matches/{m_introduced}/messages",
+        members(404, uni=302, ent=302),
+        data={"body": "矩阵中的回复"},
+        effect=lambda s, w, _u: (
+            s.exec(select(Message).where(Message.body == "矩阵中的回复")).first() is not None
+        ),
+    ),
+    Case(
+        "messages.send",
+        "POST",
+        "/matches/{m_suggested}/messages",
+        members(404),
+        data={"body": "未对接时的消息"},
+        effect=lambda s, w, _u: (
+            s.exec(select(Message).where(Message.body == "未对接时的消息")).first() is not None
+        ),
+    ),
+    Case(
+        "messages.attachment",
+        "GET",
+        "/matches/{m_introduced}/messages/{message}/file",
+        members(404, uni=200, ent=200),
+    ),
+    Case(
+        "messages.report",
+        "POST",
+        "/matches/{m_introduced}/messages/report",
+        members(404, uni=302, ent=302),
+        data={"reason": "矩阵中的骚扰"},
+        effect=lambda s, w, _u: (
+            s.exec(select(ThreadReport).where(ThreadReport.match_id == w.m_introduced)).first() is not None
+        ),
+    ),
+    # 图片: owners upload and delete; whoever may see the listing sees its pictures
+    Case(
+        "media.upload",
+        "POST",
+        "/results/{result}/images",
+        members(403, uni=303),
+        multipart=True,
+        data={"alt": "矩阵"},
+    ),
+    Case(
+        "media.delete",
+        "POST",
+        "/results/{result}/images/{image}/delete",
+        members(403, uni=302),
+        effect=lambda s, w, _u: s.get(ListingImage, w.image) is None,
+    ),
+    Case("media.image", "GET", "/results/{result}/images/{image}/small", PUBLIC),
+    Case(
+        "media.image", "GET", "/results/{draft}/images/{image_draft}/medium", expect(404, uni=200, admin=200)
     ),
     Case("api.docs", "GET", "/api/v1/docs", PUBLIC),
 ]

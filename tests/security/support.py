@@ -35,6 +35,9 @@ from tests.challenges.world import challenges_world
 from tests.events.world import events_world
 from tests.factories import make_listing, make_match, make_org, make_user
 from tests.financing.world import financing_world
+from tests.media.world import media_world
+from tests.messages.world import messages_world
+from tests.saved.world import saved_world
 from tests.security.matrix import LOGIN, ROLES, Case, World
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -166,6 +169,9 @@ def world(app, session, people) -> World:
     session.add(notice_file)
     financing = financing_world(app, session, uni_org, uni) | events_world(session, people, result)
     financing |= challenges_world(session, people)
+    financing |= saved_world(app, session, people)
+    financing |= messages_world(app, session, people, introduced=m_introduced, signed=m_signed)
+    financing |= media_world(app, session, result=result, draft=draft)
     session.commit()
     with app.app_context():
         report = save_report(user_id=uni.id, report=ImportReport(kind="result", filename="成果.csv"))
