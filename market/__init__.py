@@ -26,6 +26,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         db,
         deals,
         directory,
+        discovery,
         errors,
         events,
         extensions,
@@ -82,6 +83,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         saved,
         messages,
         media,
+        discovery,
     ):
         feature.init_app(app)
     links.init_app(app)

@@ -11,6 +11,7 @@ from market.directory.models import (
     BrokerRequest,
     ProfileField,
 )
+from market.discovery.models import ListingView
 from market.events.models import (
     Event,
     EventReviewer,
@@ -76,6 +77,7 @@ __all__ = [
     "InvestorProfile",
     "ListingEvent",
     "ListingImage",
+    "ListingView",
     "Match",
     "MatchEvent",
     "MeetingRequest",
