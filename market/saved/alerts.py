@@ -14,15 +14,17 @@ from markupsafe import Markup
 from sqlmodel import select
 
 from market import links
-from market.accounts.models import User
+from market.accounts.models import Organization, User
 from market.db import utcnow
+from market.listings.models import KINDS
 from market.mail.service import SITE_NAME, queue_mail
 from market.notifications.models import Notification
 from market.outbox.worker import tx
 from market.saved import service
-from market.saved.models import Frequency, SavedSearch, SavedSearchHit
+from market.saved.models import Follow, Frequency, SavedSearch, SavedSearchHit
 from market.searching.engine import get_engine
 from search import EngineUnavailable, QueryError, SearchQuery
+from vocab.taxonomy import ListingStatus
 
 PERIOD = {Frequency.DAILY: timedelta(days=1), Frequency.WEEKLY: timedelta(days=7)}
 WINDOW = 50  # the newest hits looked at per run; more new listings than this between runs wait a run
@@ -98,7 +100,57 @@ def run_alerts(app: Flask) -> str | None:
                     )
                 )
                 found += added
-    return f"订阅搜索：{found} 条新结果" if found else None
+    told = _follow_alerts(app)
+    if not (found or told):
+        return None
+    return "；".join(
+        part
+        for part in (
+            f"订阅搜索：{found} 条新结果" if found else "",
+            f"关注机构：{told} 条新发布" if told else "",
+        )
+        if part
+    )
+
+
+def _follow_alerts(app: Flask) -> int:
+    """Followers hear of each new publication of the organisations they follow (once; in-site)."""
+    told = 0
+    with tx(app).write() as session:
+        for follow in session.exec(select(Follow).order_by(Follow.id)).all():
+            since = follow.seen_until or follow.created_at
+            new = []
+            for model in KINDS.values():
+                new += session.exec(
+                    select(model)
+                    .where(
+                        model.organization_id == follow.organization_id,
+                        model.status == ListingStatus.PUBLISHED,
+                        model.published_at > since,
+                    )
+                    .order_by(model.published_at)
+                    .limit(WINDOW)
+                ).all()
+            if not new:
+                continue
+            new.sort(key=lambda x: x.published_at)
+            org = session.get(Organization, follow.organization_id)
+            latest = new[-1]
+            session.add(
+                Notification(
+                    user_id=follow.user_id,
+                    message=f"关注的机构“{org.name}”发布了 {len(new)} 条新{latest.label}等：{latest.title}"[
+                        :500
+                    ]
+                    if len(new) > 1
+                    else f"关注的机构“{org.name}”发布了新{latest.label}：{latest.title}"[:500],
+                    link=links.listing(latest.kind, latest.id),
+                )
+            )
+            follow.seen_until = latest.published_at
+            session.add(follow)
+            told += len(new)
+    return told
 
 
 def _absolute(path: str) -> str:

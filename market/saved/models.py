@@ -47,6 +47,8 @@ class Follow(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", index=True)
     organization_id: int = Field(foreign_key="organizations.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=_TS)
+    #: the newest publication of the organisation the follower was told about
+    seen_until: datetime | None = Field(default=None, sa_type=_TS)
 
 
 class SavedSearch(SQLModel, table=True):

@@ -11,7 +11,7 @@ from market.mail.service import send_due
 from market.notifications.models import Notification
 from market.outbox.worker import drain_now
 from market.saved import alerts
-from market.saved.models import SavedSearch, SavedSearchHit
+from market.saved.models import Follow, SavedSearch, SavedSearchHit
 from tests.factories import NEED, login, publish
 from tests.mailserver import running
 from tests.saved.conftest import HYDROGEN
@@ -136,3 +136,25 @@ def test_search_page_offers_to_save_the_search(client, people):
     login(client, people["uni"])
     page = client.get("/search?q=氢&field=氢能").data.decode()
     assert "订阅此搜索" in page and 'name="field" value="氢能"' in page
+
+
+def test_followers_hear_of_an_organisations_new_publications_once(app, session, people):
+    ent = people["ent"]
+    c = app.test_client()
+    login(c, people["uni"])
+    assert c.post(f"/organizations/{ent.organization_id}/follow").status_code == 302
+    follow = session.exec(select(Follow)).one()
+    follow.created_at = follow.created_at.replace(year=follow.created_at.year - 1)  # followed a while ago
+    session.add(follow)
+    session.commit()
+    publish(app, session, people, "needs", HYDROGEN, owner="ent")
+    with app.app_context():
+        assert alerts.run_alerts(app) == "关注机构：1 条新发布"
+        assert alerts.run_alerts(app) is None
+    session.expire_all()
+    notes = [
+        n.message
+        for n in session.exec(select(Notification).where(Notification.user_id == people["uni"].id)).all()
+        if "关注的机构" in n.message
+    ]
+    assert notes == ["关注的机构“海河新能源科技股份有限公司”发布了新技术需求：焦炉煤气制氢提纯到燃料电池级"]
