@@ -9,12 +9,10 @@ def init_app(app: Flask) -> None:
     """The 我的收藏 page and toggles, saved searches, the alert and digest worker jobs, and the
     `saved_state` / `favourite_count` template globals."""
     from market.db import db
-    from market.extensions import csrf
     from market.outbox.worker import Job, register_job
     from market.saved import alerts, routes, service
 
     app.register_blueprint(routes.bp)
-    csrf.exempt(routes.unsubscribe)  # a GET from a mail; the signed token is the proof
     app.jinja_env.globals["saved_state"] = lambda kind, listing: service.state_for_current_user(
         db(), kind, listing
     )
