@@ -123,3 +123,32 @@ def event(event_id: int) -> str:
 def event_agenda(event_id: int) -> str:
     """A participant's own agenda of 1:1 meetings."""
     return _path("events.agenda", event_id=event_id)
+
+
+def challenge(need_id: int) -> str:
+    """A 揭榜挂帅 challenge's public page."""
+    return _path("challenges.detail", need_id=need_id)
+
+
+def challenge_applicants(need_id: int) -> str:
+    """The owner's and agents' side-by-side view of the applicants."""
+    return _path("challenges.applicants", need_id=need_id)
+
+
+def challenge_application(need_id: int, application_id: int) -> str:
+    return _path("challenges.application", need_id=need_id, application_id=application_id)
+
+
+def favourites() -> str:
+    """我的收藏: saved listings, followed organisations, saved searches."""
+    return _path("saved.index")
+
+
+def unsubscribe(token: str) -> str:
+    """The one-click unsubscribe link of a saved search's digest."""
+    return _path("saved.unsubscribe", token=token)
+
+
+def messages(match_id: int) -> str:
+    """The message thread of an introduced match."""
+    return _path("messages.thread", match_id=match_id)

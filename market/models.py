@@ -1,6 +1,7 @@
 """Imports every table model so that SQLModel.metadata is complete (Alembic, tests)."""
 
 from market.accounts.models import Organization, User
+from market.challenges.models import ChallengeApplication, ChallengeClosing, ChallengeQuestion
 from market.contacts.models import ContactReveal
 from market.deals.models import Contract, ContractInstalment
 from market.directory.models import (
@@ -10,6 +11,7 @@ from market.directory.models import (
     BrokerRequest,
     ProfileField,
 )
+from market.discovery.models import ListingView
 from market.events.models import (
     Event,
     EventReviewer,
@@ -32,9 +34,12 @@ from market.financing.models import (
 from market.listings.models import Interest, ListingEvent, ListingRevision, ResearchResult, TechNeed
 from market.mail.models import OutgoingMail
 from market.matches.models import Match, MatchEvent
+from market.media.models import ListingImage
+from market.messages.models import Message, MessageRead, ThreadReport
 from market.notices.models import Notice, NoticeAttachment
 from market.notifications.models import Notification
 from market.outbox.models import OutboxEntry, WorkerState
+from market.saved.models import Favourite, Follow, SavedSearch, SavedSearchHit
 from market.trade.models import (
     Auction,
     Bid,
@@ -56,6 +61,9 @@ __all__ = [
     "BrokerProfile",
     "BrokerRequest",
     "BuyerRegistration",
+    "ChallengeApplication",
+    "ChallengeClosing",
+    "ChallengeQuestion",
     "ContactReveal",
     "Contract",
     "ContractInstalment",
@@ -63,17 +71,23 @@ __all__ = [
     "DataRoomView",
     "Event",
     "EventReviewer",
+    "Favourite",
     "FeedEntry",
     "FinancingEvent",
     "FinancingRequest",
+    "Follow",
     "Interest",
     "InvestorProfile",
     "LinkedRecord",
     "ListingEvent",
+    "ListingImage",
     "ListingRevision",
+    "ListingView",
     "Match",
     "MatchEvent",
     "MeetingRequest",
+    "Message",
+    "MessageRead",
     "NdaAcceptance",
     "Notice",
     "NoticeAttachment",
@@ -94,7 +108,10 @@ __all__ = [
     "Registration",
     "ResearchResult",
     "SaleListing",
+    "SavedSearch",
+    "SavedSearchHit",
     "TechNeed",
+    "ThreadReport",
     "TradeDeal",
     "TradeEvent",
     "User",

@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from market.db import db
 from market.outbox.rebuild import rebuild_all
 from market.searching.sync import index_is_missing, reindex_step
-from seed import financing_events, loader
+from seed import challenges, financing_events, loader, media_messages, saved
 
 seed_cli = AppGroup("seed", help="演示数据")
 
@@ -33,9 +33,13 @@ def demo(if_empty: bool) -> None:
         session.commit()
         extra = financing_events.load(session, loader.DEMO_PASSWORD)
         session.commit()
+        extra |= challenges.load(session) | saved.load(session) | media_messages.load(session)
+        session.commit()
         if any(extra.values()):
             click.echo(
-                f"投资机构 +{extra['investors']}，融资需求 +{extra['requests']}，活动 +{extra['events']}"
+                f"投资机构 +{extra['investors']}，融资需求 +{extra['requests']}，活动 +{extra['events']}，"
+                f"揭榜申请 +{extra['applications']}，收藏 +{extra['favourites']}，订阅搜索 +{extra['saved_searches']}，"
+                f"图片 +{extra['images']}，消息 +{extra['messages']}"
             )
         click.echo(
             f"机构 +{report.organizations}，用户 +{report.users}，科技成果 +{report.listings['result']}，"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import ValidationError, field_validator, model_validator
@@ -26,6 +26,9 @@ from vocab.taxonomy import (
     values,
 )
 from vocab.values import split_list
+
+#: a challenge's deadline is a calendar day in Tianjin (UTC+8)
+_LOCAL_TZ = timezone(timedelta(hours=8))
 
 #: shortest valid title and main text (车门锁 is a real need's whole title, 如何去除花椒中苦味 a whole
 #: description): short is not invalid
@@ -330,6 +333,16 @@ class NeedIn(ListingIn):
 RULES_SEPARATOR = "\n"
 
 
+def _day(value: Any) -> date | None:
+    """A date from a validated value or the raw input ("2027-06-30"); None when there is none."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip()) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
 def _number(value: Any) -> float | None:
     try:
         return None if value in (None, "") else float(value)
@@ -350,6 +363,9 @@ def need_rule_problems(values: dict[str, Any]) -> list[tuple[str, str]]:
     )
     if challenge and _number(values.get("reward_wan")) is None and not values.get("reward_wan"):
         out.append(("reward_wan", "揭榜挂帅需求请填写悬赏金额（万元）"))
+    deadline = _day(values.get("deadline"))
+    if challenge and deadline is not None and deadline <= datetime.now(_LOCAL_TZ).date():
+        out.append(("deadline", "揭榜截止日期应晚于今天（已过去的日期不能张榜）"))
     if not values.get("no_secret_confirmed"):
         out.append(("no_secret_confirmed", "请确认需求内容不含商业秘密"))
     return out

@@ -18,6 +18,8 @@ NAV: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("financing.mine", "我的融资", ("university", "enterprise")),
     ("financing.investor_desk", "投资工作台", ("investor",)),
     ("listings.mine", "我的发布", ("university", "enterprise")),
+    ("saved.index", "我的收藏", ("university", "enterprise", "agent", "investor")),
+    ("messages.inbox", "消息", ("university", "enterprise")),
     ("imports.upload", "批量导入", ("university", "enterprise")),
     ("matches.queue", "待认领对接", ("agent", "admin")),
     ("matches.board", "我的对接", ("agent",)),
@@ -31,6 +33,7 @@ NAV: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("stats.dashboard", "统计", ("admin",)),
     ("admin.system", "系统状态", ("admin",)),
     ("trade.board", "展示交易", None),
+    ("challenges.board", "揭榜挂帅", None),
     ("stats.public", "交易概况", None),
     ("notices.index", "公告", None),
 ]

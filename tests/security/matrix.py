@@ -21,6 +21,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from market.accounts.models import ApiToken, Organization, User
+from market.challenges.models import ChallengeApplication, ChallengeClosing, ChallengeQuestion
 from market.deals.models import Contract, ContractInstalment
 from market.directory.models import (
     AgencyProfile,
@@ -33,8 +34,11 @@ from market.federation.models import Partner
 from market.financing.models import FinancingRequest
 from market.listings.models import Interest, ListingRevision, ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
+from market.media.models import ListingImage
+from market.messages.models import Message, ThreadReport
 from market.notices.models import Notice
 from market.notifications.models import Notification
+from market.saved.models import Favourite, Follow, SavedSearch
 from market.trade.models import Bid, BuyerRegistration, Objection, ObjectionRuling
 from market.verification.models import OrgVerification
 from tests.factories import NEED, RESULT
@@ -1016,6 +1020,186 @@ CASES: list[Case] = [
         "/events/{event}/pitches/{ev_pitch}/reject",
         members(403, agent=302, admin=302),
         effect=_status(PitchApplication, "ev_pitch", "未入选"),
+    ),
+    # 揭榜挂帅: ent owns the challenge, uni applied (other_uni may still apply), agents review
+    Case("challenges.board", "GET", "/challenges", PUBLIC),
+    Case("challenges.detail", "GET", "/challenges/{challenge}", PUBLIC),
+    Case("challenges.apply", "GET", "/challenges/{challenge}/apply", members(403, uni=200, other_uni=200)),
+    Case(
+        "challenges.apply",
+        "POST",
+        "/challenges/{challenge}/apply",
+        members(403, uni=400, other_uni=302),
+        data={
+            "plan": "矩阵中的技术方案：宽温域电解液配方与界面修饰",
+            "team": "矩阵中的团队：教授一名与博士后三名",
+            "milestones": "矩阵中的里程碑：三个月筛选，六个月验证",
+        },
+        effect=lambda s, w, u: (
+            u is not None
+            and s.exec(
+                select(ChallengeApplication).where(
+                    ChallengeApplication.need_id == w.challenge,
+                    ChallengeApplication.created_by_id == u.id,
+                    ChallengeApplication.id != w.ch_app,
+                )
+            ).first()
+            is not None
+        ),
+    ),
+    Case(
+        "challenges.applicants",
+        "GET",
+        "/challenges/{challenge}/applicants",
+        members(403, ent=200, agent=200, admin=200),
+    ),
+    Case(
+        "challenges.application",
+        "GET",
+        "/challenges/{challenge}/applications/{ch_app}",
+        members(404, uni=200, ent=200, agent=200, admin=200),
+    ),
+    Case(
+        "challenges.shortlist",
+        "POST",
+        "/challenges/{challenge}/applications/{ch_app}/shortlist",
+        members(403, uni=403, ent=302, agent=302, other_uni=403),
+        effect=lambda s, w, _u: s.get(ChallengeApplication, w.ch_app).status == "入围",
+    ),
+    Case(
+        "challenges.ask",
+        "POST",
+        "/challenges/{challenge}/applications/{ch_app}/questions",
+        members(404, uni=302, ent=302, agent=302, admin=302),
+        data={"body": "矩阵中的追问"},
+        effect=lambda s, w, _u: (
+            s.exec(select(ChallengeQuestion).where(ChallengeQuestion.body == "矩阵中的追问")).first()
+            is not None
+        ),
+    ),
+    Case(
+        "challenges.decide",
+        "POST",
+        "/challenges/{challenge}/decide",
+        members(403, ent=302, agent=302),
+        data={"chosen": "{ch_app}"},
+        effect=lambda s, w, _u: s.get(ChallengeClosing, w.challenge) is not None,
+    ),
+    # 收藏与订阅: uni saved a search; anyone signed in saves listings and follows organisations
+    Case("saved.index", "GET", "/favourites", SIGNED_IN),
+    Case(
+        "saved.favourite",
+        "POST",
+        "/needs/{need}/favourite",
+        members(302),
+        effect=lambda s, w, u: (
+            u is not None
+            and s.exec(
+                select(Favourite).where(Favourite.user_id == u.id, Favourite.listing_id == w.need)
+            ).first()
+            is not None
+        ),
+    ),
+    Case("saved.favourite", "POST", "/results/{draft}/favourite", members(404)),
+    Case(
+        "saved.follow",
+        "POST",
+        "/organizations/{org_unverified}/follow",
+        members(302),
+        effect=lambda s, w, u: (
+            u is not None and s.exec(select(Follow).where(Follow.user_id == u.id)).first() is not None
+        ),
+    ),
+    Case(
+        "saved.save_search",
+        "POST",
+        "/saved-searches",
+        members(302),
+        data={"q": "矩阵中的订阅词"},
+        effect=lambda s, w, u: (
+            u is not None
+            and s.exec(
+                select(SavedSearch).where(SavedSearch.user_id == u.id, SavedSearch.name == "矩阵中的订阅词")
+            ).first()
+            is not None
+        ),
+    ),
+    Case(
+        "saved.change_search",
+        "POST",
+        "/saved-searches/{saved_search}",
+        members(404, uni=302),
+        data={"frequency": "每周"},
+        effect=lambda s, w, _u: s.get(SavedSearch, w.saved_search).frequency == "每周",
+    ),
+    Case(
+        "saved.unsubscribe",
+        "GET",
+        "/saved-searches/unsubscribe/{unsub_token}",
+        PUBLIC,
+        effect=lambda s, w, _u: s.get(SavedSearch, w.saved_search).frequency == "不发邮件",
+    ),
+    Case("saved.unsubscribe", "GET", "/saved-searches/unsubscribe/forged", expect(400)),
+    # 消息: only the two introduced sides (uni ↔ ent on m_introduced); admins read a reported thread
+    Case("messages.inbox", "GET", "/messages", SIGNED_IN),
+    Case("messages.thread", "GET", "/matches/{m_introduced}/messages", members(404, uni=200, ent=200)),
+    Case("messages.thread", "GET", "/matches/{m_signed}/messages", members(404, uni=200, ent=200, admin=200)),
+    Case("messages.thread", "GET", "/matches/{m_suggested}/messages", members(404)),
+    Case(
+        "messages.send",
+        "POST",
+        "/matches/{m_introduced}/messages",
+        members(404, uni=302, ent=302),
+        data={"body": "矩阵中的回复"},
+        effect=lambda s, w, _u: (
+            s.exec(select(Message).where(Message.body == "矩阵中的回复")).first() is not None
+        ),
+    ),
+    Case(
+        "messages.send",
+        "POST",
+        "/matches/{m_suggested}/messages",
+        members(404),
+        data={"body": "未对接时的消息"},
+        effect=lambda s, w, _u: (
+            s.exec(select(Message).where(Message.body == "未对接时的消息")).first() is not None
+        ),
+    ),
+    Case(
+        "messages.attachment",
+        "GET",
+        "/matches/{m_introduced}/messages/{message}/file",
+        members(404, uni=200, ent=200),
+    ),
+    Case(
+        "messages.report",
+        "POST",
+        "/matches/{m_introduced}/messages/report",
+        members(404, uni=302, ent=302),
+        data={"reason": "矩阵中的骚扰"},
+        effect=lambda s, w, _u: (
+            s.exec(select(ThreadReport).where(ThreadReport.match_id == w.m_introduced)).first() is not None
+        ),
+    ),
+    # 图片: owners upload and delete; whoever may see the listing sees its pictures
+    Case(
+        "media.upload",
+        "POST",
+        "/results/{result}/images",
+        members(403, uni=303),
+        multipart=True,
+        data={"alt": "矩阵"},
+    ),
+    Case(
+        "media.delete",
+        "POST",
+        "/results/{result}/images/{image}/delete",
+        members(403, uni=302),
+        effect=lambda s, w, _u: s.get(ListingImage, w.image) is None,
+    ),
+    Case("media.image", "GET", "/results/{result}/images/{image}/small", PUBLIC),
+    Case(
+        "media.image", "GET", "/results/{draft}/images/{image_draft}/medium", expect(404, uni=200, admin=200)
     ),
     Case("api.docs", "GET", "/api/v1/docs", PUBLIC),
     # 互联互通: the feed takes partner tokens only (no role's session or personal token opens it)

@@ -31,11 +31,15 @@ from market.notifications.service import notify
 from market.searching.sync import reindex
 from market.trade import service as trade_svc
 from market.trade.models import TradeDeal
+from tests.challenges.world import challenges_world
 from tests.events.world import events_world
 from tests.factories import make_listing, make_match, make_org, make_user
 from tests.federation.world import federation_world
 from tests.financing.world import financing_world
+from tests.media.world import media_world
+from tests.messages.world import messages_world
 from tests.review.world import review_world
+from tests.saved.world import saved_world
 from tests.security.matrix import LOGIN, ROLES, Case, World
 from tests.verification.world import verification_world
 
@@ -169,6 +173,10 @@ def world(app, session, people) -> World:
     financing = financing_world(app, session, uni_org, uni) | events_world(session, people, result)
     financing |= federation_world(session)
     financing |= verification_world(app, session) | review_world(session, result, uni)
+    financing |= challenges_world(session, people)
+    financing |= saved_world(app, session, people)
+    financing |= messages_world(app, session, people, introduced=m_introduced, signed=m_signed)
+    financing |= media_world(app, session, result=result, draft=draft)
     session.commit()
     with app.app_context():
         report = save_report(user_id=uni.id, report=ImportReport(kind="result", filename="成果.csv"))
