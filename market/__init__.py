@@ -29,6 +29,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         events,
         extensions,
         financing,
+        freshness,
         imports,
         links,
         listings,
@@ -74,6 +75,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         mail,
         outbox,
         trade,
+        freshness,
     ):
         feature.init_app(app)
     links.init_app(app)

@@ -27,6 +27,7 @@ NAV: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("admin.organizations", "机构认证", ("admin",)),
     ("directory.certificates", "证书核验", ("admin",)),
     ("notices.manage", "公告管理", ("admin",)),
+    ("freshness.report", "过期信息", ("admin",)),
     ("stats.dashboard", "统计", ("admin",)),
     ("admin.system", "系统状态", ("admin",)),
     ("trade.board", "展示交易", None),

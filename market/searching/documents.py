@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, func, select
 
 from market.accounts.models import Organization
+from market.freshness import rules as freshness
 from market.listings.models import KINDS, Listing, ResearchResult
 from search import document_id, make_document
 from vocab.taxonomy import ListingStatus
@@ -38,7 +39,13 @@ def listing_document(listing: Listing, org: Organization) -> dict[str, Any]:
         price_low=low,
         price_high=high,
         published_at=int(listing.published_at.timestamp()) if listing.published_at else 0,
+        stale=freshness.is_lapsed(listing),
     )
+
+
+def searchable(listing: Listing) -> bool:
+    """Published, and not past the grace period after its valid-until day (freshness)."""
+    return listing.status == ListingStatus.PUBLISHED and freshness.searchable(listing)
 
 
 def doc_id(kind: str, listing_id: int) -> str:
@@ -61,7 +68,7 @@ def published_documents(
                     .order_by(model.id)
                     .limit(batch)
                 ).all()
-                docs = [listing_document(listing, org) for listing, org in rows]
+                docs = [listing_document(listing, org) for listing, org in rows if searchable(listing)]
             if not rows:
                 break
             yield from docs

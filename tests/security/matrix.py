@@ -30,7 +30,7 @@ from market.directory.models import (
 )
 from market.events.models import Event, MeetingRequest, PitchApplication, Registration
 from market.financing.models import FinancingRequest
-from market.listings.models import Interest, ResearchResult, TechNeed
+from market.listings.models import Interest, ListingEvent, ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
 from market.notices.models import Notice
 from market.notifications.models import Notification
@@ -274,6 +274,23 @@ def _financing_created(s: Session, _w: World, u: User | None) -> bool:
         ).first()
         is not None
     )
+
+
+def _reconfirmed(key: str) -> Effect:
+    def check(s: Session, w: World, _u) -> bool:
+        kind = "result" if key == "result" else "need"
+        return (
+            s.exec(
+                select(ListingEvent).where(
+                    ListingEvent.kind == kind,
+                    ListingEvent.listing_id == w.ids[key],
+                    ListingEvent.action == "reconfirm",
+                )
+            ).first()
+            is not None
+        )
+
+    return check
 
 
 CASES: list[Case] = [
@@ -959,4 +976,21 @@ CASES: list[Case] = [
         effect=_status(PitchApplication, "ev_pitch", "未入选"),
     ),
     Case("api.docs", "GET", "/api/v1/docs", PUBLIC),
+    # freshness (信息有效期): owners re-confirm a published listing; operators read the report
+    Case(
+        "freshness.reconfirm",
+        "POST",
+        "/results/{result}/reconfirm",
+        members(403, uni=302),
+        effect=_reconfirmed("result"),
+    ),
+    Case(
+        "freshness.reconfirm",
+        "POST",
+        "/needs/{need}/reconfirm",
+        members(403, ent=302),
+        effect=_reconfirmed("need"),
+    ),
+    Case("freshness.reconfirm", "POST", "/results/{draft}/reconfirm", members(404, uni=403, admin=403)),
+    Case("freshness.report", "GET", "/admin/stale", ADMIN_ONLY),
 ]
