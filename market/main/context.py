@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import Flask, current_app
 from flask_login import current_user
+from sqlmodel import select
 
+from market.accounts.models import User
+from market.db import db
 from vocab.taxonomy import ROLE_LABELS
 
 # (endpoint, label, roles or None for everyone); endpoints not registered are skipped.
@@ -50,5 +55,28 @@ def role_label(role: str) -> str:
     return ROLE_LABELS.get(role, role)
 
 
+#: the demo accounts `flask seed demo` creates live under this domain (seed/loader.py DEMO_USERS)
+DEMO_EMAIL_DOMAIN = "@demo.kjcg.cn"
+#: how long a process trusts its answer to "is this demo data?" (one indexed query per interval)
+DEMO_CHECK_SECONDS = 60.0
+
+
+def demo_data() -> bool:
+    """Whether the site shows demo data (演示数据), for the footer's notice: DEMO_DATA "1"/"0" says
+    so; "auto" (the default) looks for the demo accounts `flask seed demo` creates."""
+    setting = str(current_app.config.get("DEMO_DATA", "auto")).strip().lower()
+    if setting in ("1", "true", "yes", "on"):
+        return True
+    if setting != "auto":
+        return False
+    cached = current_app.extensions.get("main.demo_data")
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < DEMO_CHECK_SECONDS:
+        return cached[1]
+    found = db().exec(select(User.id).where(User.email.endswith(DEMO_EMAIL_DOMAIN)).limit(1)).first()
+    current_app.extensions["main.demo_data"] = (now, found is not None)
+    return found is not None
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(nav_links=nav_links, role_label=role_label)
+    app.jinja_env.globals.update(nav_links=nav_links, role_label=role_label, demo_data=demo_data)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, func, or_, select
 
 from market.accounts.models import Organization
 from market.freshness import rules as freshness
@@ -64,19 +65,28 @@ def published_documents(
                 rows = session.exec(
                     select(model, Organization)
                     .join(Organization, Organization.id == model.organization_id)
-                    .where(model.status == ListingStatus.PUBLISHED, model.id > last)
+                    .where(*_in_search(model), model.id > last)
                     .order_by(model.id)
                     .limit(batch)
                 ).all()
-                docs = [listing_document(listing, org) for listing, org in rows if searchable(listing)]
+                docs = [listing_document(listing, org) for listing, org in rows]
             if not rows:
                 break
             yield from docs
             last = rows[-1][0].id
 
 
+def _in_search(model) -> list:
+    """Published, and not past the freshness grace period (the condition `searchable` checks)."""
+    cutoff = freshness.today() - timedelta(days=freshness.setting("FRESHNESS_GRACE_DAYS"))
+    return [
+        model.status == ListingStatus.PUBLISHED,
+        or_(model.valid_until.is_(None), model.valid_until >= cutoff),
+    ]
+
+
 def published_count(session: Session) -> int:
+    """Listings that belong in the search index (published and not past the grace period)."""
     return sum(
-        session.exec(select(func.count()).select_from(m).where(m.status == ListingStatus.PUBLISHED)).one()
-        for m in KINDS.values()
+        session.exec(select(func.count()).select_from(m).where(*_in_search(m))).one() for m in KINDS.values()
     )
