@@ -50,6 +50,7 @@ def demo(if_empty: bool) -> None:
             click.echo(f"  ! {problem}", err=True)
         past = history.load_history(session, data_dir=loader.DATA)
         session.commit()
+        history.mark_demo(current_app._get_current_object())
         if not past.skipped:
             click.echo(
                 f"演示历史（12 个月）：对接 {past.matches}，签约 {past.contracts}，认定登记 {past.registered}，"

@@ -10,11 +10,13 @@ marker note exists. Past dates only: nothing is dated after today.
 
 from __future__ import annotations
 
+import contextlib
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+from flask import Flask
 from sqlmodel import Session, select, update
 
 from market.accounts.models import Organization, User
@@ -23,6 +25,7 @@ from market.deals.service import record_contract
 from market.errors import DomainError
 from market.freshness import rules as freshness
 from market.listings.models import KINDS, ListingEvent
+from market.main.context import demo_mark
 from market.matches import service as matches
 from market.matches.models import Match, MatchEvent
 from market.notifications.models import Notification
@@ -223,6 +226,12 @@ def _work(
     session.flush()
     _backdate(session, match, since, times)
     report.matches += 1
+
+
+def mark_demo(app: Flask) -> None:
+    """Leave the mark the footer reads (演示数据); a read-only instance folder just goes unmarked."""
+    with contextlib.suppress(OSError):
+        demo_mark(app).touch()
 
 
 def load_history(session: Session, *, data_dir: Path, today: date | None = None) -> HistoryReport:

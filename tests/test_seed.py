@@ -66,6 +66,7 @@ def test_seed_demo_loads_idempotently_and_indexes(app, session):
     assert counts[ResearchResult] + counts[TechNeed] - 30 < searchable
     assert f"文档：共 {searchable}" in status and "待同步：0" in status
     client = app.test_client()
+    assert "data-demo-data" in client.get("/").get_data(as_text=True)  # the footer marks demo data
     body = client.get("/api/v1/search", query_string={"q": "电池", "kind": "result"}).json
     assert body["total"] >= 5
     resp = client.post("/login", data={"email": DEMO_USERS[0]["email"], "password": DEMO_PASSWORD})

@@ -59,6 +59,7 @@ def test_history_gives_every_chart_months_of_shape(app, session):
 
 def test_pages_show_the_history_and_say_it_is_demo_data(app, session):
     _load(session)
+    history.mark_demo(app)  # what `flask seed demo` does after loading
     client = app.test_client()
     public = client.get("/stats/public").get_data(as_text=True)
     assert "演示数据" in public  # the footer says so

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
+from pathlib import Path
 
 from flask import Flask, current_app
 from flask_login import current_user
-from sqlmodel import select
 
-from market.accounts.models import User
-from market.db import db
 from vocab.taxonomy import ROLE_LABELS
 
 # (endpoint, label, roles or None for everyone); endpoints not registered are skipped.
@@ -55,27 +52,21 @@ def role_label(role: str) -> str:
     return ROLE_LABELS.get(role, role)
 
 
-#: the demo accounts `flask seed demo` creates live under this domain (seed/loader.py DEMO_USERS)
-DEMO_EMAIL_DOMAIN = "@demo.kjcg.cn"
-#: how long a process trusts its answer to "is this demo data?" (one indexed query per interval)
-DEMO_CHECK_SECONDS = 60.0
+def demo_mark(app: Flask) -> Path:
+    """The file `flask seed demo` leaves in the instance folder: this database holds demo data."""
+    return Path(app.instance_path) / "demo-data"
 
 
 def demo_data() -> bool:
     """Whether the site shows demo data (演示数据), for the footer's notice: DEMO_DATA "1"/"0" says
-    so; "auto" (the default) looks for the demo accounts `flask seed demo` creates."""
+    so; "auto" (the default) looks for the mark `flask seed demo` leaves (a file, so that no page
+    pays a query for it)."""
     setting = str(current_app.config.get("DEMO_DATA", "auto")).strip().lower()
     if setting in ("1", "true", "yes", "on"):
         return True
     if setting != "auto":
         return False
-    cached = current_app.extensions.get("main.demo_data")
-    now = time.monotonic()
-    if cached is not None and now - cached[0] < DEMO_CHECK_SECONDS:
-        return cached[1]
-    found = db().exec(select(User.id).where(User.email.endswith(DEMO_EMAIL_DOMAIN)).limit(1)).first()
-    current_app.extensions["main.demo_data"] = (now, found is not None)
-    return found is not None
+    return demo_mark(current_app).exists()
 
 
 def init_app(app: Flask) -> None:
