@@ -48,6 +48,35 @@ def nav_links() -> list[tuple[str, str]]:
     ]
 
 
+#: always in the bar; every other public page goes under 交易与服务, the rest under 我的工作 / 运营管理
+NAV_TOP = ("listings.results", "listings.needs", "search.page")
+PUBLIC_GROUP, WORK_GROUP, ADMIN_GROUP = "交易与服务", "我的工作", "运营管理"
+
+
+def nav_groups() -> list[tuple[str | None, list[tuple[str, str]]]]:
+    """The navbar: a few links, then dropdown groups, so it never wraps at 1280 px whatever the role
+    (a new NAV entry falls into a group). (None, [link]) is a plain link; (label, links) a dropdown."""
+    role = current_user.role if current_user.is_authenticated else None
+    public_endpoints = {endpoint for endpoint, _label, roles in NAV if roles is None}
+    top: list[tuple[str | None, list[tuple[str, str]]]] = []
+    groups: dict[str, list[tuple[str, str]]] = {PUBLIC_GROUP: [], WORK_GROUP: [], ADMIN_GROUP: []}
+    for endpoint, label in nav_links():
+        if endpoint in NAV_TOP:
+            top.append((None, [(endpoint, label)]))
+        elif endpoint in public_endpoints:
+            groups[PUBLIC_GROUP].append((endpoint, label))
+        else:
+            groups[ADMIN_GROUP if role == "admin" else WORK_GROUP].append((endpoint, label))
+    return top + [(label, links) for label, links in groups.items() if links]
+
+
+def user_label(user) -> str:
+    """The name in the navbar, with the role unless the name already says it (技术经纪人 周航)."""
+    role = role_label(user.role)
+    name = user.display_name or ""
+    return name if role and role in name else f"{name}（{role}）"
+
+
 def role_label(role: str) -> str:
     return ROLE_LABELS.get(role, role)
 
@@ -70,4 +99,10 @@ def demo_data() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(nav_links=nav_links, role_label=role_label, demo_data=demo_data)
+    app.jinja_env.globals.update(
+        nav_links=nav_links,
+        nav_groups=nav_groups,
+        role_label=role_label,
+        user_label=user_label,
+        demo_data=demo_data,
+    )
