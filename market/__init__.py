@@ -32,6 +32,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         extensions,
         federation,
         financing,
+        freshness,
         imports,
         links,
         listings,
@@ -88,6 +89,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
         messages,
         media,
         discovery,
+        freshness,
     ):
         feature.init_app(app)
     links.init_app(app)

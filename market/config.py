@@ -91,6 +91,8 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
+        #: the footer marks the data as 演示数据: "auto" when the demo accounts exist, "1" always, "0" never
+        "DEMO_DATA": env.get("DEMO_DATA", "auto"),
         "IMPORT_MAX_BYTES": int(env.get("IMPORT_MAX_BYTES", str(5 * 1024 * 1024))),
         "IMPORT_MAX_ROWS": int(env.get("IMPORT_MAX_ROWS", "5000")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(10 * 1024 * 1024))),

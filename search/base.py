@@ -37,7 +37,7 @@ MAX_FILTER_VALUES = 50
 #: every key a search document may carry; anything else (contact details above all) is dropped
 DOC_KEYS: tuple[str, ...] = (
     "id", "kind", "db_id", "external_id", "title", "body", "keywords", "org_name", "field", "field_top",
-    "maturity", "modes", "region", "is_challenge", "price_low", "price_high", "published_at",
+    "maturity", "modes", "region", "is_challenge", "price_low", "price_high", "published_at", "stale",
 )  # fmt: skip
 
 
@@ -234,7 +234,7 @@ class Hit:
     #: comparable within one result list
     score: float
     #: the other stored document attributes (org_name, field_top, maturity, modes, region,
-    #: is_challenge, price_low, price_high, published_at, keywords), as plain values
+    #: is_challenge, price_low, price_high, published_at, stale, keywords), as plain values
     fields: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
@@ -288,6 +288,7 @@ def make_document(
     price_low: float | None = None,
     price_high: float | None = None,
     published_at: int = 0,
+    stale: bool = False,
 ) -> dict[str, Any]:
     """Build a clean search document from a listing's public attributes (first level derived)."""
     return clean_document(
@@ -309,6 +310,7 @@ def make_document(
             "price_low": price_low,
             "price_high": price_high,
             "published_at": published_at,
+            "stale": stale,
         }
     )
 
@@ -391,6 +393,8 @@ def clean_document(doc: Mapping[str, Any]) -> dict[str, Any]:
         "price_low": low,
         "price_high": high,
         "published_at": int(published),
+        # past its valid-until day (待更新): ranked after current listings by both engines
+        "stale": bool(doc.get("stale")),
     }
 
 

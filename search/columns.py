@@ -27,6 +27,7 @@ _COLUMNS = (
     "coalesce(price_low, -1)",
     "coalesce(price_high, -1)",
     "published_at",
+    "stale",
 )
 #: when more rows than this changed since the snapshot, reloading everything is cheaper
 _PATCH_LIMIT = 5000
@@ -50,6 +51,8 @@ class Columns:
     price_low: np.ndarray  # NaN when the listing has no price
     price_high: np.ndarray
     published_at: np.ndarray
+    #: 1 for a listing past its valid-until day (待更新)
+    stale: np.ndarray
     #: each document's profile: the index of its combination of `PROFILE_FACETS` codes
     profile: np.ndarray
     #: facet -> the code of each profile (-1: no value)
@@ -169,6 +172,7 @@ def _build(seq: int, table: np.ndarray) -> Columns:
         price_low=prices[0],
         price_high=prices[1],
         published_at=table[10].astype(np.int64),
+        stale=table[11].astype(np.int8),
         lookup=lookup,
         profile=profile,
         profile_codes=dict(zip(PROFILE_FACETS, codes, strict=True)),
@@ -189,6 +193,7 @@ def _table(snapshot: Columns) -> np.ndarray:
             np.nan_to_num(snapshot.price_low, nan=-1.0),
             np.nan_to_num(snapshot.price_high, nan=-1.0),
             snapshot.published_at,
+            snapshot.stale,
         ]
     ).astype(np.float64)
 

@@ -43,10 +43,11 @@ SEARCHABLE: tuple[str, ...] = ("title", "keywords", "field", "field_top", "body"
 FILTERABLE: tuple[str, ...] = (
     "kind", *FILTER_KEYS, "is_challenge", "price_low", "price_high", "published_at",
 )  # fmt: skip
-SORTABLE: tuple[str, ...] = ("published_at", "price_low")
+SORTABLE: tuple[str, ...] = ("published_at", "price_low", "stale")
 CROP_WORDS = 40
 _SORTS = {
-    "newest": ["published_at:desc"],
+    # lapsed listings (stale = 1) after current ones, as on FTS5
+    "newest": ["stale:asc", "published_at:desc"],
     "price_asc": ["price_low:asc"],
     "price_desc": ["price_low:desc"],
 }
@@ -69,7 +70,9 @@ def index_settings() -> dict[str, Any]:
         "sortableAttributes": list(SORTABLE),
         # `sort` first: a user who sorts by price gets strict price order, as on FTS5; without a
         # sort parameter the rule does nothing and relevance decides.
-        "rankingRules": ["sort", "words", "typo", "proximity", "attribute", "exactness"],
+        # The custom rule `stale:asc` (a numeric attribute, 0 or 1) puts lapsed listings (待更新) after
+        # current ones of the same relevance, the tie-breaker FTS5 applies after its text score.
+        "rankingRules": ["sort", "words", "typo", "proximity", "attribute", "exactness", "stale:asc"],
         "synonyms": synonyms,
         "localizedAttributes": [{"attributePatterns": list(SEARCHABLE), "locales": ["zho"]}],
         # Chinese words are two to four characters: a "typo" there is another word, so typos
@@ -92,6 +95,7 @@ def meili_document(doc: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("price_low", "price_high"):
         if out[key] is None:
             del out[key]
+    out["stale"] = int(out["stale"])  # custom ranking rules order numbers
     out["grams"] = grams("\n".join([out["title"], *out["keywords"], out["org_name"], out["body"]]))
     return out
 
@@ -338,6 +342,7 @@ class MeiliEngine(SearchEngine):
             "price_low": raw.get("price_low"),
             "price_high": raw.get("price_high"),
             "published_at": raw.get("published_at", 0),
+            "stale": bool(raw.get("stale")),
             "keywords": raw.get("keywords", []),
         }
         return Hit(

@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from market.db import db
 from market.outbox.rebuild import rebuild_all
 from market.searching.sync import index_is_missing, reindex_step
-from seed import challenges, financing_events, loader, media_messages, saved
+from seed import challenges, financing_events, history, loader, media_messages, saved
 
 seed_cli = AppGroup("seed", help="演示数据")
 
@@ -52,6 +52,14 @@ def demo(if_empty: bool) -> None:
             )
         for problem in report.problems:
             click.echo(f"  ! {problem}", err=True)
+        past = history.load_history(session, data_dir=loader.DATA)
+        session.commit()
+        history.mark_demo(current_app._get_current_object())
+        if not past.skipped:
+            click.echo(
+                f"演示历史（12 个月）：对接 {past.matches}，签约 {past.contracts}，认定登记 {past.registered}，"
+                f"编辑 {past.edited}，待更新 {past.lapsed}"
+            )
         rebuild_all(current_app._get_current_object(), click.echo)
     click.echo(f"\n演示账号（密码均为 {loader.DEMO_PASSWORD}）：")
     for spec in loader.DEMO_USERS:

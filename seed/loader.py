@@ -20,6 +20,7 @@ from market.accounts import service as accounts
 from market.accounts.models import Organization, User
 from market.db import utcnow
 from market.errors import DomainError
+from market.freshness import rules as freshness
 from market.listings import service as listings
 from market.listings.models import KINDS
 from market.listings.schemas import SCHEMAS
@@ -174,6 +175,7 @@ def load_demo(
             # Spread publication over the past year so "newest" and monthly statistics look like real use.
             listing.published_at = now - timedelta(days=rng.randint(1, 365), minutes=rng.randint(0, 1440))
             listing.created_at = listing.published_at - timedelta(days=rng.randint(1, 20))
+            freshness.start_validity(listing, on=listing.published_at.date())
             session.add(listing)
             report.listings[kind] += 1
     session.flush()

@@ -70,6 +70,11 @@ def upload():
             token = save_report(user_id=current_user.id, report=report)
     elif request.method == "POST":
         status = 400
+    return _page(form, kind, org, report=report, error=error, token=token), status
+
+
+def _page(form, kind: str, org, *, report=None, error: str | None = None, token: str | None = None) -> str:
+    max_bytes, max_rows = limits(current_app.config)
     return render_template(
         "imports/upload.html",
         form=form,
@@ -82,9 +87,26 @@ def upload():
         error=error,
         token=token,
         show_rows=SHOW_ROWS,
-        max_rows=limits(current_app.config)[1],
-        max_mb=limits(current_app.config)[0] / 1024 / 1024,
-    ), status
+        max_rows=max_rows,
+        max_mb=max_bytes / 1024 / 1024,
+    )
+
+
+@bp.errorhandler(413)
+def too_large(_exc):
+    """A request body over MAX_CONTENT_LENGTH is refused before the view reads it: answer on the
+    import page itself, with the limits, rather than a bare error page."""
+    kind = KIND_OF_ROLE.get(getattr(current_user, "role", None))
+    if request.endpoint != "imports.upload" or kind is None or current_user.organization_id is None:
+        return render_template("errors/error.html", code=413, message="上传的文件过大"), 413
+    max_bytes = limits(current_app.config)[0]
+    request_mb = current_app.config["MAX_CONTENT_LENGTH"] / 1024 / 1024
+    error = (
+        f"上传的文件过大：导入文件最大 {max_bytes / 1024 / 1024:g} MB（一次请求最多 {request_mb:g} MB）。"
+        "请拆分为几个文件分别导入，或删去不需要的工作表和图片后重试。"
+    )
+    org = db().get(Organization, current_user.organization_id)
+    return _page(UploadForm(formdata=None), kind, org, error=error), 413
 
 
 @bp.route("/import/report/<token>.csv")

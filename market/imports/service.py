@@ -72,6 +72,10 @@ def import_listings(
     )
     report = ImportReport(kind=kind, filename=filename, format=table.format, sheet=table.sheet)
     layout = _layout(kind, table.header, report.warnings)
+    if not table.rows:
+        raise FileRefused(
+            "文件只有表头，没有数据行：请从表头下一行起，每行填写一条后再上传（可下载模板参照示例）"
+        )
     rows = RowImporter(
         session,
         kind=kind,

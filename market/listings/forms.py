@@ -31,7 +31,18 @@ from vocab.taxonomy import (
     values,
 )
 
-FIELD_CHOICES = grouped(FIELDS)
+#: a visible "not chosen" first, so that no field is picked silently for someone who skips the select
+FIELD_CHOICES = [*choices((), "请选择技术领域"), *grouped(FIELDS)]
+
+
+class Marked:
+    """Marks a field required on the page (asterisk, `required` attribute) without checking it here:
+    the listing schema checks it, with its Chinese message, next to every other error."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field) -> None:
+        pass
 
 
 def _with_blank(items: tuple[str, ...], blank: str = "—"):
@@ -49,13 +60,17 @@ class MultiCheckboxField(SelectMultipleField):
 class FieldSelect(SelectField):
     """Grouped second-level fields; an empty value means "not chosen"."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.type = "SelectField"  # drawn as a select (form-select, with its chevron) by render_field
+
     def pre_validate(self, form) -> None:
         pass
 
 
 class ListingForm(FlaskForm):
     version = HiddenField()
-    title = StringField("名称", description="一句话说清是什么技术，例如“宽温域锂离子电池电解液”")
+    title = StringField("名称", [Marked()], description="一句话说清是什么技术，例如“宽温域锂离子电池电解液”")
     field = FieldSelect("技术领域", choices=FIELD_CHOICES, validate_choice=False)
     keywords = StringField("关键词", description="3–6 个，用顿号或逗号分隔")
     contact_name = StringField("联系人")
@@ -82,7 +97,7 @@ class ListingForm(FlaskForm):
 
 
 class ResultForm(ListingForm):
-    summary = TextAreaField("成果简介", description="是什么、怎么工作、适用在哪里")
+    summary = TextAreaField("成果简介", [Marked()], description="是什么、怎么工作、适用在哪里")
     problem = TextAreaField("解决的问题")
     advantage = TextAreaField("量化优势", description="与现有技术相比的量化指标，例如“能耗降低 30%”")
     maturity = SelectField("成熟度", choices=_with_blank(values(Maturity)), validate_choice=False)
@@ -122,7 +137,9 @@ class ResultForm(ListingForm):
 
 
 class NeedForm(ListingForm):
-    description = TextAreaField("需求描述", description="遇到了什么问题、现在怎么做、为什么不够好")
+    description = TextAreaField(
+        "需求描述", [Marked()], description="遇到了什么问题、现在怎么做、为什么不够好"
+    )
     requirements = TextAreaField("必备要求", description="方案必须满足的条件，例如工况、标准、产能、成本上限")
     target_metrics = TextAreaField("目标指标", description="可量化的验收指标，例如“良品率 ≥ 99.5%”")
     cooperation_modes = MultiCheckboxField("合作方式", choices=choices(COOPERATION_MODES))

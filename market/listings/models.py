@@ -38,6 +38,12 @@ class ListingBase(SQLModel):
     created_at: datetime = Field(default_factory=utcnow, sa_type=_TS)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=_TS)
     published_at: datetime | None = Field(default=None, sa_type=_TS, index=True)
+    #: 有效期至: the owner re-confirms the listing before this day or it is badged 待更新 (freshness)
+    valid_until: date | None = Field(default=None, index=True)
+    #: when the owner was reminded that `valid_until` is near (once per validity period)
+    renewal_reminded_at: datetime | None = Field(default=None, sa_type=_TS)
+    #: the freshness stage search was last told of: 0 current, 1 lapsed (待更新), 2 past the grace period
+    stale_stage: int = Field(default=0)
 
     @declared_attr
     def __mapper_args__(cls):  # optimistic locking: a stale UPDATE matches no row

@@ -15,6 +15,7 @@ from market import links
 from market.accounts.models import Organization, User
 from market.db import utcnow
 from market.errors import ConflictError, DomainError, NotAllowed
+from market.freshness import rules as freshness
 from market.listings import permissions as perm
 from market.listings.lifecycle import TRANSITIONS
 from market.listings.models import KINDS, Interest, Listing, ListingEvent, ListingRevision
@@ -374,6 +375,8 @@ def _move(
     listing.updated_at = utcnow()
     if to == S.PUBLISHED and listing.published_at is None:
         listing.published_at = utcnow()
+    if to == S.PUBLISHED:
+        freshness.start_validity(listing)  # a (re-)publication starts a new validity period
     if action == "reject":
         listing.review_note = reason
     elif to == S.PUBLISHED:

@@ -47,5 +47,5 @@ def status_command() -> None:
         click.echo(f"文档：共 {counts['total']}（成果 {counts['result']}，需求 {counts['need']}）")
     else:
         click.echo(f"错误：{health.get('error', '')}")
-    click.echo(f"数据库已发布：{published_count(db())}")
+    click.echo(f"数据库已发布（在有效期或宽限期内）：{published_count(db())}")
     echo_status(db())

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, func, or_, select
 
 from market.accounts.models import Organization
 from market.federation.models import LinkedRecord, Partner
+from market.freshness import rules as freshness
 from market.listings.models import KINDS, Listing, ResearchResult
 from search import document_id, make_document
 from vocab.taxonomy import ListingStatus
@@ -39,7 +41,13 @@ def listing_document(listing: Listing, org: Organization) -> dict[str, Any]:
         price_low=low,
         price_high=high,
         published_at=int(listing.published_at.timestamp()) if listing.published_at else 0,
+        stale=freshness.is_lapsed(listing),
     )
+
+
+def searchable(listing: Listing) -> bool:
+    """Published, and not past the grace period after its valid-until day (freshness)."""
+    return listing.status == ListingStatus.PUBLISHED and freshness.searchable(listing)
 
 
 def linked_document(record: LinkedRecord, partner: Partner) -> dict[str, Any]:
@@ -80,7 +88,7 @@ def published_documents(
                 rows = session.exec(
                     select(model, Organization)
                     .join(Organization, Organization.id == model.organization_id)
-                    .where(model.status == ListingStatus.PUBLISHED, model.id > last)
+                    .where(*_in_search(model), model.id > last)
                     .order_by(model.id)
                     .limit(batch)
                 ).all()
@@ -113,8 +121,18 @@ def linked_documents(
         last = rows[-1][0].id
 
 
+def _in_search(model) -> list:
+    """Published, and not past the freshness grace period (the condition `searchable` checks)."""
+    cutoff = freshness.today() - timedelta(days=freshness.setting("FRESHNESS_GRACE_DAYS"))
+    return [
+        model.status == ListingStatus.PUBLISHED,
+        or_(model.valid_until.is_(None), model.valid_until >= cutoff),
+    ]
+
+
 def published_count(session: Session) -> int:
-    """The documents the index should hold: published listings and live linked records."""
+    """The documents the index should hold: listings in search (published, not past the freshness
+    grace period) and live linked records."""
     linked = session.exec(
         select(func.count())
         .select_from(LinkedRecord)
@@ -122,6 +140,5 @@ def published_count(session: Session) -> int:
         .where(LinkedRecord.deleted.is_(False), Partner.enabled)
     ).one()
     return linked + sum(
-        session.exec(select(func.count()).select_from(m).where(m.status == ListingStatus.PUBLISHED)).one()
-        for m in KINDS.values()
+        session.exec(select(func.count()).select_from(m).where(*_in_search(m))).one() for m in KINDS.values()
     )

@@ -13,7 +13,13 @@ from sqlmodel import Session
 
 from market.outbox import relay
 from market.outbox.worker import tx
-from market.searching.documents import doc_id, listing_document, published_count, published_documents
+from market.searching.documents import (
+    doc_id,
+    listing_document,
+    published_count,
+    published_documents,
+    searchable,
+)
 from market.searching.engine import get_engine
 from search import EngineUnavailable
 from vocab.analyzer import default_analyzer
@@ -27,8 +33,11 @@ def search_handler(app: Flask) -> relay.Handler:
 
     def handle(changes: list[relay.Change], _tx: relay.Tx) -> None:
         engine = get_engine(app)
-        docs = [listing_document(c.listing, c.org) for c in changes if c.published]
-        gone = [doc_id(c.kind, c.listing_id) for c in changes if not c.published]
+        # a listing past its freshness grace period leaves search until its owner re-confirms it
+        kept = [c for c in changes if c.published and searchable(c.listing)]
+        docs = [listing_document(c.listing, c.org) for c in kept]
+        kept_keys = {(c.kind, c.listing_id) for c in kept}
+        gone = [doc_id(c.kind, c.listing_id) for c in changes if (c.kind, c.listing_id) not in kept_keys]
         if docs:
             engine.wait(engine.upsert(docs), WRITE_TIMEOUT_S)
         if gone:

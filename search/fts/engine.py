@@ -92,7 +92,7 @@ __all__ = ["FTS_TABLES", "FtsEngine", "analyse", "expression", "level_queries", 
 
 #: layout version of the index file (PRAGMA user_version); bump it when tables or the text folding change
 #: (5: traditional characters folded to simplified ones)
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 #: memory for the rowid sets of terms kept between queries (each costs its bytes + 256)
 SET_CACHE_BYTES = 32 << 20
 
@@ -432,11 +432,12 @@ class FtsEngine(SearchEngine):
                     doc["price_low"],
                     doc["price_high"],
                     doc["published_at"],
+                    int(doc["stale"]),
                 )
             )
             stored_rows.append((rid, json.dumps(doc, ensure_ascii=False)))
             fts_rows.append((rid, *columns))
-        conn.executemany(f"INSERT OR REPLACE INTO docs{sfx} VALUES ({', '.join('?' * 12)})", doc_rows)
+        conn.executemany(f"INSERT OR REPLACE INTO docs{sfx} VALUES ({', '.join('?' * 13)})", doc_rows)
         conn.executemany(f"INSERT OR REPLACE INTO stored{sfx} VALUES (?, ?)", stored_rows)
         start = 0
         for table, cols in FTS_TABLES.items():
@@ -819,6 +820,7 @@ class FtsEngine(SearchEngine):
         hits: list[Hit] = []
         if total > offset:
             published = cols.published_at[pos]
+            fresh = 1 - cols.stale[pos].astype(np.int64)
             score = np.zeros(0, dtype=np.int64)
             if q.sort == "relevance" and mode is not None:
                 score = (
@@ -826,7 +828,8 @@ class FtsEngine(SearchEngine):
                     if or_score is not None
                     else self._scores(conn, cols, pos, terms, offset + q.per_page)
                 )
-                primary = (score << 34) | np.clip(published, 0, (1 << 34) - 1)
+                # text score first, then current before lapsed (待更新), then newest
+                primary = (score << 35) | (fresh << 34) | np.clip(published, 0, (1 << 34) - 1)
             elif q.sort in ("price_asc", "price_desc"):
                 price = cols.price_low[pos]
                 priced = ~np.isnan(price)
@@ -834,7 +837,7 @@ class FtsEngine(SearchEngine):
                 # listings without a price always come last
                 primary = np.where(priced, value + 1e12, -1.0)
             else:
-                primary = published
+                primary = (fresh << 34) | np.clip(published, 0, (1 << 34) - 1)
             # pos is ascending, so ties in `_top` fall to the lower rowid
             order = _top(primary, published, offset + q.per_page)[offset:]
             rowids = cols.rowid[pos[order]].tolist()
@@ -859,7 +862,7 @@ class FtsEngine(SearchEngine):
             k: doc[k]
             for k in (
                 "org_name", "field_top", "maturity", "modes", "region", "is_challenge",
-                "price_low", "price_high", "published_at", "keywords",
+                "price_low", "price_high", "published_at", "stale", "keywords",
             )
         }  # fmt: skip
         return Hit(

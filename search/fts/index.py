@@ -53,7 +53,8 @@ def _schema(suffix: str = "") -> list[str]:
             modes INTEGER NOT NULL,
             price_low REAL,
             price_high REAL,
-            published_at INTEGER NOT NULL)""",
+            published_at INTEGER NOT NULL,
+            stale INTEGER NOT NULL DEFAULT 0)""",
         f"CREATE TABLE IF NOT EXISTS stored{suffix} (rowid INTEGER PRIMARY KEY, doc TEXT NOT NULL)",
         # frequent terms' rowid sets (uint32), exact at change-log sequence `seq` (`search.fts.sets`)
         f"""CREATE TABLE IF NOT EXISTS hot_sets{suffix} (

@@ -180,6 +180,7 @@ def test_facet_profiles_count_like_a_counter(large_codes: bool) -> None:
             np.full(n, -1),
             np.full(n, -1),
             rng.integers(0, 10**9, n),
+            rng.integers(0, 2, n),  # stale
         ]
     ).astype(np.float64)
     cols = _build(1, table)
@@ -206,7 +207,7 @@ def test_positions_of_rowids_drop_the_absent(sparse: bool) -> None:
 
     rng = np.random.default_rng(8)
     rowids = np.unique(rng.integers(0, 10**12 if sparse else 5000, 800))
-    table = np.zeros((11, len(rowids)))
+    table = np.zeros((12, len(rowids)))
     table[0] = rowids
     cols = _build(1, table)
     assert (cols.lookup is None) == sparse

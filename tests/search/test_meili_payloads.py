@@ -209,7 +209,9 @@ def test_settings_payload(meili: MeiliEngine, fake: RecordingFakeMeili) -> None:
         "price_low",
         "price_high",
     }
-    assert set(settings["sortableAttributes"]) == {"published_at", "price_low"}
+    assert set(settings["sortableAttributes"]) == {"published_at", "price_low", "stale"}
+    # lapsed listings (待更新) break relevance ties last, through a custom ranking rule
+    assert settings["rankingRules"][-1] == "stale:asc"
     assert settings["localizedAttributes"] == [
         {"attributePatterns": settings["searchableAttributes"], "locales": ["zho"]}
     ]
@@ -293,7 +295,7 @@ def test_search_payload(meili: MeiliEngine, fake: RecordingFakeMeili) -> None:
 def test_empty_text_sorts_newest(meili: MeiliEngine, fake: RecordingFakeMeili) -> None:
     meili.query(SearchQuery())
     (body,) = fake.bodies("POST", "/indexes/listings/search")
-    assert body["q"] == "" and body["sort"] == ["published_at:desc"] and "filter" not in body
+    assert body["q"] == "" and body["sort"] == ["stale:asc", "published_at:desc"] and "filter" not in body
 
 
 def test_zero_hits_retries_with_fewer_words(meili: MeiliEngine, fake: RecordingFakeMeili) -> None:

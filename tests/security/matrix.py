@@ -32,7 +32,7 @@ from market.directory.models import (
 from market.events.models import Event, MeetingRequest, PitchApplication, Registration
 from market.federation.models import Partner
 from market.financing.models import FinancingRequest
-from market.listings.models import Interest, ListingRevision, ResearchResult, TechNeed
+from market.listings.models import Interest, ListingEvent, ListingRevision, ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
 from market.media.models import ListingImage
 from market.messages.models import Message, ThreadReport
@@ -280,6 +280,23 @@ def _financing_created(s: Session, _w: World, u: User | None) -> bool:
         ).first()
         is not None
     )
+
+
+def _reconfirmed(key: str) -> Effect:
+    def check(s: Session, w: World, _u) -> bool:
+        kind = "result" if key == "result" else "need"
+        return (
+            s.exec(
+                select(ListingEvent).where(
+                    ListingEvent.kind == kind,
+                    ListingEvent.listing_id == w.ids[key],
+                    ListingEvent.action == "reconfirm",
+                )
+            ).first()
+            is not None
+        )
+
+    return check
 
 
 CASES: list[Case] = [
@@ -1240,4 +1257,21 @@ CASES: list[Case] = [
         members(403, admin=302),
         effect=lambda s, w, _u: s.get(Partner, w.partner).next_attempt_at is not None,
     ),
+    # freshness (信息有效期): owners re-confirm a published listing; operators read the report
+    Case(
+        "freshness.reconfirm",
+        "POST",
+        "/results/{result}/reconfirm",
+        members(403, uni=302),
+        effect=_reconfirmed("result"),
+    ),
+    Case(
+        "freshness.reconfirm",
+        "POST",
+        "/needs/{need}/reconfirm",
+        members(403, ent=302),
+        effect=_reconfirmed("need"),
+    ),
+    Case("freshness.reconfirm", "POST", "/results/{draft}/reconfirm", members(404, uni=403, admin=403)),
+    Case("freshness.report", "GET", "/admin/stale", ADMIN_ONLY),
 ]
