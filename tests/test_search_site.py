@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from market.accounts.models import Organization
-from market.listings.models import ResearchResult
+from market.listings.models import ListingRevision, ResearchResult
 from market.outbox import relay
 from market.outbox.doorbell import Listener, bell_path
 from market.outbox.models import OutboxEntry
@@ -75,6 +75,13 @@ def test_edit_of_published_listing_updates_document(app, session, people):
         data=dict(RESULT, title="宽温域钠离子电池电解液", version=str(result.version)),
     )
     assert resp.status_code == 302
+    drain_now(app)
+    # A new title is a material edit: search keeps the published text until the revision is approved.
+    assert titles(get_engine(app), "钠离子") == []
+    revision = session.exec(select(ListingRevision).where(ListingRevision.listing_id == result.id)).one()
+    admin = app.test_client()
+    login(admin, people["admin"])
+    assert admin.post(f"/admin/revisions/{revision.id}", data={"decision": "approve"}).status_code == 302
     drain_now(app)
     assert titles(get_engine(app), "钠离子") == ["宽温域钠离子电池电解液"]
 

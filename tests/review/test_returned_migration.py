@@ -4,8 +4,9 @@ the migration; plain drafts stay drafts; the downgrade puts them back."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
+import market.models  # noqa: F401  (every table, for the scratch schema)
 from market import migrate
 from tests.factories import make_listing, make_org
 
@@ -22,11 +23,31 @@ def statuses(engine) -> dict[str, str]:
     return dict(rows)
 
 
+def _rows_in_old_schema(engine, make) -> None:
+    """Rows made by today's factories (`make(session)`), written into a database at an older revision:
+    made on a scratch database of today's schema, then copied column by column the old one has."""
+    scratch = sa.create_engine("sqlite://")
+    SQLModel.metadata.create_all(scratch)
+    with Session(scratch) as session:
+        make(session)
+        session.commit()
+    old = sa.MetaData()
+    old.reflect(engine)
+    with scratch.connect() as src, engine.begin() as dst:
+        for name in ("organizations", "research_results", "tech_needs"):
+            table = old.tables[name]
+            rows = [dict(r._mapping) for r in src.execute(sa.select(SQLModel.metadata.tables[name]))]
+            if rows:
+                dst.execute(table.insert(), [{k: v for k, v in r.items() if k in table.c} for r in rows])
+    scratch.dispose()
+
+
 def test_returned_drafts_become_returned(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
     migrate.upgrade(url, BEFORE)
     engine = sa.create_engine(url)
-    with Session(engine) as session:
+
+    def make(session) -> None:
         uni = make_org(session, name="迁移测试大学", kind="高校")
         ent = make_org(session, name="迁移测试企业", kind="企业")
         make_listing(
@@ -37,7 +58,8 @@ def test_returned_drafts_become_returned(tmp_path):
             session, kind="need", org=ent, status="草稿", title="退回过的需求", review_note="预算不明确"
         )
         make_listing(session, kind="result", org=uni, status="已发布", title="已发布的成果")
-        session.commit()
+
+    _rows_in_old_schema(engine, make)
     migrate.upgrade(url)
     assert statuses(engine) == {
         "退回过的成果": "已退回",
