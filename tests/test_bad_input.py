@@ -95,6 +95,11 @@ def _read(data: bytes, max_rows: int = 5000):
     )
 
 
+#: Not a speed target (these machines are shared): walking the 200,000,000 rows the file claims takes
+#: minutes, so a refusal well inside this bound shows the reader did not walk them.
+NOT_WALKED_SECONDS = 15.0
+
+
 def _timed_refusal(data: bytes, **kw) -> tuple[str, float]:
     start = time.perf_counter()
     with pytest.raises(FileRefused) as refused:
@@ -113,7 +118,7 @@ def _timed_refusal(data: bytes, **kw) -> tuple[str, float]:
 )
 def test_sparse_xlsx_far_row_is_refused_quickly_with_the_limit(data):
     message, seconds = _timed_refusal(data)
-    assert seconds < 1.0, f"took {seconds:.1f} s"
+    assert seconds < NOT_WALKED_SECONDS, f"took {seconds:.1f} s: the empty rows were walked"
     assert "5000" in message and "未导入" in message
 
 
@@ -126,7 +131,7 @@ def test_sparse_xlsx_limit_follows_the_setting():
 def test_sparse_xlsx_far_column_is_refused_quickly():
     rows = "".join(_far_cell(row=n, column="XFD") for n in range(3, 2003))
     message, seconds = _timed_refusal(_xlsx(extra_rows=rows))
-    assert seconds < 1.0, f"took {seconds:.1f} s"
+    assert seconds < NOT_WALKED_SECONDS, f"took {seconds:.1f} s: the empty rows were walked"
     assert "列" in message and "未导入" in message
 
 
@@ -135,7 +140,7 @@ def test_far_row_without_a_value_is_not_read_and_loses_nothing():
     data = _xlsx(extra_rows=f'<row r="{FAR}" ht="30" customHeight="1"/>')
     start = time.perf_counter()
     table = _read(data)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < NOT_WALKED_SECONDS
     assert [number for number, _ in table.rows] == [2]
 
 
