@@ -159,7 +159,7 @@ def test_sparse_xlsx_from_an_unverified_university_on_the_import_page(app, sessi
     resp = client.post(
         "/import", data={"file": (io.BytesIO(bomb), "成果.xlsx")}, content_type="multipart/form-data"
     )
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < NOT_WALKED_SECONDS
     page = resp.get_data(as_text=True)
     assert resp.status_code == 400
     assert "5000" in page and "未导入" in page
