@@ -88,7 +88,7 @@ def published_documents(
                 rows = session.exec(
                     select(model, Organization)
                     .join(Organization, Organization.id == model.organization_id)
-                    .where(*_in_search(model), model.id > last)
+                    .where(*in_search(model), model.id > last)
                     .order_by(model.id)
                     .limit(batch)
                 ).all()
@@ -121,7 +121,7 @@ def linked_documents(
         last = rows[-1][0].id
 
 
-def _in_search(model) -> list:
+def in_search(model) -> list:
     """Published, and not past the freshness grace period (the condition `searchable` checks)."""
     cutoff = freshness.today() - timedelta(days=freshness.setting("FRESHNESS_GRACE_DAYS"))
     return [
@@ -140,5 +140,5 @@ def published_count(session: Session) -> int:
         .where(LinkedRecord.deleted.is_(False), Partner.enabled)
     ).one()
     return linked + sum(
-        session.exec(select(func.count()).select_from(m).where(*_in_search(m))).one() for m in KINDS.values()
+        session.exec(select(func.count()).select_from(m).where(*in_search(m))).one() for m in KINDS.values()
     )
