@@ -36,8 +36,8 @@ class Match(SQLModel, table=True):
     decline_reason: str | None = Field(default=None, max_length=20)
     #: a side expressed interest: agents see the match first
     raised_at: datetime | None = Field(default=None, sa_type=_TS)
-    result_feedback: str | None = Field(default=None, max_length=20)
-    need_feedback: str | None = Field(default=None, max_length=20)
+    result_feedback: str | None = Field(default=None, max_length=60)
+    need_feedback: str | None = Field(default=None, max_length=60)
     created_at: datetime = Field(default_factory=utcnow, sa_type=_TS)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=_TS)
     version: int = Field(default=1)
