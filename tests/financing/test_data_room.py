@@ -185,7 +185,9 @@ def test_lifecycle_create_submit_review_publish(app, session, people):
     assert admin.post(f"/financing/{row.id}/reject", data={"reason": ""}).status_code == 303  # reason needed
     assert admin.post(f"/financing/{row.id}/reject", data={"reason": "请补充估值依据"}).status_code == 302
     session.expire_all()
-    assert session.get(FinancingRequest, row.id).status == "草稿"
+    assert (
+        session.get(FinancingRequest, row.id).status == "已退回"
+    )  # returned with the reason, not a plain draft (the review loop)
     owner.post(f"/financing/{row.id}/submit")
     assert owner.post(f"/financing/{row.id}/approve").status_code == 403  # owners do not approve themselves
     assert "宽温域电解液中试线建设" in admin.get("/financing/review").get_data(as_text=True)
