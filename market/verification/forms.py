@@ -16,7 +16,7 @@ class ApplyForm(FlaskForm):
         "统一社会信用代码",
         # checked by the service with the certificate, so every problem is shown at once
         validators=[Optional()],
-        description="18 位，见营业执照或事业单位法人证书，例如 91120116MA05JXXX1G",
+        description="18 位，见营业执照或事业单位法人证书，例如 121200004013593211",
     )
     document_kind = SelectField(
         "证件类型", choices=choices(DOCUMENT_KINDS, "请选择"), validators=[Optional()]
