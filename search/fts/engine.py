@@ -122,6 +122,30 @@ def _intersect(sets: list[np.ndarray], size: int) -> np.ndarray:
     return out
 
 
+_MAGIC = b"SQLite format 3\x00"
+
+
+def header_problem(path: str) -> str | None:
+    """What is wrong with the 100-byte header of the SQLite file at `path` (None: nothing, or the
+    file is new and still empty). Checks the fields that the file format fixes — the magic string, a
+    power-of-two page size, the payload fractions 64/32/32 — so garbage written over the start of
+    the file is seen at once, without reading the rest (`PRAGMA quick_check` reads all of it)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(100)
+    except FileNotFoundError:
+        return None
+    if not head:
+        return None
+    if len(head) < 100 or not head.startswith(_MAGIC):
+        return "not an SQLite file header"
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    if page_size < 512 or page_size & (page_size - 1) or head[21:24] != bytes((64, 32, 32)):
+        return "malformed SQLite file header"
+    return None
+
+
 class FtsEngine(SearchEngine):
     """SQLite FTS5 engine. Thread-safe: a small pool of connections, one writer at a time."""
 
@@ -156,6 +180,8 @@ class FtsEngine(SearchEngine):
         self._identity: tuple[int, int] | None = None
         self._checked_at = 0.0
         self._missing = False
+        #: what is wrong with the file's header, when it was last looked at
+        self._damaged: str | None = None
         #: a query that met a damaged file leaves this mark; `health` then checks the whole file
         self._suspect = f"{path}.suspect"
         try:
@@ -188,14 +214,19 @@ class FtsEngine(SearchEngine):
         return st.st_dev, st.st_ino
 
     def _check_file(self) -> None:
-        """Notice an index file that was deleted (refuse: searching a ghost would hide it) or replaced
-        (by a recovery in another process: reopen, forgetting everything cached from the old one)."""
+        """Notice an index file that was deleted (refuse: searching a ghost would hide it), replaced
+        (by a recovery in another process: reopen, forgetting everything cached from the old one) or
+        overwritten in place (its header no longer SQLite's: connections that hold its pages in cache
+        would go on answering from them, and their next checkpoint would write good pages into a bad
+        file)."""
         if self._memory:
             return
         now = time.monotonic()
         if now - self._checked_at < 0.5:
             if self._missing:
                 raise EngineUnavailable("search index file is missing")
+            if self._damaged:
+                raise EngineUnavailable(f"search index damaged: {self._damaged}")
             return
         self._checked_at = now
         if self._identity is None:
@@ -204,6 +235,9 @@ class FtsEngine(SearchEngine):
         self._missing = identity is None
         if identity is None:
             raise EngineUnavailable("search index file is missing")
+        self._damaged = header_problem(self.path)
+        if self._damaged:
+            raise EngineUnavailable(f"search index damaged: {self._damaged}")
         if identity != self._identity:
             log.warning("search index %s was replaced: reopening", self.path)
             self._reopen()
@@ -234,7 +268,7 @@ class FtsEngine(SearchEngine):
         for suffix in ("-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path + suffix)
-        self._identity, self._missing = None, False
+        self._identity, self._missing, self._damaged = None, False, None
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._suspect)
         self.apply_settings()

@@ -65,14 +65,7 @@ def site(tmp_path_factory):
 @pytest.mark.parametrize(
     "damage",
     [
-        pytest.param(
-            "overwritten",
-            marks=pytest.mark.xfail(
-                reason="regression found when freshness was merged (issue 13 note): an index overwritten in "
-                "place answers again, yet the worker neither logs a rebuild nor leaves the file intact",
-                strict=False,
-            ),
-        ),
+        "overwritten",
         "deleted",
     ],
 )
@@ -98,16 +91,11 @@ def test_a_lost_search_index_falls_back_and_is_rebuilt(site, damage):
 
     assert wait_until(rebuilt, timeout=60), site.log()
     assert wait_until(lambda: health(site)[1]["search"]["ok"], timeout=10), system_page(site)
-    if damage == "deleted":
-        # the worker says so once the rebuild's bookkeeping is done (a moment after the swap searches see)
-        assert wait_until(lambda: "已从数据库重建" in site.log("server", tail=None), timeout=30), site.log()
-    else:
-        # Overwritten in place, the file may also be healed by the worker's next write (SQLite rewrites
-        # the pages it holds, the header among them) before its check sees the damage: either way the
-        # file must be whole again.
-        assert wait_until(
-            lambda: "已从数据库重建" in site.log("server", tail=None) or _intact(index), timeout=30
-        )
+    # the worker says so once the rebuild's bookkeeping is done (a moment after the swap searches see)
+    assert wait_until(lambda: "已从数据库重建" in site.log("server", tail=None), timeout=30), site.log()
+    if damage == "overwritten":
+        assert list(index.parent.glob("search.sqlite3.damaged-*")), "the damaged file is kept aside"
+        assert _intact(index)
 
 
 def _intact(path: Path) -> bool:

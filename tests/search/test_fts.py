@@ -12,7 +12,7 @@ import pytest
 import search.fts.engine as fts_module
 import search.fts.index as fts_index
 from search import make_engine
-from search.base import SearchQuery
+from search.base import EngineUnavailable, SearchQuery
 from search.fts import FtsEngine, expression
 from search.meili import MeiliEngine
 from search.text import phrase_grams, query_terms
@@ -208,6 +208,50 @@ def test_health_reports_documents(path: str) -> None:
         "sqlite": engine.health()["sqlite"],
     }
     assert engine.task_status(None) == "succeeded"
+
+
+def test_garbage_over_the_start_of_the_file_is_seen_by_search_and_health(path: str) -> None:
+    """An index overwritten in place, while this process holds its pages in cache: the next query
+    refuses (the site falls back to the database), health says down, and a recovery starts afresh."""
+    engine = FtsEngine(path)
+    engine.upsert(DOCS)
+    assert "result-5" in ids(engine, text="膜电极")
+    with open(path, "r+b") as fh:
+        fh.write(bytes(range(256)) * 256)  # 64 KB over the header and the first pages
+    engine._checked_at = 0.0  # the file is looked at at most twice a second
+    with pytest.raises(EngineUnavailable, match="damaged"):
+        engine.query(SearchQuery(text="膜电极"))
+    assert engine.health()["status"] == "down"
+    engine.recover()
+    assert engine.health()["status"] == "ok"
+    engine.upsert(DOCS)
+    assert "result-5" in ids(engine, text="膜电极")
+
+
+@pytest.mark.parametrize(
+    ("head", "problem"),
+    [
+        (b"", None),
+        (b"SQLite format 3\x00" + (4096).to_bytes(2, "big") + bytes((1, 1, 0, 64, 32, 32)) + bytes(76), None),
+        (b"SQLite format 3\x00" + (1).to_bytes(2, "big") + bytes((1, 1, 0, 64, 32, 32)) + bytes(76), None),
+        (
+            b"SQLite format 3\x00" + (4000).to_bytes(2, "big") + bytes((1, 1, 0, 64, 32, 32)) + bytes(76),
+            "malformed",
+        ),
+        (
+            b"SQLite format 3\x00" + (4096).to_bytes(2, "big") + bytes((1, 1, 0, 63, 32, 32)) + bytes(76),
+            "malformed",
+        ),
+        (b"SQLite format 2\x00" + bytes(84), "not an SQLite"),
+        (b"SQLite format 3\x00", "not an SQLite"),
+    ],
+)
+def test_header_check(tmp_path, head: bytes, problem: str | None) -> None:
+    file = tmp_path / "f.sqlite3"
+    file.write_bytes(head)
+    found = fts_module.header_problem(str(file))
+    assert (found is None) if problem is None else (problem in found)
+    assert fts_module.header_problem(str(tmp_path / "missing")) is None
 
 
 def reference_score(doc: dict, terms: list) -> int:
