@@ -85,40 +85,29 @@ def create():
     return render_template("events/edit.html", form=form)
 
 
-def _listing_choices(user) -> list[tuple[str, str]]:
-    if not getattr(user, "organization_id", None):
-        return []
-    out = [("", "不展示")]
-    for model, kind, label in ((ResearchResult, "result", "成果"), (TechNeed, "need", "需求")):
-        rows = (
-            db()
-            .exec(
-                select(model.id, model.title)
-                .where(model.organization_id == user.organization_id, model.status == ListingStatus.PUBLISHED)
-                .limit(50)
-            )
-            .all()
-        )
-        out += [(f"{kind}:{rid}", f"{label}：{title}") for rid, title in rows]
-    return out
-
-
-def _pitch_choices(user) -> list[tuple[str, str]]:
+def _own_published(user, sources) -> list[tuple[str, str]]:
+    """("kind:id", "标签：title") for the user's organisation's published items of each (model, kind,
+    label) in `sources`, at most 50 of each."""
     if not getattr(user, "organization_id", None):
         return []
     out = []
-    for model, kind, label in ((ResearchResult, "result", "成果"), (FinancingRequest, "financing", "融资")):
-        rows = (
-            db()
-            .exec(
-                select(model.id, model.title)
-                .where(model.organization_id == user.organization_id, model.status == ListingStatus.PUBLISHED)
-                .limit(50)
-            )
-            .all()
+    for model, kind, label in sources:
+        rows = db().exec(
+            select(model.id, model.title)
+            .where(model.organization_id == user.organization_id, model.status == ListingStatus.PUBLISHED)
+            .limit(50)
         )
-        out += [(f"{kind}:{rid}", f"{label}：{title}") for rid, title in rows]
+        out += [(f"{kind}:{rid}", f"{label}：{title}") for rid, title in rows.all()]
     return out
+
+
+def _listing_choices(user) -> list[tuple[str, str]]:
+    own = _own_published(user, ((ResearchResult, "result", "成果"), (TechNeed, "need", "需求")))
+    return [("", "不展示"), *own] if getattr(user, "organization_id", None) else []
+
+
+def _pitch_choices(user) -> list[tuple[str, str]]:
+    return _own_published(user, ((ResearchResult, "result", "成果"), (FinancingRequest, "financing", "融资")))
 
 
 @bp.route("/events/<int:event_id>")
