@@ -77,7 +77,7 @@ from market.matches.records import published_records
 from market.outbox.models import OutboxEntry
 from market.searching import sync
 from matching.matcher import Matcher
-from matching.store import MatchStore
+from matching.store import MatchStore, describe
 from matching.topk import naive_topk, topk_rows, topk_sets_agree
 
 # -- measuring -----------------------------------------------------------------------------------------
@@ -560,6 +560,12 @@ def _backlog(env: dict[str, str]) -> int:
     return int(n)
 
 
+def _deferred(env: dict[str, str]) -> int:
+    """Listings of a bulk import with their offers to the other side's lists still to be made."""
+    found = describe(env["MATCH_STORE_PATH"])
+    return int(found["deferred_offers"]) if found else 0
+
+
 def _answers(base: str) -> bool:
 
     try:
@@ -620,14 +626,27 @@ def _import_section(
             committed = time.perf_counter()
             drained = wait_until(lambda: _backlog(env) == 0, timeout=1800, every=0.2)
             finished = time.perf_counter()
+            # Drained: every listing is in search and has its own matches. The other side's lists
+            # take them in after (the worker's match-offers job): until then a result's matches
+            # lack the needs of the import.
+            offered = wait_until(lambda: _deferred(env) == 0, timeout=1800, every=0.2)
+            caught_up = time.perf_counter()
             out[f"{kind}s"] = {
                 "rows": len(batch),
                 "import_seconds": round(committed - started, 1),
                 "drain_seconds": None if drained is None else round(drained, 1),
                 "listings_per_second": None if not drained else round(len(batch) / drained, 1),
+                "other_side_caught_up_seconds": None if offered is None else round(caught_up - committed, 1),
+                "listings_per_second_both_sides": None
+                if offered is None
+                else round(len(batch) / (caught_up - committed), 1),
                 "readers_during_drain": readers.between(committed, finished),
+                "readers_while_catching_up": readers.between(finished, caught_up),
             }
-            _log(f"import of {len(batch)} {kind}s drained in {drained} s")
+            _log(
+                f"import of {len(batch)} {kind}s drained in {drained} s, "
+                f"the other side caught up {offered} s later"
+            )
     finally:
         readers.stop()
         stop(server)

@@ -129,6 +129,12 @@ def _checked(app: Flask, probe: Probe) -> dict[str, Any]:
         return {"ok": False, "error": type(exc).__name__}
 
 
+def part(app: Flask, name: str) -> dict[str, Any] | None:
+    """One registered part's details (None when no feature registered it)."""
+    probe = _probes(app).get(name)
+    return None if probe is None else _checked(app, probe)
+
+
 def details(app: Flask | None = None) -> dict[str, dict[str, Any]]:
     """Every part's details: the database and each registered probe (the admin system page)."""
     app = app or current_app._get_current_object()

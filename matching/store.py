@@ -19,8 +19,11 @@ full recompute with the same text model holds (tests pin both).
 Adding a listing queries the postings for its candidates, then offers it to every list on the other
 side that it beats. Removing one takes it out of the lists it is in; a list left with fewer than
 `candidates` entries is queried again (the `spare` entries beyond `candidates` make that rare). An edit
-is a removal and an addition. Each `apply` is one SQLite transaction; one process writes at a time (the
-site's worker), any number may read.
+is a removal and an addition. A bulk import may put the offers off (`apply(defer_offers=True)`): each new
+listing gets its own matches at once, is indexed for the other side's queries, and is offered to their
+lists later by `offer_deferred` (kept in the `offers` table meanwhile; a list queried in between
+already holds it and is skipped), ending exactly where offering at once ends. Each `apply` is one
+SQLite transaction; one process writes at a time (the site's worker), any number may read.
 """
 
 from __future__ import annotations
@@ -356,6 +359,8 @@ def remove_stale_builds(path: str | Path) -> list[Path]:
     return removed
 
 
+#: listings added with their offers to the other side's lists put off (`apply(defer_offers=True)`)
+_OFFERS = "CREATE TABLE IF NOT EXISTS offers (key INTEGER PRIMARY KEY)"
 #: every table is keyed by one integer: slot * 2 + kind (listings) or term * 2 + kind (postings)
 _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID",
@@ -366,6 +371,7 @@ _SCHEMA = (
         key INTEGER PRIMARY KEY, row BLOB NOT NULL, irow BLOB NOT NULL, attrs BLOB NOT NULL)""",
     "CREATE TABLE cands (key INTEGER PRIMARY KEY, cand BLOB NOT NULL)",
     "CREATE TABLE postings (key INTEGER PRIMARY KEY, slots BLOB NOT NULL, weights BLOB NOT NULL)",
+    _OFFERS,
 )
 
 
@@ -408,6 +414,10 @@ def describe(path: str | Path) -> dict[str, object] | None:
     try:
         meta = _meta(conn)
         counts = dict(conn.execute("SELECT key % 2, count(*) FROM slots GROUP BY key % 2").fetchall())
+        try:
+            (deferred,) = conn.execute("SELECT count(*) FROM offers").fetchone()
+        except sqlite3.OperationalError:  # written before offers could be put off
+            deferred = 0
     finally:
         conn.close()
     return {
@@ -417,6 +427,7 @@ def describe(path: str | Path) -> dict[str, object] | None:
         "needs": counts.get(1, 0),
         "fitted_at": float(meta.get("fitted_at") or 0),
         "fitted_docs": int(meta.get("fitted_docs") or 0),
+        "deferred_offers": int(deferred),
         "bytes": Path(path).stat().st_size,
     }
 
@@ -462,6 +473,7 @@ class MatchStore:
         self.inode = self.path.stat().st_ino
         self._codes = FieldCodes()
         self._lock = threading.RLock()
+        self._conn.execute(_OFFERS)  # a store written before offers could be put off
         self._load_sides()
         self._drop_caches()
 
@@ -475,6 +487,10 @@ class MatchStore:
             sides[kind].new_slot(listing_id, slot)
             sides[kind].floor[slot], sides[kind].complete[slot] = floor, bool(complete)
         self._sides = sides
+        #: (kind, slot) of listings whose offers to the other side are still to be made, oldest first
+        self._deferred: dict[tuple[int, int], None] = {
+            (key % 2, key // 2): None for (key,) in self._conn.execute("SELECT key FROM offers ORDER BY key")
+        }
 
     def _drop_caches(self) -> None:
         """Forget everything read from the file (after a rollback; on open)."""
@@ -491,6 +507,8 @@ class MatchStore:
         self._dirty_posts: set[tuple[int, int]] = set()
         self._new: set[tuple[int, int]] = set()
         self._deleted: set[tuple[int, int]] = set()
+        self._offers_added: set[tuple[int, int]] = set()
+        self._offers_done: set[tuple[int, int]] = set()
 
     def _trim_caches(self) -> None:
         for cache in (self._listings, self._posts):
@@ -513,6 +531,12 @@ class MatchStore:
 
     def count(self, kind: str) -> int:
         return len(self._sides[_CODE[kind]])
+
+    @property
+    def deferred(self) -> int:
+        """Listings added with their offers to the other side's lists still to be made
+        (`offer_deferred` makes them)."""
+        return len(self._deferred)
 
     def __contains__(self, key: tuple[str, str]) -> bool:
         kind, listing_id = key
@@ -776,29 +800,69 @@ class MatchStore:
     # -- writes ----------------------------------------------------------------------------------
 
     def apply(
-        self, changes: Sequence[Change], *, early: Callable[[list[PairState]], None] | None = None
+        self,
+        changes: Sequence[Change],
+        *,
+        early: Callable[[list[PairState]], None] | None = None,
+        defer_offers: bool = False,
     ) -> Diff:
         """Add, replace (same id) or remove listings; one transaction. Returns what changed.
 
         `early`, when given, is called with each added listing's own matches as soon as they are
         known — before the listing is offered to the other side's lists, which takes longer — so a
-        caller can show them at once; the returned diff repeats them. Removing an id the store does
-        not hold is a no-op; re-adding an unchanged record is not skipped, so that a retried batch
-        reports its pairs again."""
+        caller can show them at once; the returned diff repeats them. With `defer_offers` those offers
+        are not made now but kept (in the file) for `offer_deferred`: a bulk import gets every
+        listing's own matches first and the other side's lists brought up to date after. Removing an
+        id the store does not hold is a no-op; re-adding an unchanged record is not skipped, so that a
+        retried batch reports its pairs again."""
+
+        def body(touched: _Touched, changed: set[tuple[int, int]]) -> None:
+            for kind_name, listing_id, record in changes:
+                kind = _CODE[kind_name]
+                if listing_id in self._sides[kind].slot_of:
+                    self._remove(kind, listing_id, touched, changed)
+                if record is not None:
+                    self._add(kind, record, touched, changed, early, defer=defer_offers)
+
+        return self._transaction(body)
+
+    def offer_deferred(self, limit: int = 20, *, before_commit: Callable[[Diff], None] | None = None) -> Diff:
+        """Make the put-off offers of up to `limit` listings, oldest first (one transaction); the diff
+        reports the pairs that entered or left the other side's matches. Once none is left the store
+        holds exactly what it would hold had the offers been made at once.
+
+        `before_commit(diff)` runs before the store commits, so a caller can record the diff in its
+        own database first: should that fail (or the process die before the store commits), the
+        offers stay put off and are made, and reported, again."""
+
+        def body(touched: _Touched, changed: set[tuple[int, int]]) -> None:
+            for kind, slot in list(self._deferred)[:limit]:
+                listing = self._listing(kind, slot)
+                acc = self._accumulate(1 - kind, listing.irow_idx, listing.irow_val)
+                self._offer_new(kind, slot, listing, acc, touched, changed)
+                self._settle_offer((kind, slot))
+
+        return self._transaction(body, before_commit)
+
+    def _transaction(
+        self,
+        body: Callable[[_Touched, set[tuple[int, int]]], None],
+        before_commit: Callable[[Diff], None] | None = None,
+    ) -> Diff:
+        """Run `body` (which records the pairs it moved and the lists it changed) in one write
+        transaction, write back what it changed and return the diff; on any failure the file and
+        this object are as before."""
         started = time.perf_counter()
         with self._lock:
             touched_pairs = _Touched()
             changed: set[tuple[int, int]] = set()
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                for kind_name, listing_id, record in changes:
-                    kind = _CODE[kind_name]
-                    if listing_id in self._sides[kind].slot_of:
-                        self._remove(kind, listing_id, touched_pairs, changed)
-                    if record is not None:
-                        self._add(kind, record, touched_pairs, changed, early)
+                body(touched_pairs, changed)
                 diff = self._diff(touched_pairs, changed)
                 self._write_back()
+                if before_commit is not None:
+                    before_commit(diff)
                 self._conn.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
@@ -854,8 +918,10 @@ class MatchStore:
         pairs: _Touched,
         changed: set[tuple[int, int]],
         early: Callable[[list[PairState]], None] | None = None,
+        *,
+        defer: bool = False,
     ) -> None:
-        side, other = self._sides[kind], 1 - kind
+        side = self._sides[kind]
         row = self.text.transform([doc_of(record)]).tocsr()
         row.sort_indices()
         irow = self.text.index_rows(row)
@@ -882,14 +948,37 @@ class MatchStore:
                     ]
                 )
             )
-        # Offer the new listing to every list of the other side that it may enter.
-        o_side = self._sides[other]
+        if defer:
+            self._deferred[key] = None
+            self._offers_added.add(key)
+        else:
+            self._offer_new(kind, slot, listing, acc, pairs, changed)
+        # Index the new listing for the other side's queries.
+        self._add_postings(kind, slot, irow.indices, irow.data)
+
+    def _offer_new(
+        self,
+        kind: int,
+        slot: int,
+        listing: _Listing,
+        acc: np.ndarray,
+        pairs: _Touched,
+        changed: set[tuple[int, int]],
+    ) -> None:
+        """Offer a new listing (side `kind`; `acc`, its index cosines with the other side) to every
+        list of the other side that it may enter."""
+        o_side = self._sides[1 - kind]
         n = len(acc)
         offer = np.flatnonzero((acc > 0) & (o_side.complete[:n] | (acc >= o_side.floor[:n])))
         if len(offer):
-            self._offer(other, offer, acc[offer], slot, listing, row, pairs, changed)
-        # Index the new listing for the other side's queries.
-        self._add_postings(kind, slot, irow.indices, irow.data)
+            self._offer(1 - kind, offer, acc[offer], slot, listing, pairs, changed)
+
+    def _settle_offer(self, key: tuple[int, int]) -> None:
+        """The put-off offers of `key` are made, or no longer to be made (it was removed)."""
+        if key in self._deferred:
+            del self._deferred[key]
+            self._offers_done.add(key)
+            self._offers_added.discard(key)
 
     def _offer(
         self,
@@ -898,11 +987,12 @@ class MatchStore:
         icos: np.ndarray,
         new_slot: int,
         new: _Listing,
-        new_row: sp.csr_matrix,
         pairs: _Touched,
         changed: set[tuple[int, int]],
     ) -> None:
-        """Put a new listing of the other side into the candidate lists (of side `kind`) it beats.
+        """Put a new listing of the other side into the candidate lists (of side `kind`) it beats
+        and is not in yet (a list queried after the listing was indexed, while its offers were put
+        off, holds it already).
 
         Vectorised over the lists. Only an entry among a list's first `candidates` needs its hybrid
         score now; one further down gets it if it ever moves up. The top k is looked at only in the
@@ -921,6 +1011,9 @@ class MatchStore:
         lengths = side.length[owners]
         cols = np.arange(cap)
         valid = cols[None, :] < lengths[:, None]
+        holds = np.any(valid & (side.cand_slots[owners] == new_slot), axis=1)
+        if holds.any():
+            owners, icos, lengths, valid = owners[~holds], icos[~holds], lengths[~holds], valid[~holds]
         rows_icos = side.cand_icos[owners]
         positions = np.count_nonzero(valid & (rows_icos > icos[:, None]), axis=1)
         for j in np.flatnonzero(np.any(valid & (rows_icos == icos[:, None]), axis=1)).tolist():
@@ -932,7 +1025,7 @@ class MatchStore:
             return
         in_window = positions < window
         new_scores = np.full(len(owners), np.nan)
-        new_scores[in_window] = self._offer_scores(kind, owners[in_window], new, new_row)
+        new_scores[in_window] = self._offer_scores(kind, owners[in_window], new)
         # Which top-k lists may change (decided before the lists are rewritten).
         maybe = np.flatnonzero(in_window)
         look = np.zeros(len(owners), bool)
@@ -980,9 +1073,7 @@ class MatchStore:
             if self._pairs_of(kind, side.ids[t], before, after, pairs):
                 changed.add((kind, t))
 
-    def _offer_scores(
-        self, kind: int, owners: np.ndarray, new: _Listing, new_row: sp.csr_matrix
-    ) -> np.ndarray:
+    def _offer_scores(self, kind: int, owners: np.ndarray, new: _Listing) -> np.ndarray:
         """Hybrid scores of (owner, new listing) pairs, each owner the query of its pair as when its
         list was built."""
         if not len(owners):
@@ -1019,6 +1110,7 @@ class MatchStore:
         if len(holders):
             self._take_out(other, holders, positions, pairs, changed)
         side.free(slot)
+        self._settle_offer(key)
         self._deleted.add(key)
         self._new.discard(key)
         self._dirty_lists.discard(key)
@@ -1138,6 +1230,10 @@ class MatchStore:
                 deletes.append((_key(kind, term),))
         conn.executemany("INSERT OR REPLACE INTO postings VALUES (?, ?, ?)", upserts)
         conn.executemany("DELETE FROM postings WHERE key = ?", deletes)
+        conn.executemany("DELETE FROM offers WHERE key = ?", [(_key(*k),) for k in sorted(self._offers_done)])
+        conn.executemany(
+            "INSERT INTO offers VALUES (?)", [(_key(*k),) for k in self._deferred if k in self._offers_added]
+        )
 
     # -- pairs and explanations ------------------------------------------------------------------
 

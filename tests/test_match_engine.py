@@ -9,8 +9,10 @@ from sqlmodel import select
 from market.accounts.models import Organization
 from market.matches import engine
 from market.matches.models import Match
+from market.outbox.service import enqueue_listing
 from market.outbox.worker import drain_now
 from matching.cli import main
+from seed.loader import DATA
 from tests.factories import NEED, RESULT, login, make_listing, make_match, publish
 
 OTHER_RESULT = dict(
@@ -166,3 +168,40 @@ def test_learning_from_decisions_and_the_admin_page_says_which_ranker_is_live(ap
     assert engine.live_weights(app) is None
     page = admin.get("/admin/system").data.decode()
     assert "首轮排序（默认权重）" in page and status["reason"] in page and "从 1 条对接决定学习" in page
+
+
+def test_a_bulk_import_gets_its_own_matches_first_and_the_other_side_after(app, session, people):
+    """A batch larger than EARLY_BATCH (an import): the drain gives every new need its own matches
+    and leaves the offers to the results' lists to the `match-offers` job; once the job is done the
+    match rows are exactly the store's wanted pairs, results' recommendations included."""
+    rows = [json.loads(line) for line in (DATA / "results.jsonl").read_text().splitlines()[:40]]
+    uni, ent = (session.get(Organization, people[r].organization_id) for r in ("uni", "ent"))
+    for row in rows:
+        make_listing(session, kind="result", org=uni, title=row["title"], summary=row["summary"])
+    session.commit()
+    engine.rebuild(app)
+    store = engine.open_store(app)
+    assert store is not None and store.count("result") == len(rows)
+    wanted_needs = [json.loads(line) for line in (DATA / "needs.jsonl").read_text().splitlines()[:8]]
+    needs = [
+        make_listing(session, kind="need", org=ent, title=n["title"], description=n["description"])
+        for n in wanted_needs
+    ]
+    for need in needs:
+        enqueue_listing(session, kind="need", listing_id=need.id)  # as the import does, in one batch
+    session.commit()
+    drain_now(app)
+    assert store.deferred == len(needs)  # in the store, each with its own matches; offers put off
+    for need in needs:
+        assert {m.result_id for m in matches(session, need_id=need.id)} == {
+            int(r) for r, _ in store.top_ids("need", str(need.id))
+        }
+    before = {(m.result_id, m.need_id) for m in matches(session)}
+    lines = []
+    while (line := engine.make_deferred_offers(app)) is not None:
+        lines.append(line)
+    assert store.deferred == 0 and lines and "补入" in lines[0]
+    rows_now = {(m.result_id, m.need_id): round(m.score, 6) for m in matches(session)}
+    expected = {(int(p.result_id), int(p.need_id)): round(p.score, 6) for p in store.wanted_pairs()}
+    assert rows_now == expected
+    assert set(rows_now) - before, "the offers gave some result a new need among its matches"

@@ -24,6 +24,8 @@ def init_app(app: Flask) -> None:
     register_handler(app, engine.match_handler(app))
     register_rebuild_step(app, "供需匹配", lambda progress: engine.rebuild(app, progress))
     register_job(app, Job("match-store", every=30.0, run=engine.keep_store))
+    # every turn of the worker's loop, after the outbox: changes first, then a slice of these
+    register_job(app, Job("match-offers", every=0.0, run=engine.make_deferred_offers, on_wake=True))
     register_warmup(app, engine.warm_store)
     register_probe(app, Probe("store", engine.store_health))
     register_probe(app, Probe("ranker", lambda app: {"ok": True, **engine.ranker_status(app)}))

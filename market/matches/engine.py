@@ -52,8 +52,12 @@ MIN_SCORE = 0.2
 CONFIG = StoreConfig(k=TOP_K, candidates=5 * TOP_K, min_score=MIN_SCORE)
 
 Progress = Callable[[str], None]
-#: batches up to this size write each new listing's own matches before the rest of the batch
+#: batches up to this size write each new listing's own matches before the rest of the batch and
+#: offer it to the other side's lists at once; a larger batch (a bulk import) writes every listing's
+#: own matches and leaves the offers to the `match-offers` job, a few listings at a time
 EARLY_BATCH = 5
+#: listings whose put-off offers one run of the `match-offers` job makes
+OFFER_SLICE = 10
 
 
 # -- the store ------------------------------------------------------------------------------------
@@ -339,8 +343,10 @@ def match_handler(app: Flask) -> relay.Handler:
             with batch_tx.write() as session:
                 write_pairs(session, states)
 
-        # A single approval shows its own matches first; a bulk import is done as one batch.
-        diff = store.apply(batch, early=early if len(batch) <= EARLY_BATCH else None)
+        # A single approval shows its own matches first; a bulk import gets every listing's own
+        # matches in one batch and its offers to the other side's lists after (`offer_deferred`).
+        single = len(batch) <= EARLY_BATCH
+        diff = store.apply(batch, early=early if single else None, defer_offers=not single)
         recommended = {key for key, state in diff.pairs.items() if state.wanted}
         keys = {(c.kind, c.listing_id) for c in changes}
         with batch_tx.read() as session:
@@ -424,6 +430,24 @@ def keep_store(app: Flask) -> str | None:
         return f"词表已按 {published} 条发布重新拟合（上次 {fitted} 条）"
     store.checkpoint()
     return None
+
+
+def make_deferred_offers(app: Flask) -> str | None:
+    """Worker job: offer up to OFFER_SLICE listings of a bulk import to the other side's lists and
+    write the pairs that enter or leave those lists' matches. The rows are written before the store
+    commits: a worker killed in between makes (and reports) the same offers again."""
+    store = open_store(app)
+    if store is None or not store.deferred:
+        return None
+
+    def record(diff) -> None:
+        with tx(app).write() as session:
+            write_pairs(session, diff.pairs.values())
+
+    diff = store.offer_deferred(limit=OFFER_SLICE, before_commit=record)
+    entered = sum(1 for state in diff.pairs.values() if state.wanted and not state.unchanged)
+    left = store.deferred
+    return f"新发布已补入对方的匹配列表，新增推荐 {entered} 对" + (f"，还有 {left} 条待补入" if left else "")
 
 
 def warm_store(app: Flask) -> None:

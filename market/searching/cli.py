@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from market.db import db
+from market.health import part as health_of
 from market.outbox import worker
 from market.outbox.cli import drain_command, echo_status
 from market.searching import sync
@@ -48,4 +49,14 @@ def status_command() -> None:
     else:
         click.echo(f"错误：{health.get('error', '')}")
     click.echo(f"数据库已发布（在有效期或宽限期内）：{published_count(db())}")
+    store = health_of(current_app._get_current_object(), "store")
+    if store and store.get("ok") and not store.get("absent"):
+        click.echo(
+            f"匹配库：成果 {store['results']}，需求 {store['needs']}"
+            + (
+                f"，{store['deferred_offers']} 条批量导入的发布待补入对方的推荐列表"
+                if store["deferred_offers"]
+                else ""
+            )
+        )
     echo_status(db())

@@ -60,14 +60,21 @@ LEARNED = Weights(text=0.5, field=0.3, maturity=0.1, mode=0.025, price=0.2, regi
 
 
 @pytest.mark.parametrize(
-    ("config", "seed", "weights"),
-    [(StoreConfig(), 1, None), (SMALL, 2, None), (SMALL, 3, LEARNED)],
-    ids=["default", "small-lists", "learned-weights"],
+    ("config", "seed", "weights", "defer"),
+    [
+        (StoreConfig(), 1, None, False),
+        (SMALL, 2, None, False),
+        (SMALL, 3, LEARNED, False),
+        (StoreConfig(), 4, None, True),
+        (SMALL, 5, None, True),
+    ],
+    ids=["default", "small-lists", "learned-weights", "deferred-offers", "deferred-offers-small-lists"],
 )
-def test_change_by_change_equals_a_full_recompute(records, built, tmp_path, config, seed, weights):
+def test_change_by_change_equals_a_full_recompute(records, built, tmp_path, config, seed, weights, defer):
     """Adds, edits and withdrawals in random batches; the store and a caller's copy of the wanted pairs
     (kept only from the diffs) end exactly where a recompute on the final listings ends — with the
-    default weights and with learned ones."""
+    default weights and with learned ones, and with the offers of some batches put off and made
+    later, a few at a time, between other changes (as the worker does after a bulk import)."""
     results, needs = records
     rng = random.Random(seed)
     start_r, start_n = rng.sample(results, len(results) // 2), rng.sample(needs, len(needs) // 2)
@@ -95,17 +102,23 @@ def test_change_by_change_equals_a_full_recompute(records, built, tmp_path, conf
             if (op[0], op[1]) not in seen:
                 seen.add((op[0], op[1]))
                 unique.append(op)
-        diff = store.apply(unique)
+        diffs = [store.apply(unique, defer_offers=defer and rng.random() < 0.6)]
+        if defer and rng.random() < 0.3:
+            diffs.append(store.offer_deferred(limit=rng.randint(1, 4)))
         for kind, listing_id, record in unique:
             if record is None:
                 current[kind].pop(listing_id, None)
             else:
                 current[kind][listing_id] = record
-        for key, state in diff.pairs.items():
-            if state.wanted:
-                copy[key] = round(state.score, 9)
-            else:
-                copy.pop(key, None)
+        for diff in diffs:
+            follow(copy, diff)
+    if defer:
+        assert store.deferred, "some offers are still put off when the changes end"
+        reopened = MatchStore(store.path)  # they are kept in the file, not only in memory
+        assert reopened.deferred == store.deferred
+        reopened.close()
+        while store.deferred:
+            follow(copy, store.offer_deferred(limit=7))
     full = MatchStore.build(
         tmp_path / "recompute.sqlite3",
         current["result"].values(),
@@ -121,6 +134,39 @@ def test_change_by_change_equals_a_full_recompute(records, built, tmp_path, conf
     for kind in ("result", "need"):
         for listing_id in full.ids(kind):
             assert store.candidate_ids(kind, listing_id) == full.candidate_ids(kind, listing_id)
+
+
+def follow(copy: dict, diff) -> None:
+    """A caller's copy of the wanted pairs, kept from diffs alone."""
+    for key, state in diff.pairs.items():
+        if state.wanted:
+            copy[key] = round(state.score, 9)
+        else:
+            copy.pop(key, None)
+
+
+def test_put_off_offers_survive_a_failed_batch_and_a_removal(records, built, tmp_path, monkeypatch):
+    """Offers put off are in the file with the listing: a batch that fails keeps them as they were,
+    and a listing withdrawn before its offers were made leaves none behind."""
+    results, needs = records
+    store = MatchStore.build(tmp_path / "s.sqlite3", results, needs[3:], text=built.text)
+    store.apply([("need", n.id, n) for n in needs[:3]], defer_offers=True)
+    assert store.deferred == 3
+
+    def broken(self):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(MatchStore, "_write_back", broken)
+    with pytest.raises(OSError):
+        store.offer_deferred(limit=2)
+    monkeypatch.undo()
+    assert store.deferred == 3 and MatchStore(store.path).deferred == 3
+    store.apply([("need", needs[0].id, None)])
+    assert store.deferred == 2
+    store.offer_deferred(limit=10)
+    assert store.deferred == 0 and MatchStore(store.path).deferred == 0
+    full = MatchStore.build(tmp_path / "full.sqlite3", results, needs[1:], text=built.text)
+    assert tops(store) == tops(full)
 
 
 def test_a_retried_change_reports_its_pairs_again(records, built, tmp_path):
