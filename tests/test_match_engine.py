@@ -196,6 +196,9 @@ def test_a_bulk_import_gets_its_own_matches_first_and_the_other_side_after(app, 
         assert {m.result_id for m in matches(session, need_id=need.id)} == {
             int(r) for r, _ in store.top_ids("need", str(need.id))
         }
+    admin = app.test_client()
+    login(admin, people["admin"])
+    assert f"批量导入的 {len(needs)} 条发布已有自己的匹配" in admin.get("/admin/system").data.decode()
     before = {(m.result_id, m.need_id) for m in matches(session)}
     lines = []
     while (line := engine.make_deferred_offers(app)) is not None:
@@ -205,3 +208,4 @@ def test_a_bulk_import_gets_its_own_matches_first_and_the_other_side_after(app, 
     expected = {(int(p.result_id), int(p.need_id)): round(p.score, 6) for p in store.wanted_pairs()}
     assert rows_now == expected
     assert set(rows_now) - before, "the offers gave some result a new need among its matches"
+    assert "批量导入的" not in admin.get("/admin/system").data.decode()
