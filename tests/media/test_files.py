@@ -12,9 +12,12 @@ from sqlmodel import select
 from market import create_app
 from market.media import attachments, pdfs
 from market.media.models import ListingFile
-from market.storage import StorageError, storage
+from market.storage import S3Storage, StorageError, s3_storage, storage
+from tests import fake_s3
 from tests.factories import login
 from tests.media.conftest import encrypted_pdf, pdf
+
+s3_endpoint, s3_config = fake_s3.s3_endpoint, fake_s3.s3_config  # the fake S3's fixtures
 
 
 def _upload(client, listing, data: bytes, name: str = "检测报告.pdf", title: str = "第三方检测报告", **extra):
@@ -155,3 +158,22 @@ def test_a_storage_failure_refuses_the_upload_with_nothing_kept(
     assert _upload(client, result, pdf()).status_code == 303
     assert "附件保存失败" in client.get(f"/results/{result.id}").get_data(as_text=True)
     assert _rows(session) == []
+
+
+def test_attachments_through_the_s3_storage(app, client, session, people, result, s3_config):
+    """The whole path on STORAGE="s3" (a fake S3, see tests/fake_s3.py): upload, list, download, delete."""
+    app.extensions["storage"] = store = s3_storage(s3_config)
+    assert isinstance(store, S3Storage)
+    data = pdf("对象存储")
+    login(client, people["uni"])
+    assert _upload(client, result, data).status_code == 302
+    [row] = _rows(session)
+    assert store.read(row.key) == data and [k for k, _ in store.keys("listing-files")] == [row.key]
+    got = app.test_client().get(f"/results/{result.id}/files/{row.id}")
+    assert got.status_code == 200 and got.data == data
+    assert got.headers["Content-Disposition"].startswith("attachment;")
+    assert got.headers["X-Content-Type-Options"] == "nosniff"
+    assert _upload(client, result, b"%PDF-1.4 not really").status_code == 303  # refused: nothing kept
+    assert [k for k, _ in store.keys("listing-files")] == [row.key]
+    assert client.post(f"/results/{result.id}/files/{row.id}/delete").status_code == 302
+    assert not store.exists(row.key) and list(store.keys("listing-files")) == []
