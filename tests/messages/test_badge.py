@@ -12,7 +12,7 @@ from market.notifications.service import mark_all_read
 from tests.factories import login
 
 BADGE = re.compile(
-    r'<span class="badge[^"]*nav-unread">(\d+)<span class="visually-hidden"> 条未读</span></span>'
+    r'<span class="nav-unread badge[^"]*">(\d+)<span class="visually-hidden"> 条未读</span></span>'
 )
 
 
