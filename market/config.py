@@ -55,6 +55,19 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
         # `flask serve` waits this long for its worker to warm up before it accepts requests
         "WORKER_START_WAIT": float(env.get("WORKER_START_WAIT", "15")),
         "UPLOAD_DIR": env.get("UPLOAD_DIR", str(instance / "uploads")),
+        #: where stored files go: "file" (UPLOAD_DIR, the default), "s3" (an S3-compatible bucket: S3_BUCKET,
+        #: S3_ENDPOINT_URL for MinIO/OSS/COS-style services, S3_REGION, S3_PREFIX; credentials from
+        #: S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY, else boto3's standard chain), or "memory" (tests)
+        "STORAGE": env.get("STORAGE", "file"),
+        "S3_BUCKET": env.get("S3_BUCKET", ""),
+        "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL", ""),
+        "S3_REGION": env.get("S3_REGION", ""),
+        "S3_PREFIX": env.get("S3_PREFIX", ""),
+        "S3_ACCESS_KEY_ID": env.get("S3_ACCESS_KEY_ID", ""),
+        "S3_SECRET_ACCESS_KEY": env.get("S3_SECRET_ACCESS_KEY", ""),
+        #: PDF attachments of a listing: how many, and how large each (below MAX_CONTENT_LENGTH)
+        "LISTING_FILES_MAX": int(env.get("LISTING_FILES_MAX", "5")),
+        "LISTING_FILE_MAX_BYTES": int(env.get("LISTING_FILE_MAX_BYTES", str(8 * 1024 * 1024))),
         # Shared storage makes the login limits hold across worker processes; memory:// is per process.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or env.get("REDIS_URL") or "memory://",
         "RATELIMIT_LOGIN_IP": env.get("RATELIMIT_LOGIN_IP", "30 per minute"),

@@ -34,7 +34,7 @@ from market.financing.models import (
 from market.listings.models import Interest, ListingEvent, ListingRevision, ResearchResult, TechNeed
 from market.mail.models import OutgoingMail
 from market.matches.models import Match, MatchEvent
-from market.media.models import ListingImage
+from market.media.models import ListingFile, ListingImage
 from market.messages.models import Message, MessageRead, ThreadReport
 from market.notices.models import Notice, NoticeAttachment
 from market.notifications.models import Notification
@@ -80,6 +80,7 @@ __all__ = [
     "InvestorProfile",
     "LinkedRecord",
     "ListingEvent",
+    "ListingFile",
     "ListingImage",
     "ListingRevision",
     "ListingView",

@@ -3,8 +3,9 @@ data-room documents, evidence packs).
 
 Files are named by keys such as ``contracts/3f…e1.pdf``: a folder and a name, checked by `safe_key`,
 so a key can never point outside the storage. `FileStorage` keeps them under a base folder
-(``UPLOAD_DIR``) and writes atomically (a temporary file renamed into place); `MemoryStorage` keeps
-them in a dict for tests (``STORAGE = "memory"``).
+(``UPLOAD_DIR``) and writes atomically (a temporary file renamed into place); `S3Storage` keeps them in
+an S3-compatible bucket (``STORAGE = "s3"``, see `init_app`); `MemoryStorage` keeps them in a dict for
+tests (``STORAGE = "memory"``).
 
 `stage(session, key, data)` ties a file to a database transaction: it is written before the commit
 (so a full disk refuses the row instead of committing a row without its file), moved into place when
@@ -26,9 +27,14 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote
 
+import boto3
 import sqlalchemy as sa
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, Response, current_app, send_file
 from sqlmodel import Session
+
+from market.config import ConfigError
 
 _PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -176,17 +182,152 @@ class MemoryStorage:
         data = self.read(key)
         if data is None:
             return None
-        response = Response(data, mimetype=mimetype)
-        response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(download_name)}"
-        return response
+        return _attachment(data, mimetype, download_name)
+
+
+def _attachment(data, mimetype: str, download_name: str, length: int | None = None) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(download_name)}"
+    if length is not None:
+        response.headers["Content-Length"] = str(length)
+    return response
+
+
+#: the folder of S3Storage's temporary objects: "_" never starts a `safe_key` part, so no key and no
+#: folder listing can ever meet one (a bucket lifecycle rule on it clears what a crash left behind)
+S3_STAGING = "_staging"
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+class S3Storage:
+    """Objects in an S3-compatible bucket (AWS S3, MinIO, Ceph RGW, OSS/COS in S3 mode), under `prefix`.
+
+    A single PUT is atomic in S3 (an object appears whole or not at all). Staging writes the object under
+    ``_staging/<random>/<key>`` first; `promote` copies it to its key and deletes the temporary one,
+    `discard` deletes it, so `stage` gives the same guarantee as with files: the object exists under its
+    key exactly when the row that names it was committed."""
+
+    def __init__(self, client, bucket: str, prefix: str = "") -> None:
+        self.client, self.bucket = client, bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+    def _key(self, key: str) -> str:
+        return self.prefix + safe_key(key)
+
+    def _call(self, method: str, **kwargs):
+        try:
+            return getattr(self.client, method)(Bucket=self.bucket, **kwargs)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"S3 {method} failed: {exc}") from exc
+
+    @staticmethod
+    def _missing(exc: StorageError) -> bool:
+        cause = exc.__cause__
+        return isinstance(cause, ClientError) and str(cause.response.get("Error", {}).get("Code")) in _MISSING
+
+    def write(self, key: str, data: bytes) -> None:
+        self._call("put_object", Key=self._key(key), Body=bytes(data))
+
+    def write_temp(self, key: str, data: bytes) -> str:
+        temp = f"{self.prefix}{S3_STAGING}/{uuid.uuid4().hex}/{safe_key(key)}"
+        self._call("put_object", Key=temp, Body=bytes(data))
+        return temp
+
+    def promote(self, temp: str, key: str) -> None:
+        self._check_temp(temp)
+        self._call("copy_object", Key=self._key(key), CopySource={"Bucket": self.bucket, "Key": temp})
+        self._call("delete_object", Key=temp)
+
+    def discard(self, temp: str) -> None:
+        self._check_temp(temp)
+        with contextlib.suppress(StorageError):  # at worst a stray temporary object, outside every folder
+            self._call("delete_object", Key=temp)
+
+    def _check_temp(self, temp: str) -> None:
+        if not temp.startswith(f"{self.prefix}{S3_STAGING}/"):
+            raise ValueError(f"not a staged object: {temp!r}")
+
+    def read(self, key: str) -> bytes | None:
+        try:
+            obj = self._call("get_object", Key=self._key(key))
+        except StorageError as exc:
+            if self._missing(exc):
+                return None
+            raise
+        return obj["Body"].read()
+
+    def delete(self, key: str) -> None:
+        self._call("delete_object", Key=self._key(key))  # deleting a missing key is not an error in S3
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._call("head_object", Key=self._key(key))
+        except StorageError as exc:
+            if self._missing(exc):
+                return False
+            raise
+        return True
+
+    def keys(self, folder: str) -> Iterator[tuple[str, float]]:
+        """(key, modification time) of the objects directly in `folder` (not in its sub-folders)."""
+        prefix = self._key(folder) + "/"
+        token = None
+        while True:
+            page = self._call(
+                "list_objects_v2",
+                Prefix=prefix,
+                Delimiter="/",
+                **({"ContinuationToken": token} if token else {}),
+            )
+            for obj in page.get("Contents", []):
+                yield obj["Key"][len(self.prefix) :], obj["LastModified"].timestamp()
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+
+    def response(self, key: str, *, mimetype: str, download_name: str) -> Response | None:
+        """The object as a download, streamed from the bucket."""
+        try:
+            obj = self._call("get_object", Key=self._key(key))
+        except StorageError as exc:
+            if self._missing(exc):
+                return None
+            raise
+        body = obj["Body"]
+        return _attachment(body.iter_chunks(64 * 1024), mimetype, download_name, obj.get("ContentLength"))
+
+
+def s3_storage(config) -> S3Storage:
+    """An S3Storage from the app's settings; credentials from S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY
+    when set, else boto3's standard chain (AWS_* variables, ~/.aws, an instance role)."""
+    bucket = config.get("S3_BUCKET")
+    if not bucket:
+        raise ConfigError("STORAGE=s3 需要设置 S3_BUCKET（存放上传文件的存储桶名称）")
+    endpoint = config.get("S3_ENDPOINT_URL") or None
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=config.get("S3_REGION") or None,
+        aws_access_key_id=config.get("S3_ACCESS_KEY_ID") or None,
+        aws_secret_access_key=config.get("S3_SECRET_ACCESS_KEY") or None,
+        # S3-compatible services at their own address (MinIO and the like) are addressed by path
+        config=BotoConfig(s3={"addressing_style": "path"} if endpoint else {}, retries={"max_attempts": 3}),
+    )
+    return S3Storage(client, bucket, config.get("S3_PREFIX") or "")
 
 
 def init_app(app: Flask) -> None:
-    """The app's storage: in memory when STORAGE is "memory", else files under UPLOAD_DIR."""
-    if app.config.get("STORAGE") == "memory":
+    """The app's storage: in memory when STORAGE is "memory", an S3-compatible bucket when it is "s3",
+    else files under UPLOAD_DIR."""
+    kind = app.config.get("STORAGE") or "file"
+    if kind == "memory":
         app.extensions["storage"] = MemoryStorage()
-    else:
+    elif kind == "s3":
+        app.extensions["storage"] = s3_storage(app.config)
+    elif kind == "file":
         app.extensions["storage"] = FileStorage(app.config["UPLOAD_DIR"])
+    else:
+        raise ConfigError(f"STORAGE 的取值“{kind}”无效：只能是 file（默认）、s3 或 memory")
 
 
 def storage(app: Flask | None = None) -> Storage:

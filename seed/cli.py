@@ -39,7 +39,7 @@ def demo(if_empty: bool) -> None:
             click.echo(
                 f"投资机构 +{extra['investors']}，融资需求 +{extra['requests']}，活动 +{extra['events']}，"
                 f"揭榜申请 +{extra['applications']}，收藏 +{extra['favourites']}，订阅搜索 +{extra['saved_searches']}，"
-                f"图片 +{extra['images']}，消息 +{extra['messages']}"
+                f"图片 +{extra['images']}，附件 +{extra['files']}，消息 +{extra['messages']}"
             )
         click.echo(
             f"机构 +{report.organizations}，用户 +{report.users}，科技成果 +{report.listings['result']}，"

@@ -7,7 +7,7 @@ import pytest
 
 from market.accounts.models import Organization
 from market.searching.sync import reindex
-from tests.factories import make_listing
+from tests.factories import login, make_listing
 
 #: statements per page, measured on the demo-like world below; raise only with a reason
 PAGES = {"/": 8, "/results": 2, "/needs": 2, "/search?q=电池": 0}  # hits come whole from the index
@@ -43,3 +43,23 @@ def test_query_count_does_not_grow_with_the_listings(client, query_recorder, lis
         assert client.get(path).status_code == 200
     assert query_recorder.count == few, query_recorder.statements
     assert few == PAGES[path], query_recorder.statements
+
+
+#: the same pages for a signed-in member: the user's row, and the navbar's unread badge (one statement
+#: for notifications and message threads together) on top of the page's own
+SIGNED_IN_PAGES = {"/results": 4, "/needs": 4}
+
+
+@pytest.mark.parametrize("path", sorted(SIGNED_IN_PAGES))
+def test_a_signed_in_page_adds_a_fixed_number_of_queries(client, people, query_recorder, listings, path):
+    login(client, people["ent"])
+    listings(3)
+    client.get(path)
+    with query_recorder.record():
+        assert client.get(path).status_code == 200
+    few = query_recorder.count
+    listings(12)
+    with query_recorder.record():
+        assert client.get(path).status_code == 200
+    assert query_recorder.count == few, query_recorder.statements
+    assert few == SIGNED_IN_PAGES[path], query_recorder.statements

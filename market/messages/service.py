@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Response
+from flask import Response, g
 from flask_login import current_user
 from sqlmodel import Session, func, select
 
@@ -19,6 +19,7 @@ from market.matches.queries import Row
 from market.messages import permissions
 from market.messages.models import Message, MessageRead, ThreadReport
 from market.notices.service import sniff
+from market.notifications.models import Notification
 from market.notifications.service import members_of, notify
 from market.security import file_name_problem
 from market.storage import StorageError, new_key, stage, storage
@@ -158,6 +159,44 @@ def unread_for_current_user(session: Session) -> int:
     if not current_user.is_authenticated:
         return 0
     return unread_count(session, current_user)
+
+
+def unread_threads(user: User):
+    """The number of the user's threads with a message they have not read, as a scalar subquery."""
+    read = sa.orm.aliased(MessageRead)
+    return (
+        select(func.count(func.distinct(Message.match_id)))
+        .outerjoin(read, (read.match_id == Message.match_id) & (read.user_id == user.id))
+        .where(
+            Message.match_id.in_(_my_matches(None, user)),
+            Message.sender_id != user.id,
+            Message.id > func.coalesce(read.last_read_id, 0),
+        )
+        .scalar_subquery()
+    )
+
+
+def unread_badge(session: Session, user: User) -> tuple[int, int]:
+    """(unread notifications, threads with unread messages) for the navigation bar's badge, in one
+    statement; only the two sides of introduced matches have threads."""
+    notifications = (
+        select(func.count(Notification.id))
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .scalar_subquery()
+    )
+    has_threads = user.role in (Role.UNIVERSITY, Role.ENTERPRISE) and user.organization_id is not None
+    threads = unread_threads(user) if has_threads else sa.literal(0)
+    row = session.exec(select(notifications, threads)).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+def badge_for_current_user(session: Session) -> tuple[int, int]:
+    """(notifications, threads) unread by the signed-in user; (0, 0) for a visitor, with no query."""
+    if not current_user.is_authenticated:
+        return 0, 0
+    if "unread_badge" not in g:  # once per request, however many places on the page show it
+        g.unread_badge = unread_badge(session, current_user)
+    return g.unread_badge
 
 
 def report(session: Session, *, actor: User, row: Row, reason: str | None) -> ThreadReport:

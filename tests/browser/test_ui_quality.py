@@ -19,6 +19,8 @@ PAGES = {
     "home": (None, "/"),
     "search": (None, "/search?q=电池"),
     "listing": (None, "/results/1"),
+    # the owner: gallery and attachment forms, and the navbar's unread badge (the demo leaves some unread)
+    "listing-owner": ("tju@demo.kjcg.cn", "/results/1"),
     "need-form": ("haihe@demo.kjcg.cn", "/needs/new"),
     "agent-board": ("agent@demo.kjcg.cn", "/matches/board"),
     "statistics": ("admin@demo.kjcg.cn", "/stats"),

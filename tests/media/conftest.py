@@ -1,5 +1,6 @@
 """Image fixtures made locally with Pillow: a JPEG with EXIF (GPS and camera), a PNG, a WebP; and the
-hostile files of the issue: a 50,000 × 50,000 PNG header, PDF content named .jpg, an SVG with script."""
+hostile files of the issue: a 50,000 × 50,000 PNG header, PDF content named .jpg, an SVG with script;
+real PDFs made with reportlab and an encrypted one made with pypdf."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from io import BytesIO
 
 import pytest
 from PIL import Image
+from pypdf import PdfReader, PdfWriter
+from reportlab.pdfgen import canvas
 
 from market.accounts.models import Organization
 from tests.factories import make_listing
@@ -53,6 +56,27 @@ def png_bomb(width=50_000, height=50_000) -> bytes:
 
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def pdf(text: str = "附件", pages: int = 1) -> bytes:
+    """A real PDF made with reportlab (deterministic: invariant mode)."""
+    out = BytesIO()
+    page = canvas.Canvas(out, invariant=1)
+    for i in range(pages):
+        page.drawString(72, 720, f"{text} {i + 1}")
+        page.showPage()
+    page.save()
+    return out.getvalue()
+
+
+def encrypted_pdf() -> bytes:
+    writer = PdfWriter(clone_from=PdfReader(BytesIO(pdf("secret"))))
+    writer.encrypt("密码123")
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 SVG = (
     b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(document.cookie)</script></svg>'
 )
@@ -65,6 +89,18 @@ def result(session, people):
         kind="result",
         org=session.get(Organization, people["uni"].organization_id),
         created_by_id=people["uni"].id,
+    )
+    session.commit()
+    return listing
+
+
+@pytest.fixture
+def need(session, people):
+    listing = make_listing(
+        session,
+        kind="need",
+        org=session.get(Organization, people["ent"].organization_id),
+        created_by_id=people["ent"].id,
     )
     session.commit()
     return listing

@@ -34,7 +34,7 @@ from market.federation.models import Partner
 from market.financing.models import FinancingRequest
 from market.listings.models import Interest, ListingEvent, ListingRevision, ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
-from market.media.models import ListingImage
+from market.media.models import ListingFile, ListingImage
 from market.messages.models import Message, ThreadReport
 from market.notices.models import Notice
 from market.notifications.models import Notification
@@ -1218,6 +1218,27 @@ CASES: list[Case] = [
     Case(
         "media.image", "GET", "/results/{draft}/images/{image_draft}/medium", expect(404, uni=200, admin=200)
     ),
+    # 附件 (PDF): the same as the pictures — owners upload and delete; whoever may see the listing downloads
+    Case(
+        "media.file_upload",
+        "POST",
+        "/results/{result}/files",
+        members(403, uni=303),
+        multipart=True,
+        data={"title": "矩阵附件"},
+    ),
+    Case(
+        "media.file_delete",
+        "POST",
+        "/results/{result}/files/{file}/delete",
+        members(403, uni=302),
+        effect=lambda s, w, _u: s.get(ListingFile, w.file) is None,
+    ),
+    Case("media.file_download", "GET", "/results/{result}/files/{file}", PUBLIC),
+    Case(
+        "media.file_download", "GET", "/results/{draft}/files/{file_draft}", expect(404, uni=200, admin=200)
+    ),
+    Case("media.file_download", "GET", "/results/{result}/files/{file_draft}", expect(404)),
     Case("api.docs", "GET", "/api/v1/docs", PUBLIC),
     # 互联互通: the feed takes partner tokens only (no role's session or personal token opens it)
     Case("federation_api.feed_page", "GET", "/api/v1/feed", expect(401)),
