@@ -94,7 +94,29 @@ def schemas() -> dict[str, Any]:
             "fields": {"type": "object", "description": "平台自身的公开字段（不含联系人）"},
         },
     }
+    linked_match = {
+        "type": "object",
+        "description": "合作平台的记录，按本平台的匹配模型评分；仅作关联展示，无匹配编号与状态",
+        "required": ["linked", "source", "identifier", "kind", "title", "url", "harvested_at", "score"],
+        "properties": {
+            "linked": {"type": "boolean", "const": True},
+            "source": {
+                "type": "object",
+                "properties": {"platform": {"type": "string"}, "prefix": {"type": "string"}},
+            },
+            "identifier": {"type": "string", "description": "来源平台的全局标识符"},
+            "kind": {"type": "string", "enum": ["result", "need"]},
+            "title": {"type": "string"},
+            "organization": {"type": "string"},
+            "url": {"type": "string", "description": "来源平台上的原文"},
+            "page": {"type": "string", "description": "本平台的关联展示页"},
+            "harvested_at": {"type": "string", "description": "最近采集时间"},
+            "score": {"type": "number"},
+            "reasons": {"type": "object"},
+        },
+    }
     return {
+        "LinkedMatch": linked_match,
         "FeedRecord": record,
         "FeedPage": {
             "type": "object",
