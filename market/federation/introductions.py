@@ -355,14 +355,14 @@ def existing(session: Session, partner: Partner, request_id: str) -> IncomingInt
 def receive(
     session: Session, partner: Partner, body: dict, *, prefix: str
 ) -> tuple[IncomingIntroduction, bool]:
-    """Record the partner's request once: (the row, whether it is new). A request id seen before
-    answers the row as it stands, whatever the body says now (a retried delivery)."""
-    request_id = body.get("request_id")
-    if isinstance(request_id, str) and REQUEST_ID_RE.match(request_id):
-        seen = existing(session, partner, request_id)
-        if seen is not None:
-            return seen, False
+    """Record the partner's request once: (the row, whether it is new). A well-formed body whose
+    request id was seen before answers the row as it stands (a retried delivery), even when the
+    listing has left the feed since."""
     fields = check_body(body, partner=partner, prefix=prefix)
+    request_id = fields["request_id"]
+    seen = existing(session, partner, request_id)
+    if seen is not None:
+        return seen, False
     listing = session.get(KINDS[fields["kind"]], fields["listing_id"])
     if listing is None or listing.status != ListingStatus.PUBLISHED:
         raise IntroError(404, ("target", "本平台没有该已发布记录（可能已撤回）"))

@@ -21,6 +21,7 @@ from market.notifications.models import Notification
 from market.outbox.worker import tx
 from tests.factories import login, make_listing
 from tests.federation.conftest import bearer, published, withdraw, wsgi_fetch
+from tests.fuzzing import fuzz
 
 MESSAGE = "贵方的低温电解液成果与我方企业的物流车续航需求高度匹配，建议技术许可合作"
 
@@ -320,3 +321,10 @@ def test_the_api_needs_a_partner_token_and_a_json_object(client, people, partner
         headers={**bearer(partner["token"]), "Content-Type": "application/json"},
     )
     assert resp.status_code == 400 and "JSON" in resp.get_json()["message"]
+
+
+def test_introductions_are_in_the_openapi_document_and_fuzz_clean(app, partner):
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/federation/introductions" in spec["paths"]
+    assert "/api/v1/federation/introductions/{request_id}" in spec["paths"]
+    assert fuzz(app, bearer(partner["token"]), only="federation/introductions") == []
