@@ -159,7 +159,10 @@ def _payload(session: Session, app: Flask, request: IntroductionRequest) -> dict
         "from": {
             "identifier": global_id(site["prefix"], request.listing_kind, request.listing_id),
             "title": (listing.title if listing else "（已删除）")[:200],
-            "url": (site["url"] + links.listing(request.listing_kind, request.listing_id))[:500],
+            # a link back only when this platform knows its own address (SITE_URL)
+            "url": (site["url"] + links.listing(request.listing_kind, request.listing_id))[:500]
+            if site["url"].startswith(("http://", "https://"))
+            else "",
             "organization": (org.name if org else "")[:200],
         },
         "agency": (agency.name if agency else "")[:200],

@@ -61,7 +61,8 @@ def world(app, session, people, partner):
     need = make_listing(
         session,
         kind="need",
-        title="物流车低温续航",
+        title="物流车锂电池低温续航",
+        description="物流车锂电池冬天续航下降，需要低温电解液",
         org=session.get(Organization, people["ent"].organization_id),
     )
     session.commit()
@@ -123,7 +124,7 @@ def test_an_agent_asks_the_owner_accepts_and_the_sender_learns_it(app, session, 
     owner = app.test_client()
     login(owner, people["uni"])
     page = owner.get(f"/introductions/incoming/{row.id}").get_data(as_text=True)
-    assert "物流车低温续航" in page  # the sender's listing, by its title
+    assert "物流车锂电池低温续航" in page  # the sender's listing, by its title
     assert MESSAGE in page
     assert "接受" in page
     resp = owner.post(f"/introductions/incoming/{row.id}/decide", data={"decision": "accept"})
@@ -328,3 +329,22 @@ def test_introductions_are_in_the_openapi_document_and_fuzz_clean(app, partner):
     assert "/api/v1/federation/introductions" in spec["paths"]
     assert "/api/v1/federation/introductions/{request_id}" in spec["paths"]
     assert fuzz(app, bearer(partner["token"]), only="federation/introductions") == []
+
+
+def test_the_matches_page_offers_agents_the_request_for_that_listing(app, people, world):
+    agent = agent_client(app, people)
+    page = agent.get(f"/needs/{world['need'].id}/matches").get_data(as_text=True)
+    assert f"/linked/{world['record'].id}?listing={world['need'].id}" in page
+    form = agent.get(f"/linked/{world['record'].id}?listing={world['need'].id}").get_data(as_text=True)
+    assert f'value="{world["need"].id}"' in form
+    owner = app.test_client()
+    login(owner, people["ent"])
+    assert "申请引荐" not in owner.get(f"/needs/{world['need'].id}/matches").get_data(as_text=True)
+
+
+def test_without_site_url_the_request_carries_no_link_back(app, people, world):
+    app.config["SITE_URL"] = ""
+    ask(agent_client(app, people), world["record"].id, world["need"].id)
+    introductions.run_due(app, call=wsgi_call(app))
+    assert requests(app)[0].status == "已送达"
+    assert incoming(app)[0].from_url == ""
