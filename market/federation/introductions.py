@@ -282,14 +282,16 @@ def run_due(app: Flask, *, limit: int = 50, call: Call | None = None) -> str | N
             .where(
                 IntroductionRequest.status.in_([INTRO_QUEUED, INTRO_DELIVERED]),
                 IntroductionRequest.next_attempt_at <= now,
+                # a paused partner's requests wait, their place in the queue kept (see can_reach)
+                Partner.enabled,
+                Partner.base_url != "",
+                Partner.harvest_token.is_not(None),
             )
             .order_by(IntroductionRequest.next_attempt_at, IntroductionRequest.id)
             .limit(limit)
         ).all()
     lines = []
     for request, partner in rows:
-        if not can_reach(partner):
-            continue  # paused partner: the request waits, its place in the queue kept
         change = _outcome(app, request, partner, poll=request.status == INTRO_DELIVERED, call=call)
         line = _apply(app, request.id, change, was=request.status)
         if line:

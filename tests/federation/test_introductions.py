@@ -348,3 +348,16 @@ def test_without_site_url_the_request_carries_no_link_back(app, people, world):
     introductions.run_due(app, call=wsgi_call(app))
     assert requests(app)[0].status == "已送达"
     assert incoming(app)[0].from_url == ""
+
+
+def test_a_paused_partner_keeps_its_requests_queued(app, session, people, world, partner):
+    ask(agent_client(app, people), world["record"].id, world["need"].id)
+    with tx(app).write() as s:
+        s.get(Partner, partner["id"]).enabled = False
+    introductions.run_due(app, call=wsgi_call(app))
+    (req,) = requests(app)
+    assert (req.status, req.attempts) == ("待发送", 0)
+    with tx(app).write() as s:
+        s.get(Partner, partner["id"]).enabled = True
+    introductions.run_due(app, call=wsgi_call(app))
+    assert requests(app)[0].status == "已送达"
