@@ -96,6 +96,9 @@ def from_env(env: dict[str, str] | None = None) -> dict[str, object]:
         "FEDERATION_HARVEST_SECONDS": float(env.get("FEDERATION_HARVEST_SECONDS", "60")),
         "FEDERATION_BACKOFF_SECONDS": float(env.get("FEDERATION_BACKOFF_SECONDS", "30")),
         "FEDERATION_BACKOFF_MAX": float(env.get("FEDERATION_BACKOFF_MAX", "3600")),
+        # introduction requests to partners: the worker's turn, and how often it asks for the answer
+        "FEDERATION_INTRO_SECONDS": float(env.get("FEDERATION_INTRO_SECONDS", "10")),
+        "FEDERATION_INTRO_POLL_SECONDS": float(env.get("FEDERATION_INTRO_POLL_SECONDS", "600")),
         #: how often the worker runs saved searches for new listings and mails due digests
         "ALERT_CHECK_SECONDS": float(env.get("ALERT_CHECK_SECONDS", "60")),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -152,3 +152,13 @@ def unsubscribe(token: str) -> str:
 def messages(match_id: int) -> str:
     """The message thread of an introduced match."""
     return _path("messages.thread", match_id=match_id)
+
+
+def linked_record(record_id: int) -> str:
+    """A partner platform's record as shown here (with its introduction requests)."""
+    return _path("federation.linked", record_id=record_id)
+
+
+def incoming_introduction(introduction_id: int) -> str:
+    """An introduction a partner platform asked of us."""
+    return _path("federation.incoming", introduction_id=introduction_id)

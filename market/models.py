@@ -20,7 +20,13 @@ from market.events.models import (
     PitchScore,
     Registration,
 )
-from market.federation.models import FeedEntry, LinkedRecord, Partner
+from market.federation.models import (
+    FeedEntry,
+    IncomingIntroduction,
+    IntroductionRequest,
+    LinkedRecord,
+    Partner,
+)
 from market.financing.models import (
     DataRoomFile,
     DataRoomView,
@@ -76,7 +82,9 @@ __all__ = [
     "FinancingEvent",
     "FinancingRequest",
     "Follow",
+    "IncomingIntroduction",
     "Interest",
+    "IntroductionRequest",
     "InvestorProfile",
     "LinkedRecord",
     "ListingEvent",

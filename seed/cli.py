@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from market.db import db
 from market.outbox.rebuild import rebuild_all
 from market.searching.sync import index_is_missing, reindex_step
-from seed import challenges, financing_events, history, loader, media_messages, saved
+from seed import challenges, federation, financing_events, history, loader, media_messages, saved
 
 seed_cli = AppGroup("seed", help="演示数据")
 
@@ -55,6 +55,12 @@ def demo(if_empty: bool) -> None:
         past = history.load_history(session, data_dir=loader.DATA)
         session.commit()
         history.mark_demo(current_app._get_current_object())
+        partner = federation.load(session)
+        session.commit()
+        if partner["linked_records"]:
+            click.echo(
+                f"演示合作平台“{federation.NAME}”：关联记录 +{partner['linked_records']}（不采集、不计入统计）"
+            )
         if not past.skipped:
             click.echo(
                 f"演示历史（12 个月）：对接 {past.matches}，签约 {past.contracts}，认定登记 {past.registered}，"

@@ -53,6 +53,10 @@ def test_seed_demo_loads_idempotently_and_indexes(app, session):
     assert len(notices.published(session)[0]) == 3
     second = runner.invoke(seed_cli, args=["demo"])
     assert "科技成果 +0，技术需求 +0" in second.output
+    # the demo partner platform: loaded once, its records searchable beside local listings
+    assert "演示合作平台" in first.output and "演示合作平台" not in second.output
+    hits = app.test_client().get("/api/v1/search?q=关键技术").get_json()["hits"]
+    assert any((h["external_id"] or "").startswith("JJJDEMO.") for h in hits)
     skipped = runner.invoke(seed_cli, args=["demo", "--if-empty"])
     assert "跳过" in skipped.output and "重建索引" not in skipped.output
     # An upgrade that changes the index layout empties the file; `make run` rebuilds it.

@@ -416,6 +416,11 @@ def openapi_document() -> dict[str, Any]:
                             },
                         },
                     },
+                    "linked_matches": {
+                        "type": "array",
+                        "description": "合作平台的相关记录（关联展示，不是本平台的匹配，不计入统计）",
+                        "items": _ref("LinkedMatch"),
+                    },
                 },
             },
             "Stats": {"type": "object", "required": ["scope"], "properties": {"scope": {"type": "string"}}},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, StringField, TextAreaField
 
 
 class PartnerForm(FlaskForm):
@@ -20,3 +20,21 @@ class PartnerForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """Issue a token / harvest now: only the CSRF token."""
+
+
+class IntroductionForm(FlaskForm):
+    """An agent asks the partner platform to introduce one of our listings to its record."""
+
+    listing_id = StringField(
+        "本平台的相关记录编号", description="本平台已发布的需求（或成果）编号，即其网址末尾的数字"
+    )
+    message = TextAreaField(
+        "引荐理由",
+        description="说明双方为何匹配、设想的合作方式；不要写联系方式（对方平台审核后经双方经纪人对接）",
+    )
+
+
+class DecisionForm(FlaskForm):
+    """Accept or decline an introduction a partner asked of us."""
+
+    decision = HiddenField()

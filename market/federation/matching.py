@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask
+from flask import Flask, url_for
 from sqlmodel import Session, select
 
 from market.accounts.models import Organization
@@ -69,3 +69,23 @@ def linked_matches(app: Flask, session: Session, listing: Listing, *, k: int = 5
         if s.score >= MIN_SCORE and s.reasons["text"]["cosine"] > 0
     ]
     return sorted(out, key=lambda m: (-m.score, m.record.id))[:k]
+
+
+def linked_match_json(match: LinkedMatch) -> dict:
+    """A partner's record beside a listing's matches in the JSON API: marked as linked (its source
+    platform, global identifier, a link back and when it was harvested), with no match id or status,
+    because it is no local match (no agent claims it, the statistics never count it)."""
+    record, partner = match.record, match.partner
+    return {
+        "linked": True,
+        "source": {"platform": partner.name, "prefix": partner.prefix},
+        "identifier": record.identifier,
+        "kind": record.kind,
+        "title": record.title,
+        "organization": record.provider,
+        "url": record.url,
+        "page": url_for("federation.linked", record_id=record.id),
+        "harvested_at": record.harvested_at.isoformat(),
+        "score": round(match.score, 4),
+        "reasons": match.reasons,
+    }

@@ -107,3 +107,76 @@ class LinkedRecord(SQLModel, table=True):
 def linked_id_of_doc(db_id: int) -> int | None:
     """The LinkedRecord id behind a search document's db id; None for a local listing."""
     return db_id - LINKED_DOC_BASE if db_id > LINKED_DOC_BASE else None
+
+
+#: where an introduction asked of a partner stands (the sending side)
+INTRO_QUEUED = "待发送"
+INTRO_DELIVERED = "已送达"
+INTRO_ACCEPTED = "对方已接受"
+INTRO_DECLINED = "已拒绝"
+INTRO_UNDELIVERABLE = "未能送达"
+#: where an introduction a partner asked of us stands (the receiving side), and its API word
+INCOMING_OPEN, INCOMING_ACCEPTED, INCOMING_DECLINED = "待处理", "已接受", "已拒绝"
+INCOMING_API_STATUS = {
+    INCOMING_OPEN: "received",
+    INCOMING_ACCEPTED: "accepted",
+    INCOMING_DECLINED: "declined",
+}
+
+
+class IntroductionRequest(SQLModel, table=True):
+    """An introduction an agent asks of a partner platform for one of its records, about one local
+    listing. The row is its own queue entry: the worker delivers it to the partner (retried with
+    back-off; `request_id` makes a repeated delivery a no-op there), then polls the partner for the
+    answer. Contacts never travel: the partner's side decides and the two sides meet there."""
+
+    __tablename__ = "introduction_requests"
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: the idempotency key the partner deduplicates on
+    request_id: str = Field(max_length=36, sa_column_kwargs={"unique": True})
+    partner_id: int = Field(foreign_key="partners.id", index=True)
+    linked_record_id: int = Field(foreign_key="linked_records.id", index=True)
+    #: the partner's global identifier of the record (kept should the record be harvested away)
+    identifier: str = Field(max_length=200)
+    listing_kind: str = Field(max_length=10)
+    listing_id: int
+    sender_id: int = Field(foreign_key="users.id", index=True)
+    message: str = Field(sa_type=sa.Text)
+    status: str = Field(default=INTRO_QUEUED, max_length=10, index=True)
+    attempts: int = Field(default=0)
+    #: the next delivery attempt (while 待发送) or the next poll for the answer (while 已送达)
+    next_attempt_at: datetime | None = Field(default_factory=utcnow, sa_type=_TS, index=True)
+    last_error: str | None = Field(default=None, max_length=500)
+    delivered_at: datetime | None = Field(default=None, sa_type=_TS)
+    answered_at: datetime | None = Field(default=None, sa_type=_TS)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=_TS)
+
+
+class IncomingIntroduction(SQLModel, table=True):
+    """An introduction a partner platform asked of us for one of our published listings; the
+    listing's owner, administrators and agents accept or decline it. One row per (partner,
+    request id), however often the partner delivers it."""
+
+    __tablename__ = "incoming_introductions"
+    __table_args__ = (
+        sa.UniqueConstraint("partner_id", "request_id", name="uq_incoming_introductions_partner_request"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    partner_id: int = Field(foreign_key="partners.id", index=True)
+    request_id: str = Field(max_length=36)
+    kind: str = Field(max_length=10)
+    listing_id: int = Field(index=True)
+    #: the partner's listing the request is about, as the partner described it (no contacts)
+    from_identifier: str = Field(max_length=200)
+    from_title: str = Field(max_length=200)
+    from_url: str = Field(default="", max_length=500)
+    from_organization: str = Field(default="", max_length=200)
+    #: the agency of the agent who asked, on the partner's side
+    agency: str = Field(default="", max_length=200)
+    message: str = Field(sa_type=sa.Text)
+    status: str = Field(default=INCOMING_OPEN, max_length=10, index=True)
+    decided_by: int | None = Field(default=None, foreign_key="users.id")
+    decided_at: datetime | None = Field(default=None, sa_type=_TS)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=_TS)

@@ -6,6 +6,7 @@ from typing import Any
 
 from market.federation.crosswalk import ELEMENTS
 from market.federation.feed import DEFAULT_LIMIT, MAX_LIMIT
+from market.federation.introductions import MESSAGE_MAX
 
 JSON = "application/json"
 
@@ -50,7 +51,63 @@ def paths(errors: dict[str, Any]) -> dict[str, Any]:
                     "403": error("该合作平台已停用"),
                 },
             }
-        }
+        },
+        "/api/v1/federation/introductions": {
+            "post": {
+                "tags": ["互联互通"],
+                "summary": "引荐申请：合作平台请本平台为其记录与本平台的某条已发布记录牵线",
+                "description": "由对方平台的后台任务投递（失败时指数退避重试）；以 request_id 去重："
+                "同一 request_id 再次投递返回 200 与现状，不会重复登记。target 须为本平台的全局标识符"
+                "（本平台前缀.result|need.编号）且为已发布记录（否则 422 / 404）；from.identifier 须以"
+                "该合作平台的前缀开头。本平台的记录所有方、技术经纪人或平台运营决定接受或拒绝；"
+                "双方联系方式不会自动交换。需平台运营签发的合作平台令牌（与采集接口相同）。",
+                "security": [{"partnerToken": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {JSON: {"schema": _ref("IntroductionIn")}},
+                },
+                "responses": {
+                    "201": {
+                        "description": "已登记",
+                        "content": {JSON: {"schema": _ref("IntroductionStatus")}},
+                    },
+                    "200": {
+                        "description": "该 request_id 已登记过（重复投递），返回现状",
+                        "content": {JSON: {"schema": _ref("IntroductionStatus")}},
+                    },
+                    **errors,
+                    "401": error("缺少或无效的合作平台令牌"),
+                    "403": error("该合作平台已停用"),
+                    "422": error("字段无效（fields 指明字段）"),
+                },
+            }
+        },
+        "/api/v1/federation/introductions/{request_id}": {
+            "get": {
+                "tags": ["互联互通"],
+                "summary": "引荐申请的处理状态（对方平台轮询）",
+                "description": "received 待处理、accepted 已接受、declined 已拒绝；"
+                "只能查询本令牌投递的申请。",
+                "security": [{"partnerToken": []}],
+                "parameters": [
+                    {
+                        "name": "request_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9-]{8,36}$"},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "处理状态",
+                        "content": {JSON: {"schema": _ref("IntroductionStatus")}},
+                    },
+                    **errors,
+                    "401": error("缺少或无效的合作平台令牌"),
+                    "403": error("该合作平台已停用"),
+                },
+            }
+        },
     }
 
 
@@ -94,7 +151,73 @@ def schemas() -> dict[str, Any]:
             "fields": {"type": "object", "description": "平台自身的公开字段（不含联系人）"},
         },
     }
+    linked_match = {
+        "type": "object",
+        "description": "合作平台的记录，按本平台的匹配模型评分；仅作关联展示，无匹配编号与状态",
+        "required": ["linked", "source", "identifier", "kind", "title", "url", "harvested_at", "score"],
+        "properties": {
+            "linked": {"type": "boolean", "const": True},
+            "source": {
+                "type": "object",
+                "properties": {"platform": {"type": "string"}, "prefix": {"type": "string"}},
+            },
+            "identifier": {"type": "string", "description": "来源平台的全局标识符"},
+            "kind": {"type": "string", "enum": ["result", "need"]},
+            "title": {"type": "string"},
+            "organization": {"type": "string"},
+            "url": {"type": "string", "description": "来源平台上的原文"},
+            "page": {"type": "string", "description": "本平台的关联展示页"},
+            "harvested_at": {"type": "string", "description": "最近采集时间"},
+            "score": {"type": "number"},
+            "reasons": {"type": "object"},
+        },
+    }
+    text = {"type": "string", "minLength": 1}
+    introduction_in = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["request_id", "target", "message", "from"],
+        "properties": {
+            "request_id": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9-]{8,36}$",
+                "description": "幂等键（建议 UUID）：重复投递以它去重",
+            },
+            "target": {
+                "type": "string",
+                "pattern": "^[A-Za-z][A-Za-z0-9]{1,19}[.](result|need)[.][0-9]{1,9}$",
+                "description": "本平台记录的全局标识符",
+            },
+            "message": {**text, "maxLength": MESSAGE_MAX, "description": "引荐理由（不含联系方式）"},
+            "from": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["identifier", "title"],
+                "description": "发起方平台上的相关记录",
+                "properties": {
+                    "identifier": {**text, "maxLength": 200},
+                    "title": {**text, "maxLength": 200},
+                    "url": {"type": "string", "maxLength": 500},
+                    "organization": {"type": "string", "maxLength": 200},
+                },
+            },
+            "agency": {"type": "string", "maxLength": 200, "description": "发起方技术经纪人所属机构"},
+        },
+    }
+    introduction_status = {
+        "type": "object",
+        "required": ["request_id", "status", "received_at"],
+        "properties": {
+            "request_id": {"type": "string"},
+            "status": {"type": "string", "enum": ["received", "accepted", "declined"]},
+            "received_at": {"type": "string"},
+            "decided_at": {"type": ["string", "null"]},
+        },
+    }
     return {
+        "IntroductionIn": introduction_in,
+        "IntroductionStatus": introduction_status,
+        "LinkedMatch": linked_match,
         "FeedRecord": record,
         "FeedPage": {
             "type": "object",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -12,6 +12,7 @@ from market.db import db
 from market.deals import service as deals
 from market.deals.models import Contract
 from market.errors import ConflictError, DomainError, apply_to_form
+from market.federation.matching import linked_match_json, linked_matches
 from market.listings import permissions as listing_perm
 from market.matches import permissions as perm
 from market.matches import queries, service
@@ -252,4 +253,13 @@ def api_for_listing(kind: str, listing_id: int):
     if not perm.can_view_listing_matches(current_user, listing):
         abort(404)
     rows = queries.for_listing(session, listing.kind, listing.id)
-    return jsonify({"kind": listing.kind, "id": listing.id, "matches": [match_json(r) for r in rows]})
+    linked = linked_matches(current_app._get_current_object(), session, listing)
+    return jsonify(
+        {
+            "kind": listing.kind,
+            "id": listing.id,
+            "matches": [match_json(r) for r in rows],
+            # partners' records, kept apart: never local matches, never counted
+            "linked_matches": [linked_match_json(m) for m in linked],
+        }
+    )

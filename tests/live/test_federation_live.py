@@ -3,7 +3,9 @@ its own data folder and database, each with its worker. B harvests A over HTTP.
 
 A listing published on A becomes searchable on B; a withdrawal on A becomes a tombstone and leaves B's
 search; a malformed page leaves B's data untouched; A down → B backs off and catches up, without
-duplicates, once A is back; B's statistics never count A's records.
+duplicates, once A is back; B's statistics never count A's records. An agent on B asks A for an
+introduction to A's listing while A is down: it waits queued, is delivered once A is back (exactly
+once), and A's owner's answer reaches B's page.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlmodel import select
 
-from market.federation import feed
-from market.federation.models import LinkedRecord, Partner
+from market.federation import feed, introductions
+from market.federation.models import IncomingIntroduction, IntroductionRequest, LinkedRecord, Partner
 from market.listings import service
 from market.outbox.service import enqueue_listing
 from tests.conftest import TEST_DATABASE_URL
-from tests.factories import make_listing, make_org, make_user
+from tests.factories import PASSWORD, make_listing, make_org, make_user
 from tests.live.seeding import live_app
 from tests.live_client import User
 from tests.live_site import LiveSite, postgres_database
@@ -31,6 +33,8 @@ FAST = {
     "FEDERATION_BACKOFF_SECONDS": "1",
     "FEDERATION_BACKOFF_MAX": "4",
     "OUTBOX_POLL_SECONDS": "0.5",
+    "FEDERATION_INTRO_SECONDS": "1",
+    "FEDERATION_INTRO_POLL_SECONDS": "1",
 }
 
 
@@ -183,3 +187,58 @@ def test_b_harvests_a(sites):
     assert {f"AA.result.{i}" for i in later} <= {i for i, _, d in rows if not d}
     assert partner_state(b).failures == 0
     assert User(b.base).get("/api/v1/stats").json()["totals"] == stats_before
+
+
+def intro_state(site: LiveSite) -> list[tuple[str, int]]:
+    with live_app(site) as (_app, session):
+        return [(r.status, r.attempts) for r in session.exec(select(IntroductionRequest)).all()]
+
+
+def incoming_on(site: LiveSite) -> list[IncomingIntroduction]:
+    with live_app(site) as (_app, session):
+        return list(session.exec(select(IncomingIntroduction)).all())
+
+
+def test_an_introduction_asked_while_a_is_down_arrives_once_when_a_is_back(sites):
+    a, b = sites
+    a.wait_up()
+    listing_id = publish_on(a, "固态电池硫化物电解质")
+    wait_for("A's listing in B's search", lambda: linked_hits(b, "硫化物电解质"), site=b)
+    with live_app(b) as (_app, session):
+        record = session.exec(
+            select(LinkedRecord).where(LinkedRecord.identifier == f"AA.result.{listing_id}")
+        ).one()
+        agency = make_org(session, name="滨海技术转移中心", kind="技术转移机构")
+        agent = make_user(session, role="agent", org=agency)
+        need = make_listing(session, kind="need", title="储能电站固态电池需求")
+        session.commit()
+        record_id, email, need_id = record.id, agent.email, need.id
+
+    a.stop()
+    agent_b = User(b.base).login(email, PASSWORD)
+    path = f"/linked/{record_id}"
+    answer = agent_b.post(
+        f"{path}/introductions",
+        {"listing_id": str(need_id), "message": "我方企业需要固态电池电解质，建议技术许可，请引荐"},
+        token_from=path,
+    )
+    assert answer.status_code == 302
+    assert "待发送" in agent_b.get(path).text
+    wait_for("B retrying while A is down", lambda: intro_state(b)[0][1] >= 2, site=b)
+    assert intro_state(b)[0][0] == "待发送"
+
+    a.start()
+    wait_for("the request delivered", lambda: intro_state(b)[0][0] == "已送达", site=b)
+    (row,) = incoming_on(a)  # exactly once, however often B tried
+    assert (
+        row.kind == "result" and row.listing_id == listing_id and row.from_identifier == f"BB.need.{need_id}"
+    )
+    assert "022-55554444" not in agent_b.get(path).text  # A's contacts never travel
+
+    with live_app(a) as (_app, session):
+        owner = make_user(session, role="admin")
+        introductions.decide(session, actor=owner, row=session.get(IncomingIntroduction, row.id), accept=True)
+        session.commit()
+    wait_for("A's answer on B", lambda: intro_state(b)[0][0] == "对方已接受", site=b)
+    assert "对方已接受" in agent_b.get(path).text
+    assert len(incoming_on(a)) == 1 and len(intro_state(b)) == 1

@@ -30,7 +30,7 @@ from market.directory.models import (
     BrokerRequest,
 )
 from market.events.models import Event, MeetingRequest, PitchApplication, Registration
-from market.federation.models import Partner
+from market.federation.models import IncomingIntroduction, IntroductionRequest, Partner
 from market.financing.models import FinancingRequest
 from market.listings.models import Interest, ListingEvent, ListingRevision, ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
@@ -1277,6 +1277,45 @@ CASES: list[Case] = [
         "/admin/partners/{partner}/harvest",
         members(403, admin=302),
         effect=lambda s, w, _u: s.get(Partner, w.partner).next_attempt_at is not None,
+    ),
+    # introductions: partners deliver with their token; verified agents ask; the target's owner,
+    # agents and administrators answer
+    Case(
+        "federation_api.receive_introduction",
+        "POST",
+        "/api/v1/federation/introductions",
+        expect(401),
+        json={"request_id": "matrix-request-0002", "target": "TJ.result.1", "message": "x"},
+        effect=lambda s, _w, _u: len(s.exec(select(IncomingIntroduction)).all()) > 1,
+    ),
+    Case(
+        "federation_api.introduction_status",
+        "GET",
+        "/api/v1/federation/introductions/matrix-request-0001",
+        expect(401),
+    ),
+    Case(
+        "federation.request_introduction",
+        "POST",
+        "/linked/{linked}/introductions",
+        members(403, agent=302),
+        data={"listing_id": "{need}", "message": "矩阵测试：请对方平台引荐双方对接"},
+        effect=lambda s, _w, _u: s.exec(select(IntroductionRequest)).first() is not None,
+    ),
+    Case("federation.introductions_page", "GET", "/introductions", SIGNED_IN),
+    Case(
+        "federation.incoming",
+        "GET",
+        "/introductions/incoming/{incoming}",
+        members(404, uni=200, agent=200, admin=200),
+    ),
+    Case(
+        "federation.decide",
+        "POST",
+        "/introductions/incoming/{incoming}/decide",
+        members(404, uni=302, agent=302, admin=302),
+        data={"decision": "accept"},
+        effect=lambda s, w, _u: s.get(IncomingIntroduction, w.incoming).status == "已接受",
     ),
     # freshness (信息有效期): owners re-confirm a published listing; operators read the report
     Case(

@@ -171,7 +171,7 @@ def world(app, session, people) -> World:
     )
     session.add(notice_file)
     financing = financing_world(app, session, uni_org, uni) | events_world(session, people, result)
-    financing |= federation_world(session)
+    financing |= federation_world(session, result=result)
     financing |= verification_world(app, session) | review_world(session, result, uni)
     financing |= challenges_world(session, people)
     financing |= saved_world(app, session, people)
