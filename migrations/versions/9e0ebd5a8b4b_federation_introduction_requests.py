@@ -1,7 +1,7 @@
 """federation introduction requests
 
 Revision ID: 9e0ebd5a8b4b
-Revises: c3d5e7f9a1b2
+Revises: 20a67c22536f
 Create Date: 2026-12-03 19:28:52.934113
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "9e0ebd5a8b4b"
-down_revision: str | None = "c3d5e7f9a1b2"
+down_revision: str | None = "20a67c22536f"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
