@@ -7,6 +7,7 @@ from typing import Any
 
 from market.api.contract import NS, WS, YEAR_NOT_ZERO, choice, listing, listing_body
 from market.federation import openapi as federation_openapi
+from market.freshness.conditions import MATCH_PENALTY
 from market.listings.queries import MAX_PAGE, MAX_PRICE
 from market.listings.queries import MAX_PER_PAGE as MAX_LIST_PER_PAGE
 from market.listings.queries import SORTS as LIST_SORTS
@@ -410,7 +411,14 @@ def openapi_document() -> dict[str, Any]:
                             "required": ["id", "score", "status"],
                             "properties": {
                                 "id": {"type": "integer"},
-                                "score": {"type": "number"},
+                                "score": {"type": "number", "description": "匹配得分（0–1）"},
+                                "rank_score": {
+                                    "type": "number",
+                                    "description": "排序所用得分：任一方已过有效期（待更新）时为得分 × "
+                                    f"{MATCH_PENALTY}（设置 FRESHNESS_MATCH_PENALTY），否则等于 score；"
+                                    "超过宽限期仍未确认的一方不出现在匹配中，确认仍有效后恢复",
+                                },
+                                "lapsed": {"type": "boolean", "description": "任一方已过有效期（待更新）"},
                                 "status": {"type": "string"},
                                 "reasons": {"type": "object"},
                             },
