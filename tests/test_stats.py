@@ -12,6 +12,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -453,6 +454,28 @@ def test_dashboard_shows_charts_tables_and_plan(app, session, world, people):
     assert "经纪人甲" in html and "150.35" in html and "311.20" in html
 
 
+def test_funnel_chart_labels_every_stage_with_its_chinese_name_and_count(session, world):
+    stages = service.funnel(session)
+    chart = sections.SECTIONS["funnel"].chart(stages)
+    assert [d["name"] for d in chart["data"]] == ["挂牌", "获得推荐", "经纪人认领", "完成对接", "签约"]
+    for item, stage in zip(chart["data"], stages, strict=True):
+        assert item["value"] == stage.total
+        assert item["text"] == f"{stage.label}：{stage.total:,} 条"
+    assert chart["unit"] == "条"
+
+
+def test_agent_chart_puts_counts_and_amounts_on_two_axes(session, world, people):
+    chart = sections.SECTIONS["agents"].chart(service.agent_leaderboard(session))
+    assert chart["type"] == "hbar" and chart["categories"]
+    money, count = chart["series"]
+    assert (money["unit"], money["integer"]) == ("万元", False)
+    assert (count["unit"], count["integer"]) == ("件", True)
+    assert all(isinstance(v, int) for v in count["data"]) and any(count["data"])
+    assert any(money["data"])
+    js = (Path(__file__).parents[1] / "market/static/js/charts.js").read_text(encoding="utf-8")
+    assert "s.unit || s.name" in js and "xAxisIndex: i" in js  # one axis per series, named by its unit
+
+
 def test_dashboard_without_contracts_says_so(app, people):
     c = app.test_client()
     login(c, people["admin"])
@@ -619,7 +642,7 @@ def live_server(app):
 
 
 @pytest.mark.browser
-def test_dashboard_charts_draw_under_the_csp(app, world, people, live_server, tmp_path):
+def test_dashboard_charts_draw_under_the_csp(app, session, world, people, live_server, tmp_path):
 
     if not os.path.exists(CHROMIUM):
         pytest.skip("no system Chromium")
@@ -646,6 +669,23 @@ def test_dashboard_charts_draw_under_the_csp(app, world, people, live_server, tm
                 "[data-chart] canvas", "els => els.map(e => [e.clientWidth, e.clientHeight])"
             )
             assert all(w > 300 and h >= 300 for w, h in sizes)
+            drawn = page.evaluate(
+                """() => {
+                  const option = (id) => echarts.getInstanceByDom(
+                    document.querySelector(`#stats-${id} [data-chart]`)).getOption();
+                  const agents = option("agents"), funnel = option("funnel").series[0];
+                  return {
+                    axes: agents.xAxis.map((a) => a.name),
+                    bound: agents.series.map((s) => s.xAxisIndex),
+                    labels: funnel.data.map((d) => funnel.label.formatter({data: d, name: d.name, value: d.value})),
+                    shown: funnel.label.show && funnel.label.position,
+                  };
+                }"""
+            )
+            assert drawn["axes"] == ["万元", "件"] and drawn["bound"] == [0, 1]
+            stages = service.funnel(session)
+            assert drawn["labels"] == [f"{s.label}：{s.total:,} 条" for s in stages]
+            assert drawn["shown"] == "inside"
             page.screenshot(path=str(tmp_path / "stats.png"), full_page=True)
             assert problems == []  # no CSP violation, no script error
         finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from decimal import ROUND_HALF_UP, Decimal
 
 #: between list items (keywords, modes, inventors): 、，,；; | and line breaks, full- or half-width.
 #: "/" is not one: it is part of names such as TCP/IP, 5G/6G and I/O.
@@ -62,3 +63,25 @@ def parse_wan_range(text: str) -> tuple[float | None, float | None] | None:
     if m := _BELOW.match(folded):
         return None, float(m.group(1) or m.group(2))
     return None
+
+
+#: the largest amount, in 万元, that a price, budget, contract, bid or financing request may state
+#: (1000 亿元); every limit message shows it through `format_wan`
+MAX_WAN = 10_000_000
+
+
+def format_wan(value: float | int | str | None, *, unit: bool = True) -> str:
+    """An amount already in 万元 as people read it: thousands separated, at most two decimals, no
+    trailing zeros, and the unit once — 120 → "120 万元", 10000000 → "10,000,000 万元" (never
+    "1000 万万元" or "1e+07"). Text such as "120万元" is read first, so its unit is not doubled;
+    `unit=False` gives the number alone (a column headed “（万元）”); None is "—"."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        parsed = parse_wan(value)
+        if parsed is None:
+            return value.strip()
+        value = parsed
+    cents = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)  # fen, as money is
+    number = f"{cents:,.2f}".rstrip("0").rstrip(".")
+    return f"{number} 万元" if unit else number

@@ -34,6 +34,7 @@ from vocab.taxonomy import (
     TransferMode,
     values,
 )
+from vocab.values import MAX_WAN, format_wan
 
 # --- pattern building blocks -------------------------------------------------------------------------
 
@@ -45,7 +46,7 @@ WS = f"[{_SPACE_CHARS}]"
 #: neither whitespace nor NUL (NUL is refused everywhere: PostgreSQL cannot store it)
 NS = f"[^{_SPACE_CHARS}\\x00]"
 ANY = "[^\\x00]"
-MAX_MONEY = 10_000_000  # 万元, as `schemas._money`
+MAX_MONEY = MAX_WAN  # 万元, as `schemas._money`
 
 
 def trimmed(low: int, high: int) -> str:
@@ -148,8 +149,8 @@ def _result() -> dict[str, Any]:
             "type": "boolean",
             "description": "面议（默认 true）；为 false 时必须给出 price_wan。给出 price_wan 即为 false",
         },
-        "price_wan": _money("挂牌价格（万元），0–1000 万万元"),
-        "appraised_wan": _money("评估价值（万元），0–1000 万万元"),
+        "price_wan": _money(f"挂牌价格（万元），0 到 {format_wan(MAX_WAN)}"),
+        "appraised_wan": _money(f"评估价值（万元），0 到 {format_wan(MAX_WAN)}"),
         "inventors": _many(
             {"type": "string", "pattern": collapsed(1), "description": "不能为空白"},
             "发明人 / 团队，最多 50 项",

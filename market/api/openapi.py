@@ -7,6 +7,7 @@ from typing import Any
 
 from market.api.contract import NS, WS, YEAR_NOT_ZERO, choice, listing, listing_body
 from market.federation import openapi as federation_openapi
+from market.freshness.conditions import MATCH_PENALTY
 from market.listings.queries import MAX_PAGE, MAX_PRICE
 from market.listings.queries import MAX_PER_PAGE as MAX_LIST_PER_PAGE
 from market.listings.queries import SORTS as LIST_SORTS
@@ -200,14 +201,26 @@ def _listing_ops(kinds: str, label: str, schema_in: str) -> dict[str, dict[str, 
                 "summary": f"修改{label}（需提供读取时的 version）",
                 "parameters": [_path_id()],
                 "security": [{"bearerAuth": []}],
+                "description": "已发布内容的实质性修改（标题、简介 / 描述、价格 / 预算、转化 / 合作方式、"
+                "技术领域）不立即生效：转平台审核，返回 202，响应中的内容仍为公开的原版本，"
+                "pending_revision 为待审核的修改（审核通过前公开页面与接口都显示原内容；"
+                "审核结果以站内通知与邮件告知）。其他修改立即生效，返回 200。",
                 "requestBody": {"required": True, "content": {JSON: {"schema": _ref(f"{schema_in}Update")}}},
-                "responses": {**listing, **UNPROCESSABLE, **write_errors},
+                "responses": {
+                    **listing,
+                    "202": _response(
+                        "修改已提交审核：公开内容不变，待审核的修改见 pending_revision", "Listing"
+                    ),
+                    **UNPROCESSABLE,
+                    **write_errors,
+                },
             },
         },
         f"/api/v1/{kinds}/{{listing_id}}/submit": {
             "post": {
                 "tags": tag,
                 "summary": "提交审核",
+                "description": "无请求体（发送的请求体被忽略）。",
                 "parameters": [_path_id()],
                 "security": [{"bearerAuth": []}],
                 "responses": {**listing, **write_errors},
@@ -313,6 +326,35 @@ def openapi_document() -> dict[str, Any]:
             "field_top": {"type": ["string", "null"]},
             "keywords": {"type": "array", "items": {"type": "string"}},
             "organization": {"type": "object"},
+            "pending_revision": {
+                "anyOf": [_ref("PendingRevision"), {"type": "null"}],
+                "description": "仅所属机构成员与平台运营可见：待审核的实质性修改，没有时为 null",
+            },
+        },
+    }
+    pending_revision = {
+        "type": "object",
+        "description": "已发布内容的一次实质性修改，等待平台审核；审核通过前公开内容不变",
+        "required": ["id", "status", "submitted_at", "base_version", "changes"],
+        "properties": {
+            "id": {"type": "integer"},
+            "status": {"type": "string", "enum": ["待审核"]},
+            "submitted_at": {"type": ["string", "null"], "format": "date-time"},
+            "base_version": {"type": "integer", "description": "修改所基于的版本号"},
+            "changes": {
+                "type": "array",
+                "description": "改动的字段：修改前与修改后（显示文字）",
+                "items": {
+                    "type": "object",
+                    "required": ["field", "label", "before", "after"],
+                    "properties": {
+                        "field": {"type": "string"},
+                        "label": {"type": "string"},
+                        "before": {"type": "string"},
+                        "after": {"type": "string"},
+                    },
+                },
+            },
         },
     }
     hit = {
@@ -340,6 +382,7 @@ def openapi_document() -> dict[str, Any]:
         "schemas": {
             "Error": error,
             "Listing": listing,
+            "PendingRevision": pending_revision,
             "FieldSuggestions": {
                 "type": "object",
                 "required": ["suggestions", "inferred", "threshold"],
@@ -410,7 +453,14 @@ def openapi_document() -> dict[str, Any]:
                             "required": ["id", "score", "status"],
                             "properties": {
                                 "id": {"type": "integer"},
-                                "score": {"type": "number"},
+                                "score": {"type": "number", "description": "匹配得分（0–1）"},
+                                "rank_score": {
+                                    "type": "number",
+                                    "description": "排序所用得分：任一方已过有效期（待更新）时为得分 × "
+                                    f"{MATCH_PENALTY}（设置 FRESHNESS_MATCH_PENALTY），否则等于 score；"
+                                    "超过宽限期仍未确认的一方不出现在匹配中，确认仍有效后恢复",
+                                },
+                                "lapsed": {"type": "boolean", "description": "任一方已过有效期（待更新）"},
                                 "status": {"type": "string"},
                                 "reasons": {"type": "object"},
                             },

@@ -18,6 +18,7 @@ from market.listings.schemas import NeedIn, ResultIn, validate_listing
 from market.listings.schemas_out import listing_json
 from market.security import MAX_JSON_DEPTH, check_json
 from matching.fields import MAX_TEXT as SUGGEST_MAX_TEXT
+from vocab.taxonomy import Role
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Writes authenticate with a bearer token only (see token_user), never a cookie, so CSRF cannot apply.
@@ -69,9 +70,35 @@ def _checked(kind: str, body: dict, *, update: bool) -> ResultIn | NeedIn:
     return listing
 
 
-def _listing_response(listing, status: int = 200):
-    org = db().get(Organization, listing.organization_id)
-    return jsonify(listing_json(listing, org)), status
+def revision_json(revision) -> dict:
+    """A pending revision as the API shows it to the listing's owners: the changed fields, before and
+    after (the published version stays public until a reviewer approves it)."""
+    return {
+        "id": revision.id,
+        "status": revision.status,
+        "submitted_at": revision.created_at.isoformat() if revision.created_at else None,
+        "base_version": revision.base_version,
+        "changes": [
+            {"field": field, "label": label, "before": before, "after": after}
+            for field, label, before, after in revision.changes
+        ],
+    }
+
+
+def _sees_revisions(user, listing) -> bool:
+    return perm.is_owner(user, listing) or getattr(user, "role", None) == Role.ADMIN
+
+
+def _listing_response(listing, status: int = 200, *, user=None):
+    """The listing's JSON; its owners (and operators) also get `pending_revision`: the material edit
+    waiting for review, or null."""
+    session = db()
+    org = session.get(Organization, listing.organization_id)
+    body = listing_json(listing, org)
+    if user is not None and _sees_revisions(user, listing):
+        pending = service.pending_revision(session, listing)
+        body["pending_revision"] = revision_json(pending) if pending is not None else None
+    return jsonify(body), status
 
 
 @bp.route("/<kind:kind>")
@@ -93,7 +120,7 @@ def listings(kind: str):
 def listing(kind: str, listing_id: int):
     """One listing; drafts, pending and withdrawn listings are 404 to everyone but owners and admins."""
     item = perm.load_listing(db(), kind, listing_id, current_user)
-    return _listing_response(item)
+    return _listing_response(item, user=current_user)
 
 
 @bp.route("/<kind:kind>", methods=["POST"])
@@ -109,12 +136,14 @@ def create(kind: str):
     if body.get("submit") is True:
         service.submit(session, actor=user, listing=item)
     session.commit()
-    return _listing_response(item, 201)
+    return _listing_response(item, 201, user=user)
 
 
 @bp.route("/<kind:kind>/<int:listing_id>", methods=["PUT"])
 def update(kind: str, listing_id: int):
-    """Replace a listing's fields; `version` (from the last read) is required and stale versions get 409."""
+    """Replace a listing's fields; `version` (from the last read) is required and stale versions get 409.
+    A material edit of a published listing goes to review: 202, the published content unchanged, and
+    the edit in `pending_revision` (200 when the edit applied at once)."""
     user = token_user()
     body = json_body()
     session = db()
@@ -125,11 +154,14 @@ def update(kind: str, listing_id: int):
     if isinstance(version, bool) or not isinstance(version, int):
         raise DomainError(("version", "请提供整数 version（上次读取时的版本号），用于防止覆盖他人的修改"))
     data = _checked(item.kind, body, update=True)
+    before = service.pending_revision(session, item)
     service.update_listing(session, actor=user, listing=item, data=data, expected_version=version)
+    after = service.pending_revision(session, item)
     if body.get("submit") is True:
         service.submit(session, actor=user, listing=item)
     session.commit()
-    return _listing_response(item)
+    proposed = after is not None and (before is None or after.id != before.id)
+    return _listing_response(item, 202 if proposed else 200, user=user)
 
 
 @bp.route("/<kind:kind>/<int:listing_id>/submit", methods=["POST"])
@@ -140,7 +172,7 @@ def submit(kind: str, listing_id: int):
     item = perm.load_listing(session, kind, listing_id, user, need=perm.can_submit)
     service.submit(session, actor=user, listing=item)
     session.commit()
-    return _listing_response(item)
+    return _listing_response(item, user=user)
 
 
 @bp.route("/fields/suggest")

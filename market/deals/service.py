@@ -21,6 +21,7 @@ from market.notifications.service import members_of, notify
 from market.security import file_name_problem
 from market.storage import StorageError, new_key, stage, storage
 from vocab.taxonomy import ContractType, ListingStatus, Role, values
+from vocab.values import MAX_WAN, format_wan
 
 MAX_PDF_BYTES = 10 * 1024 * 1024
 
@@ -38,8 +39,8 @@ def _amount(value, field: str, label: str) -> float:
         amount = round(float(value), 2)
     except (TypeError, ValueError):
         raise DomainError((field, f"请填写{label}（万元）")) from None
-    if amount < 0 or amount > 10_000_000:
-        raise DomainError((field, f"{label}应在 0 到 1000 万万元之间"))
+    if amount < 0 or amount > MAX_WAN:
+        raise DomainError((field, f"{label}应在 0 到 {format_wan(MAX_WAN)}之间"))
     return amount
 
 
@@ -112,7 +113,7 @@ def record_contract(
     notify(
         session,
         user_ids=[*members_of(session, result.organization_id), *members_of(session, need.organization_id)],
-        message=f"技术合同已登记：{contract.title}（{contract_type}，合同金额 {amount:g} 万元）",
+        message=f"技术合同已登记：{contract.title}（{contract_type}，合同金额 {format_wan(amount)}）",
         link=links.contract(contract.id),
     )
     return contract

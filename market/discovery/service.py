@@ -14,6 +14,8 @@ from sqlmodel import Session, func, select
 
 from market.db import defer_write, utcnow
 from market.discovery.models import ListingView
+from market.freshness import conditions as freshness
+from market.freshness import rules as freshness_rules
 from market.listings.models import ResearchResult, TechNeed
 from market.matches.models import Match
 from vocab.taxonomy import ListingStatus
@@ -28,7 +30,11 @@ BOTS = re.compile(
 
 
 def related(session: Session, listing) -> list:
-    """The best-scored published counterparts from the matcher (needs for a result, results for a need)."""
+    """The best-scored published counterparts from the matcher (needs for a result, results for a need):
+    a lapsed counterpart ranks lower, one past the freshness grace period is left out, and a listing past
+    it has none until it is re-confirmed."""
+    if freshness_rules.stage(listing.valid_until) == freshness_rules.GONE:
+        return []
     if listing.kind == "result":
         other, mine, theirs = TechNeed, Match.result_id, Match.need_id
     else:
@@ -37,8 +43,13 @@ def related(session: Session, listing) -> list:
         session.exec(
             select(other)
             .join(Match, theirs == other.id)
-            .where(mine == listing.id, Match.stale.is_(False), other.status == ListingStatus.PUBLISHED)
-            .order_by(Match.score.desc(), other.id)
+            .where(
+                mine == listing.id,
+                Match.stale.is_(False),
+                other.status == ListingStatus.PUBLISHED,
+                freshness.offered(other),
+            )
+            .order_by(freshness.ranked(Match.score, other).desc(), other.id)
             .limit(RELATED)
         ).all()
     )

@@ -30,6 +30,7 @@ from market.notifications.service import members_of, notify
 from market.security import file_name_problem
 from market.storage import StorageError, new_key, stage, storage
 from vocab.taxonomy import FinancingStage, Instrument, ListingStatus, Role, is_field, values
+from vocab.values import MAX_WAN, format_wan
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_FILES = 30
@@ -88,8 +89,8 @@ def _validate(data: dict) -> dict:
         errors.append(("summary", "公开摘要至少 20 个字：做什么、市场、进展（不要写保密内容）"))
     try:
         amount = round(float(data.get("amount_wan")), 2)
-        if not 0 < amount <= 10_000_000:
-            errors.append(("amount_wan", "融资金额应大于 0 且不超过 1000 万万元"))
+        if not 0 < amount <= MAX_WAN:
+            errors.append(("amount_wan", f"融资金额应大于 0 且不超过 {format_wan(MAX_WAN)}"))
     except (TypeError, ValueError):
         amount = None
         errors.append(("amount_wan", "请填写融资金额（万元，数字）"))

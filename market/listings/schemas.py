@@ -25,7 +25,7 @@ from vocab.taxonomy import (
     TransferMode,
     values,
 )
-from vocab.values import split_list
+from vocab.values import MAX_WAN, format_wan, split_list
 
 #: a challenge's deadline is a calendar day in Tianjin (UTC+8)
 _LOCAL_TZ = timezone(timedelta(hours=8))
@@ -191,8 +191,8 @@ def _money(value: float | None, label: str) -> float | None:
         return None
     if not math.isfinite(value):  # NaN passes every comparison below; forms and XLSX cells can carry it
         raise ValueError(f"{label}必须是具体的数字（单位：万元），不能是 NaN 或无穷大")
-    if value < 0 or value > 10_000_000:
-        raise ValueError(f"{label}应在 0 到 1000 万万元之间（单位：万元）")
+    if value < 0 or value > MAX_WAN:
+        raise ValueError(f"{label}应在 0 到 {format_wan(MAX_WAN)}之间（单位：万元）")
     return round(float(value), 2)
 
 

@@ -8,6 +8,7 @@ from flask import Flask, current_app
 from flask_login import current_user
 
 from vocab.taxonomy import ROLE_LABELS
+from vocab.values import format_wan
 
 # (endpoint, label, roles or None for everyone); endpoints not registered are skipped.
 NAV: list[tuple[str, str, tuple[str, ...] | None]] = [
@@ -110,3 +111,5 @@ def init_app(app: Flask) -> None:
         user_label=user_label,
         demo_data=demo_data,
     )
+    # amounts already in 万元, written once with their unit (vocab.values.format_wan)
+    app.jinja_env.filters["wan"] = format_wan

@@ -11,6 +11,8 @@ from sqlmodel import Session, func, select
 
 from market.accounts.models import Organization, User
 from market.db import utcnow
+from market.freshness import conditions as freshness
+from market.freshness import rules as freshness_rules
 from market.listings.models import ResearchResult, TechNeed
 from market.matches.models import Match, MatchEvent
 from vocab.taxonomy import FIELDS, SUBFIELDS, ListingStatus, MatchStatus, Region, values
@@ -26,6 +28,25 @@ class Row:
     need: TechNeed
     result_org: Organization
     need_org: Organization
+
+    @property
+    def lapsed(self) -> bool:
+        """One of the two listings is past its valid-until day (待更新): the match ranks lower."""
+        return any(
+            freshness_rules.stage(x.valid_until) != freshness_rules.CURRENT for x in (self.result, self.need)
+        )
+
+    @property
+    def gone(self) -> bool:
+        """One of the two listings is past the grace period too: the match is not offered."""
+        return any(
+            freshness_rules.stage(x.valid_until) == freshness_rules.GONE for x in (self.result, self.need)
+        )
+
+    @property
+    def rank(self) -> float:
+        """The score the match is ordered by (`conditions.ranked`): lower while a side has lapsed."""
+        return freshness.rank_of(self.match.score, self.result, self.need)
 
 
 @dataclass
@@ -84,17 +105,29 @@ def _base():
     )
 
 
+def _offered():
+    """Both listings current or within the grace period (read at query time: today's cutoff)."""
+    return (freshness.offered(ResearchResult), freshness.offered(TechNeed))
+
+
+def _rank():
+    """Match score for ordering, penalised while either listing has lapsed (待更新)."""
+    return freshness.ranked(Match.score, ResearchResult, TechNeed)
+
+
 def _rows(session: Session, stmt) -> list[Row]:
     return [Row(*r) for r in session.exec(stmt).all()]
 
 
 def queue(session: Session, f: QueueFilters) -> tuple[list[Row], int]:
-    """Suggested matches between published listings, raised ones first, then by score."""
+    """Suggested matches between published listings still offered (freshness), raised ones first, then
+    by score (lower while a side has lapsed)."""
     stmt = _base().where(
         Match.status == MatchStatus.SUGGESTED,
         Match.stale.is_(False),
         ResearchResult.status == ListingStatus.PUBLISHED,
         TechNeed.status == ListingStatus.PUBLISHED,
+        *_offered(),
     )
     if f.field:
         fields = FIELDS.get(f.field, (f.field,))
@@ -110,12 +143,14 @@ def queue(session: Session, f: QueueFilters) -> tuple[list[Row], int]:
     if f.max_age_days:
         stmt = stmt.where(Match.created_at >= utcnow() - timedelta(days=f.max_age_days))
     total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
-    stmt = stmt.order_by(Match.raised_at.is_(None), Match.score.desc(), Match.id)
+    stmt = stmt.order_by(Match.raised_at.is_(None), _rank().desc(), Match.id)
     return _rows(session, stmt.offset((f.page - 1) * f.per_page).limit(f.per_page)), total
 
 
 def board(session: Session, agent_id: int) -> dict[str, list[Row]]:
-    """An agent's matches grouped by status (columns of the board)."""
+    """An agent's matches grouped by status (columns of the board). The agent's own work stays on
+    the board whatever the listings' freshness (the page badges a lapsed side); new work on a pair
+    with a listing past the grace period is not offered: the queue leaves it out and claiming refuses."""
     rows = _rows(session, _base().where(Match.agent_id == agent_id).order_by(Match.updated_at.desc()))
     columns: dict[str, list[Row]] = {
         s: []
@@ -138,14 +173,15 @@ def one(session: Session, match_id: int) -> Row | None:
 
 
 def for_listing(session: Session, kind: str, listing_id: int, *, limit: int = 50) -> list[Row]:
-    """A listing's matches with published counterparts, best first."""
+    """A listing's matches with published counterparts, best first (lower while a side has lapsed);
+    none with a listing past the freshness grace period, this one included, until it is re-confirmed."""
     column = Match.result_id if kind == "result" else Match.need_id
     other = TechNeed if kind == "result" else ResearchResult
     stmt = (
         _base()
         .where(column == listing_id, Match.stale.is_(False))
-        .where(other.status.in_((ListingStatus.PUBLISHED, ListingStatus.CLOSED)))
-        .order_by(Match.score.desc())
+        .where(other.status.in_((ListingStatus.PUBLISHED, ListingStatus.CLOSED)), *_offered())
+        .order_by(_rank().desc(), Match.id)
         .limit(limit)
     )
     return _rows(session, stmt)

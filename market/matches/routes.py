@@ -228,6 +228,8 @@ def match_json(row: queries.Row) -> dict:
     return {
         "id": row.match.id,
         "score": round(row.match.score, 4),
+        "rank_score": round(row.rank, 4),
+        "lapsed": row.lapsed,
         "status": row.match.status,
         "result": {
             "id": row.result.id,

@@ -15,6 +15,7 @@ from market import links
 from market.accounts.models import Organization, User
 from market.db import utcnow
 from market.errors import ConflictError, DomainError, NotAllowed
+from market.freshness import rules as freshness
 from market.listings.models import Interest, Listing, ResearchResult, TechNeed
 from market.matches import engine
 from market.matches.models import Match, MatchEvent
@@ -95,6 +96,8 @@ def claim(session: Session, *, actor: User, match: Match) -> Match:
     result, need = pair(session, match)
     if ListingStatus.PUBLISHED not in (result.status,) or need.status != ListingStatus.PUBLISHED:
         raise DomainError((None, "成果或需求已不在发布状态，不能认领"))
+    if any(freshness.stage(x.valid_until) == freshness.GONE for x in (result, need)):
+        raise DomainError((None, "成果或需求已超过有效期且未确认仍有效（待更新），发布方确认后才能认领"))
     won = session.exec(
         update(Match)
         .where(Match.id == match.id, Match.status == S.SUGGESTED, Match.agent_id.is_(None))

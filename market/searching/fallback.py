@@ -1,16 +1,23 @@
-"""When the search engine is down: a plain database search, so the page degrades instead of failing."""
+"""When the search engine is down: a plain database search, so the page degrades instead of failing.
+
+Freshness as the engine has it: listings past the grace period after their valid-until day are left
+out (`documents.in_search`), lapsed ones (待更新) come after the current ones, each group newest first."""
 
 from __future__ import annotations
 
 import html
 
+import sqlalchemy as sa
 from sqlmodel import Session, func, or_, select
 
 from market.accounts.models import Organization
+from market.freshness import conditions as freshness
+from market.freshness import rules as freshness_rules
 from market.listings.models import KINDS, ResearchResult, TechNeed
 from market.listings.queries import json_list_contains
+from market.searching.documents import in_search
 from search import Hit, SearchQuery, SearchResults, document_id
-from vocab.taxonomy import FIELDS, ListingStatus
+from vocab.taxonomy import FIELDS
 
 
 def _like(text: str) -> str:
@@ -18,7 +25,8 @@ def _like(text: str) -> str:
 
 
 def fallback_search(session: Session, q: SearchQuery) -> SearchResults:
-    """Substring search on title and text with the same filters (no facets, newest first)."""
+    """Substring search on title and text with the same filters (no facets; current listings before
+    lapsed ones, newest first; none past the freshness grace period)."""
     words = [w for w in q.text.split() if w][:5]
     hits: list[Hit] = []
     total = 0
@@ -30,7 +38,7 @@ def fallback_search(session: Session, q: SearchQuery) -> SearchResults:
         stmt = (
             select(model, Organization)
             .join(Organization, Organization.id == model.organization_id)
-            .where(model.status == ListingStatus.PUBLISHED)
+            .where(*in_search(model))
         )
         for w in words:
             stmt = stmt.where(or_(model.title.like(_like(w), escape="\\"), body.like(_like(w), escape="\\")))
@@ -56,7 +64,10 @@ def fallback_search(session: Session, q: SearchQuery) -> SearchResults:
             else:
                 stmt = stmt.where(TechNeed.is_challenge == q.challenge)
         total += session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
-        rows = session.exec(stmt.order_by(model.published_at.desc()).limit(per_kind)).all()
+        lapsed_last = sa.case((freshness.lapsed(model), 1), else_=0)
+        rows = session.exec(
+            stmt.order_by(lapsed_last, model.published_at.desc(), model.id.desc()).limit(per_kind)
+        ).all()
         for listing, org in rows:
             hits.append(
                 Hit(
@@ -68,11 +79,19 @@ def fallback_search(session: Session, q: SearchQuery) -> SearchResults:
                     snippet=html.escape((listing.body or "")[:160]),
                     field=listing.field,
                     score=0.0,
-                    fields={"org_name": org.name, "region": org.region, "published_at": listing.published_at},
+                    fields={
+                        "org_name": org.name,
+                        "region": org.region,
+                        "published_at": listing.published_at,
+                        "stale": freshness_rules.is_lapsed(listing),
+                    },
                 )
             )
     hits.sort(
-        key=lambda h: h.fields["published_at"].timestamp() if h.fields["published_at"] else 0, reverse=True
+        key=lambda h: (
+            h.fields["stale"],
+            -(h.fields["published_at"].timestamp() if h.fields["published_at"] else 0),
+        )
     )
     start = (q.page - 1) * q.per_page
     return SearchResults(

@@ -3,8 +3,11 @@ CSV download) and the chart spec that market/static/js/charts.js draws with ECha
 
 Chart specs are plain data put in a `data-chart` attribute (no inline script under the CSP):
 - combo: {categories, axes: [{name, integer}], series: [{name, kind: bar|line, axis, data}]}
-- pie / funnel: {series_name, data: [{name, value}]}
-- hbar: {categories, series: [{name, data, integer}]} (horizontal bars, one value axis each, first on top)
+- pie: {series_name, data: [{name, value}]}
+- funnel: {series_name, unit, data: [{name, value, text}]}: `text` is the stage's label drawn inside the
+  chart, its Chinese name and count ("挂牌：120 条"), so no stage is left unlabelled
+- hbar: {categories, series: [{name, data, integer, unit}]} (horizontal bars, one value axis per series,
+  named by its unit — 万元 at the bottom, 件 on top — so counts and amounts never share a scale)
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ REGISTERED_TECH = "已认定登记技术交易额（万元，默认口径）"
 UNREGISTERED_TECH = "未登记合同技术交易额（万元）"
 DEAL_AMOUNT = "成交额（万元，全部合同）"
 TOP_AGENTS_CHARTED = 15
+#: units of the charts' value axes
+WAN, PIECES, LISTINGS = "万元", "件", "条"
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,10 @@ def _funnel_chart(stages: Sequence[FunnelStage]) -> dict:
     return {
         "type": "funnel",
         "series_name": "挂牌数（成果 + 需求）",
-        "data": [{"name": s.label, "value": s.total} for s in stages],
+        "unit": LISTINGS,
+        "data": [
+            {"name": s.label, "value": s.total, "text": f"{s.label}：{s.total:,} {LISTINGS}"} for s in stages
+        ],
         "empty": not stages or stages[0].total == 0,
     }
 
@@ -128,8 +136,13 @@ def _agent_chart(agents: Sequence[AgentRow]) -> dict:
         "type": "hbar",
         "categories": [a.name for a in top],
         "series": [
-            {"name": TECH, "data": [a.tech_amount_wan for a in top], "integer": False},
-            {"name": "签约合同数", "data": [a.signed for a in top], "integer": True},
+            {"name": TECH, "data": [a.tech_amount_wan for a in top], "integer": False, "unit": WAN},
+            {
+                "name": f"签约合同（{PIECES}）",
+                "data": [a.signed for a in top],
+                "integer": True,
+                "unit": PIECES,
+            },
         ],
         "empty": not top,
     }

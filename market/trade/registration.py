@@ -22,6 +22,7 @@ from market.trade.models import TradeDeal
 from market.trade.service import is_admin, log
 from vocab import regions
 from vocab.taxonomy import ContractType, values
+from vocab.values import MAX_WAN, format_wan
 
 #: the registration office's columns (技术合同认定登记表), in its order
 EXPORT_COLUMNS = (
@@ -60,7 +61,7 @@ def _amounts(amount_wan, non_tech_cost_wan) -> tuple[float, float, float]:
     try:
         amount = rules.to_units(amount_wan)
         if amount <= 0 or amount > 1_000_000_000:
-            errors.append(("amount_wan", "成交额应大于 0 且不超过 1000 万万元"))
+            errors.append(("amount_wan", f"成交额应大于 0 且不超过 {format_wan(MAX_WAN)}"))
     except ValueError:
         errors.append(("amount_wan", "请填写成交额（万元，数字）"))
     try:

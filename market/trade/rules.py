@@ -17,9 +17,11 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from stdnum.cn import uscc as _uscc
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 
+from vocab.values import MAX_WAN, format_wan
+
 GENESIS = "0" * 64
-#: the largest amount the platform takes (1000 万万元, in hundredths of 万元; fits a 32-bit column)
-MAX_UNITS = 1_000_000_000
+#: the largest amount the platform takes (`vocab.values.MAX_WAN`, in hundredths of 万元; fits a 32-bit column)
+MAX_UNITS = MAX_WAN * 100
 
 
 def to_units(wan: object) -> int:
@@ -62,7 +64,7 @@ def bid_problem(price: int, *, start: int, increment: int, best: int | None) -> 
     if increment <= 0:
         raise ValueError("increment must be positive")
     if price > MAX_UNITS:
-        return "出价超出平台上限（1000 万万元）"
+        return f"出价超出平台上限（{format_wan(MAX_WAN)}）"
     if price < start:
         return f"出价不能低于起拍价 {fmt_wan(start)} 万元"
     if (price - start) % increment:

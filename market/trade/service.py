@@ -40,6 +40,7 @@ from market.trade.models import (
     TradeEvent,
 )
 from vocab.taxonomy import ListingStatus, Role
+from vocab.values import MAX_WAN, format_wan
 
 LICENCE_MODES = ("普通许可", "排他许可", "独占许可")
 
@@ -85,7 +86,7 @@ def _money(value, field: str, label: str, *, allow_zero: bool = False) -> float:
     except ValueError:
         raise DomainError((field, f"请填写{label}（万元，数字）")) from None
     if units < 0 or (units == 0 and not allow_zero) or units > 1_000_000_000:
-        raise DomainError((field, f"{label}应大于 0 且不超过 1000 万万元"))
+        raise DomainError((field, f"{label}应大于 0 且不超过 {format_wan(MAX_WAN)}"))
     return rules.from_units(units)
 
 

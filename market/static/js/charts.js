@@ -55,8 +55,12 @@
   function hbar(spec) {
     var option = base();
     option.tooltip.trigger = "axis";
+    // one value axis per series, named by its unit (万元 at the bottom, 件 on top): counts and amounts
+    // never share a scale
     option.xAxis = spec.series.map(function (s, i) {
-      return valueAxis(s.name, s.integer, i === 0 ? "bottom" : "top", i === 0);
+      var axis = valueAxis(s.unit || s.name, s.integer, i === 0 ? "bottom" : "top", i === 0);
+      axis.nameLocation = "end";
+      return axis;
     });
     option.yAxis = { type: "category", data: spec.categories, inverse: true };
     option.series = spec.series.map(function (s, i) {
@@ -91,7 +95,16 @@
       bottom: 8,
       minSize: "8%",
       data: spec.data,
-      label: { position: "inside", formatter: "{b}：{c}" }
+      // every stage labelled inside its band with its Chinese name and count (the spec's text)
+      label: {
+        show: true,
+        position: "inside",
+        color: "#fff",
+        textBorderColor: "rgba(0, 0, 0, 0.6)",
+        textBorderWidth: 2,
+        formatter: function (p) { return (p.data && p.data.text) || (p.name + "：" + formatNumber(p.value)); }
+      },
+      labelLayout: { hideOverlap: false }
     }];
     return option;
   }
