@@ -174,7 +174,7 @@ def _need() -> dict[str, Any]:
             "type": ["string", "null"],
             "format": "date",
             "pattern": YEAR_NOT_ZERO,
-            "description": "截止日期 YYYY-MM-DD",
+            "description": "截止日期 YYYY-MM-DD；揭榜挂帅需求的截止日期须晚于今天（天津时间，否则 400）",
         },
         "is_challenge": {"type": "boolean", "description": "揭榜挂帅（为 true 时必须给出 reward_wan）"},
         "reward_wan": _money("揭榜挂帅的悬赏金额（万元）"),
