@@ -22,6 +22,7 @@ from sqlmodel import select
 from market.accounts.models import Organization
 from market.accounts.models import User as Account
 from market.db import new_session
+from market.federation.models import LinkedRecord, Partner
 from market.listings import service
 from market.listings.models import ResearchResult
 from market.listings.schemas import SCHEMAS
@@ -143,11 +144,19 @@ def test_a_worker_killed_mid_batch_loses_and_repeats_nothing(site):
             published = reading.exec(
                 sa.select(sa.func.count()).select_from(ResearchResult).where(*in_search(ResearchResult))
             ).one()[0]
+            # and the demo partner's results, searchable beside them
+            linked = reading.exec(
+                sa.select(sa.func.count())
+                .select_from(LinkedRecord)
+                .join(Partner, Partner.id == LinkedRecord.partner_id)
+                .where(LinkedRecord.kind == "result", LinkedRecord.deleted.is_(False), Partner.enabled)
+            ).one()[0]
             matches = reading.exec(
                 sa.text("SELECT count(*), count(DISTINCT result_id || '-' || need_id) FROM matches")
             ).one()
     docs = search(site, "")["facets"]["kind"]["result"]
-    assert docs == published
+    assert linked > 0, "the demo has a partner whose records are in search"
+    assert docs == published + linked
     assert matches[0] == matches[1]  # no pair twice
     leftovers = [p.name for p in site.data.iterdir() if ".building-" in p.name or ".tmp" in p.name]
     assert leftovers == []
