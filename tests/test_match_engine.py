@@ -199,6 +199,8 @@ def test_a_bulk_import_gets_its_own_matches_first_and_the_other_side_after(app, 
     admin = app.test_client()
     login(admin, people["admin"])
     assert f"批量导入的 {len(needs)} 条发布已有自己的匹配" in admin.get("/admin/system").data.decode()
+    status = app.test_cli_runner().invoke(args=["search", "status"]).output
+    assert f"{len(needs)} 条批量导入的发布待补入对方的推荐列表" in status
     before = {(m.result_id, m.need_id) for m in matches(session)}
     lines = []
     while (line := engine.make_deferred_offers(app)) is not None:
