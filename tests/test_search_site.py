@@ -360,9 +360,30 @@ def test_a_rebuild_of_an_emptied_index_killed_midway_is_finished_by_the_next_wor
         sync.keep_index(app)
     monkeypatch.undo()
     assert sync.rebuild_mark(app).exists()
+    with pytest.raises(EngineUnavailable):  # taken out of use: searches fall back meanwhile
+        engine.count()
+    app.extensions["search.engine"] = None  # the next worker is a new process: its engine creates
+    engine = get_engine(app)  # an empty file, and the relay's next batch goes into it
     newest = list(sync.published_documents(sync.tx(app).read))[-1:]
-    engine.wait(engine.upsert(newest), 10)  # the relay's next batch, into the index the rebuild left
+    engine.wait(engine.upsert(newest), 10)
     with app.app_context():
         message = sync.keep_index(app)
     assert "重建" in message and engine.count()["total"] == 3
     assert not sync.rebuild_mark(app).exists()
+
+
+def test_the_next_worker_finishes_an_unfinished_rebuild_before_relaying_anything(app, session, people):
+    """The worker's start-up repairs the index first: otherwise its first batches go into an empty file,
+    and searches would answer from those few listings as though they were all."""
+    org = session.get(Organization, people["uni"].organization_id)
+    for i in range(3):
+        make_listing(session, kind="result", org=org, title=f"氢燃料电池双极板第{i}号")
+    session.commit()
+    get_engine(app).discard()  # a rebuild was under way ...
+    sync.rebuild_mark(app).touch()  # ... when its worker was killed
+    app.extensions["search.engine"] = None  # the next worker: a new process, a new (empty) file
+    with app.app_context():
+        line = sync.warm(app)
+    assert "上次重建未完成" in line and get_engine(app).count()["total"] == 3
+    with app.app_context():
+        assert sync.warm(app) is None  # a whole index: the start-up only opens it

@@ -63,8 +63,9 @@ def register_job(app: Flask, job: Job) -> None:
     app.extensions.setdefault("outbox.jobs", []).append(job)
 
 
-def register_warmup(app: Flask, warm: Callable[[Flask], None]) -> None:
-    """Work the worker does once when it starts, before taking changes (open indexes, load models)."""
+def register_warmup(app: Flask, warm: Callable[[Flask], str | None]) -> None:
+    """Work the worker does once when it starts, before taking changes (open indexes, load models,
+    repair what must be whole before changes are relayed into it); a line it returns is logged."""
     app.extensions.setdefault("outbox.warmups", []).append(warm)
 
 
@@ -161,9 +162,12 @@ class Worker:
         started = time.monotonic()
         for warm in self.app.extensions.get("outbox.warmups", []):
             try:
-                warm(self.app)
-            except Exception as exc:  # a warm-up is an optimisation: the first batch does it anyway
+                line = warm(self.app)
+            except Exception as exc:  # a warm-up is an optimisation: the first batch or job does it anyway
                 self.echo(f"预热失败：{_short(exc)}")
+                continue
+            if line:
+                self.echo(line)
         self._heartbeat(force=True)
         self.echo(f"后台 worker 已就绪（预热 {time.monotonic() - started:.1f} 秒）")
         self.echo(

@@ -57,8 +57,11 @@ def index_is_missing(session: Session) -> bool:
     return published_count(session) > 0
 
 
-def reindex(app: Flask, *, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Rebuild the whole index from the database into a fresh index and swap it in.
+def reindex(
+    app: Flask, *, progress: Callable[[int], None] | None = None, aside: bool = False
+) -> dict[str, Any]:
+    """Rebuild the whole index from the database into a fresh index and swap it in (`aside`: build a
+    new file and rename it into place, for an index taken out of use by `discard`).
 
     Changes relayed while the new index was being built went to the old one; they are queued again.
     """
@@ -73,7 +76,7 @@ def reindex(app: Flask, *, progress: Callable[[int], None] | None = None) -> dic
             yield doc
 
     try:
-        result = engine.rebuild(docs())
+        result = engine.replace(docs()) if aside else engine.rebuild(docs())
     except EngineUnavailable as exc:
         raise RuntimeError(f"搜索引擎不可用：{exc}") from exc
     with tx(app).write() as session:
@@ -81,11 +84,12 @@ def reindex(app: Flask, *, progress: Callable[[int], None] | None = None) -> dic
     return result
 
 
-def warm(app: Flask) -> None:
+def warm(app: Flask) -> str | None:
     """The worker's start: open the index and load the Chinese analyser's dictionary (over a second),
-    so the first listing approved after a start is not searchable a second late."""
-    get_engine(app).count()
+    so the first listing approved after a start is not searchable a second late; and, before the
+    first batch is relayed into it, rebuild an index that is missing, damaged or was left unfinished."""
     default_analyzer().tokens("预热搜索分词")
+    return keep_index(app)
 
 
 def rebuild_mark(app: Flask) -> Path:
@@ -96,13 +100,15 @@ def rebuild_mark(app: Flask) -> Path:
 
 
 def keep_index(app: Flask) -> str | None:
-    """Worker job: notice a search index that is missing, damaged or emptied, and rebuild it.
+    """Worker job: notice a search index that is missing, damaged, emptied or unfinished, and rebuild it.
 
-    An embedded index starts afresh (a damaged file is moved aside); a server that is down is left to
-    come back (the relay retries its writes meanwhile)."""
+    An embedded index is taken out of use first (a damaged file moved aside) and the whole new one
+    renamed into its place, so searches fall back to the database meanwhile instead of answering from
+    a partial index; a server that is down is left to come back (the relay retries its writes)."""
     engine = get_engine(app)
     mark = rebuild_mark(app)
     health = engine.health()
+    embedded = hasattr(engine, "discard")
     if health.get("status") == "ok":
         if mark.exists():
             reason = "上次重建未完成"
@@ -113,14 +119,15 @@ def keep_index(app: Flask) -> str | None:
                 if not published_count(session):
                     return None
             reason = "为空"
-    elif hasattr(engine, "recover"):
+    elif embedded:
         reason = f"不可用（{health.get('error', '')[:80]}）"
-        engine.recover()
     else:
         return None
     with contextlib.suppress(OSError):  # a read-only instance folder: rebuilt now, just not marked
         mark.touch()
-    result = reindex(app)
+    if embedded:
+        engine.discard()
+    result = reindex(app, aside=embedded)
     mark.unlink(missing_ok=True)
     return f"搜索索引{reason}，已从数据库重建 {result['indexed']} 条"
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import glob
 import json
 import logging
 import os
@@ -123,6 +124,16 @@ def _intersect(sets: list[np.ndarray], size: int) -> np.ndarray:
 
 
 _MAGIC = b"SQLite format 3\x00"
+
+
+def _sidecars(path: str) -> tuple[str, str]:
+    return f"{path}-wal", f"{path}-shm"
+
+
+def _remove_sidecars(path: str) -> None:
+    for name in _sidecars(path):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
 
 
 def header_problem(path: str) -> str | None:
@@ -254,26 +265,59 @@ class FtsEngine(SearchEngine):
         self.results = SeqCache(self.results.max_cost)
         self._browse_facets = (None, {})
 
-    def recover(self) -> str:
-        """Start afresh after the file was lost or damaged: a damaged file is moved aside (kept for
-        inspection), a new empty index created. The caller rebuilds it (`rebuild`)."""
+    def discard(self) -> str:
+        """Take a lost, damaged or incomplete index out of use: a damaged file is moved aside (kept for
+        inspection), an intact one deleted. Until `replace` puts a whole index in its place this engine,
+        and every other process's, refuses (the site falls back to the database and says so), rather
+        than answer from an empty or half-built index."""
         if self._memory:
             return "in memory"
+        # Judged before closing: the connections' last checkpoint would write good pages over bad ones.
+        damaged = bool(self._damaged or header_problem(self.path) or os.path.exists(self._suspect))
         self._reopen()
         note = "missing"
         if os.path.exists(self.path):
-            aside = f"{self.path}.damaged-{int(time.time())}"
-            os.replace(self.path, aside)
-            note = f"moved aside to {os.path.basename(aside)}"
-        for suffix in ("-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.path + suffix)
-        self._identity, self._missing, self._damaged = None, False, None
+            if damaged:
+                aside = f"{self.path}.damaged-{int(time.time())}"
+                os.replace(self.path, aside)
+                note = f"moved aside to {os.path.basename(aside)}"
+            else:
+                os.unlink(self.path)
+                note = "deleted"
+        _remove_sidecars(self.path)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._suspect)
-        self.apply_settings()
-        self._identity = self._file_identity()
+        # Refuse until `replace`: the first connection must not create an empty file here.
+        self._identity, self._missing, self._damaged, self._checked_at = (0, 0), True, None, 0.0
         return note
+
+    def replace(self, docs: Iterable[Mapping[str, Any]], *, workers: int = 1) -> dict[str, Any]:
+        """Build a whole index from `docs` in a file beside this one, then rename it into place: other
+        processes see no index, then the whole one, never a partial one (see `discard`)."""
+        if self._memory:
+            return self.rebuild(docs, workers=workers)
+        for stale in glob.glob(glob.escape(self.path) + ".building-*"):  # a build killed midway
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(stale)
+        building = f"{self.path}.building-{os.getpid()}"
+        fresh = FtsEngine(building, pool_size=1, result_cache=0)
+        try:
+            result = fresh.rebuild(docs, workers=workers)
+            with fresh._writer() as conn:  # one file, no WAL beside it, for the rename
+                conn.execute("PRAGMA journal_mode = DELETE")
+        except BaseException:
+            fresh.close()
+            for name in (building, *_sidecars(building)):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name)
+            raise
+        fresh.close()
+        _remove_sidecars(self.path)  # of an empty file another process may have created meanwhile
+        os.replace(building, self.path)
+        self._reopen()
+        self._identity, self._missing, self._damaged = self._file_identity(), False, None
+        self._checked_at = 0.0
+        return result
 
     @contextlib.contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:

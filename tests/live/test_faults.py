@@ -86,11 +86,16 @@ def test_a_lost_search_index_falls_back_and_is_rebuilt(site, damage):
     page = User(site.base).get("/search", params={"q": "电池"}).text
     assert degraded and ("搜索服务暂时不可用" in page or search(site)["engine"] == "fts5")
 
+    partial = []
+
     def rebuilt() -> bool:
         now = search(site)
+        if not now["degraded"] and now["total"] != before["total"]:
+            partial.append(now["total"])  # an answer from a half-built index, not said to be degraded
         return now["engine"] == "fts5" and not now["degraded"] and now["total"] == before["total"]
 
-    assert wait_until(rebuilt, timeout=60), site.log()
+    assert wait_until(rebuilt, timeout=60, every=0.05), site.log()
+    assert partial == [], "while it is rebuilt, search falls back and says so"
     assert wait_until(lambda: health(site)[1]["search"]["ok"], timeout=10), system_page(site)
     # the worker says so once the rebuild's bookkeeping is done (a moment after the swap searches see)
     assert wait_until(lambda: "已从数据库重建" in site.log("server", tail=None), timeout=30), site.log()

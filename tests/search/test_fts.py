@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import glob
+import os
 import sqlite3
 import threading
 import time
@@ -222,10 +224,54 @@ def test_garbage_over_the_start_of_the_file_is_seen_by_search_and_health(path: s
     with pytest.raises(EngineUnavailable, match="damaged"):
         engine.query(SearchQuery(text="膜电极"))
     assert engine.health()["status"] == "down"
-    engine.recover()
+    assert "moved aside" in engine.discard()
+    engine.replace(DOCS)
     assert engine.health()["status"] == "ok"
-    engine.upsert(DOCS)
     assert "result-5" in ids(engine, text="膜电极")
+    assert fts_module.header_problem(path) is None and glob.glob(f"{path}.damaged-*")
+
+
+def test_an_index_being_rebuilt_is_refused_never_partial(path: str) -> None:
+    """A recovery takes the index out of use and renames a whole new one into place: another process
+    (here another engine on the same file) refuses while it is built, then sees all of it at once."""
+    web, worker = FtsEngine(path), FtsEngine(path)
+    worker.upsert(DOCS[:1])
+    assert worker.discard() == "deleted" and not os.path.exists(path)
+    seen = []
+
+    def docs():
+        for i, doc in enumerate(DOCS):
+            if i == len(DOCS) // 2:  # halfway through the build
+                web._checked_at = 0.0
+                with pytest.raises(EngineUnavailable, match="missing"):
+                    web.query(SearchQuery(text="膜电极"))
+                with pytest.raises(EngineUnavailable):  # the worker's own relay waits too
+                    worker.upsert(DOCS[:1])
+                seen.append(i)
+            yield doc
+
+    assert worker.replace(docs())["indexed"] == len(DOCS) and seen
+    web._checked_at = 0.0
+    assert web.count()["total"] == worker.count()["total"] == len(DOCS)
+    assert "result-5" in ids(web, text="膜电极")
+    assert not glob.glob(f"{path}.building-*") and not glob.glob(f"{path}.damaged-*")
+
+
+def test_a_build_killed_midway_leaves_nothing_the_next_one_trips_on(path: str) -> None:
+    engine = FtsEngine(path)
+    engine.discard()
+
+    def killed():
+        yield DOCS[0]
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        engine.replace(killed())
+    assert not glob.glob(f"{path}.building-*") and not os.path.exists(path)
+    with open(f"{path}.building-99999", "wb") as fh:  # as a SIGKILL would leave it
+        fh.write(b"half")
+    engine.replace(DOCS)
+    assert engine.count()["total"] == len(DOCS) and not glob.glob(f"{path}.building-*")
 
 
 @pytest.mark.parametrize(
