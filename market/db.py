@@ -114,10 +114,23 @@ def engine() -> sa.Engine:
     return current_app.extensions["db.engine"]
 
 
+def reads_first(view):
+    """Mark a view whose request session only reads (the signed-in user, what the view checks first)
+    and whose one write runs in `write_transaction()`: a request refused on what it read never takes
+    the write lock, and the one that writes holds it only for the write (a bid under contention)."""
+    view.reads_first = True
+    return view
+
+
 def _write_intent() -> bool:
-    """A request that may change something (POST, PUT, …) writes; a GET, HEAD or OPTIONS only reads.
-    Outside a request (commands, the worker) everything may write."""
-    return not has_request_context() or request.method not in SAFE_METHODS
+    """A request that may change something (POST, PUT, …) writes; a GET, HEAD or OPTIONS only reads,
+    as does a view marked `reads_first`. Outside a request (commands, the worker) everything may write."""
+    if not has_request_context():
+        return True
+    if request.method in SAFE_METHODS:
+        return False
+    view = current_app.view_functions.get(request.endpoint or "")
+    return not getattr(view, "reads_first", False)
 
 
 def open_session(*, write: bool) -> Session:

@@ -23,7 +23,7 @@ from flask_login import current_user, login_required
 from sqlmodel import select
 
 from market.accounts.models import Organization
-from market.db import db, new_session, utcnow
+from market.db import db, reads_first, utcnow, write_transaction
 from market.deals.models import Contract, ContractInstalment
 from market.errors import DomainError, NotAllowed, apply_to_form, wants_json
 from market.trade import documents, registration, rules
@@ -395,22 +395,25 @@ def auction(auction_id: int, error: str | None = None):
 
 @bp.route("/trade/auctions/<int:auction_id>/bids", methods=["POST"])
 @login_required
+@reads_first
 def bid(auction_id: int):
-    """A bid from the page's form (redirect back) or its script (JSON: 201, or 409 with the new best)."""
+    """A bid from the page's form (redirect back) or its script (JSON: 201, or 409 with the new best).
+
+    Checked first on the request's read (most bids under contention are refused there, without the
+    write lock), then decided again under the auction's lock in a write transaction of its own."""
     price = request.form.get("price_wan", "")
-    db().commit()  # end the transaction that loaded the user: a bid refused below takes no lock
     try:
-        with new_session(write=False) as read:
-            svc.precheck_bid(read, actor=current_user, auction_id=auction_id, price_wan=price)
-        placed = svc.place_bid(db(), actor=current_user, auction_id=auction_id, price_wan=price)
-        db().commit()
+        svc.precheck_bid(db(), actor=current_user, auction_id=auction_id, price_wan=price)
+        with write_transaction() as session:
+            placed, after = svc.accept_bid(
+                session, actor=current_user, auction_id=auction_id, price_wan=price
+            )
+            state = svc.auction_state(after)
     except DomainError as exc:
-        db().rollback()
         if wants_json():
             return jsonify(exc.as_json()), exc.status
         return auction(auction_id, error=exc.message), exc.status
     if wants_json():
-        state = svc.auction_state(db().get(Auction, placed.auction_id))  # in the session: no query
         return jsonify(
             {
                 "accepted": True,

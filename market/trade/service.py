@@ -703,6 +703,14 @@ def place_bid(
     """Accept a bid on the price grid above the best, from a qualified buyer, before the close; append
     it to the hash-chained log and extend the close on a late bid. Serialised per auction by the row
     lock, so of two bids at the same price exactly one is accepted and the other is told the new best."""
+    return accept_bid(session, actor=actor, auction_id=auction_id, price_wan=price_wan, now=now)[0]
+
+
+def accept_bid(
+    session: Session, *, actor: User, auction_id: int, price_wan, now: datetime | None = None
+) -> tuple[Bid, Auction]:
+    """`place_bid`, with the auction as the bid left it (the session holds its objects weakly: once
+    flushed, an auction nobody refers to is gone from it, and reading it again would be a query)."""
     auction = locked_auction(session, auction_id)
     if auction is None:
         raise DomainError((None, "竞价不存在"))
@@ -780,7 +788,7 @@ def place_bid(
             note=f"第 {entry.seq} 次出价后延至 {_iso(new_end)}",
             at=now,
         )
-    return bid
+    return bid, auction
 
 
 def bid_log(session: Session, auction_id: int) -> list[Bid]:

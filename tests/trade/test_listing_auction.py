@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+import market.db as market_db
 from market.accounts.models import Organization
 from market.db import utcnow
 from market.errors import DomainError, NotAllowed
@@ -316,3 +317,28 @@ def test_a_log_from_before_paddle_numbers_still_verifies(session, trade):
     assert svc.verify_auction(session, session.get(svc.Auction, auction.id)).ok
     entry = svc.log_json(session, session.get(svc.Auction, auction.id))["entries"][0]
     assert entry["bidder_org_id"] == a.organization_id and "paddle" not in entry
+
+
+def test_a_refused_bid_takes_no_write_lock_and_an_accepted_one_takes_it_once(
+    app, session, trade, monkeypatch
+):
+    """Under contention most bids are refused: from the request's read, without queueing for the write
+    lock (on SQLite, the whole database's); the accepted one opens one writing session, for its write."""
+    _listing, auction = open_auction(session, trade)
+    session.commit()
+    client = app.test_client()
+    login(client, trade["buyers"][0])
+    url, json = f"/trade/auctions/{auction.id}/bids", {"Accept": "application/json"}
+    opened: list[bool] = []
+    real = market_db.open_session
+
+    def recording(*, write: bool):
+        opened.append(write)
+        return real(write=write)
+
+    monkeypatch.setattr(market_db, "open_session", recording)
+    assert client.post(url, data={"price_wan": "100"}, headers=json).status_code == 201
+    assert opened == [False, True]  # the request's read, then the bid's own write transaction
+    opened.clear()
+    assert client.post(url, data={"price_wan": "100"}, headers=json).status_code == 409
+    assert opened == [False]
