@@ -48,6 +48,8 @@ def measure(site: LiveSite, bidders: int, seconds: float, tag: str, think: float
         "accepted_per_s": round(stats.accepted / stats.seconds, 1),
         "attempts_per_s": round(len(stats.latencies) / stats.seconds, 1),
         "latency": summary_ms(stats.latencies),
+        # the first bids of all bidders leave together (a barrier): without them, the steady state
+        "latency_after_first_bids": summary_ms(stats.later_latencies),
         "codes": {str(k): v for k, v in sorted(stats.codes.items())},
         "server_errors": stats.server_errors,
         "duplicate_prices": len(prices) - len(set(prices)),

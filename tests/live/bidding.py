@@ -108,6 +108,8 @@ def arrange_auction(
 @dataclass
 class BidStats:
     latencies: list[float] = field(default_factory=list)
+    #: the latencies of every bid but each bidder's first (all of which leave at the same instant)
+    later_latencies: list[float] = field(default_factory=list)
     codes: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     accepted_prices: list[float] = field(default_factory=list)
@@ -170,6 +172,7 @@ def run_bidders(
         minimum = start_state["minimum_wan"]
         barrier.wait()
         deadline = time.monotonic() + seconds
+        first = True
         while time.monotonic() < deadline:
             t0 = time.perf_counter()
             try:
@@ -187,11 +190,14 @@ def run_bidders(
             body = r.json() if r.headers.get("Content-Type", "").startswith("application/json") else {}
             with lock:
                 stats.latencies.append(elapsed)
+                if not first:
+                    stats.later_latencies.append(elapsed)
                 stats.codes[r.status_code] += 1
                 if r.status_code == 201:
                     stats.accepted_prices.append(body["price_wan"])
                 elif r.status_code not in (409, 503):
                     stats.errors.append(f"{r.status_code}: {r.text[:200]}")
+            first = False
             if think:
                 time.sleep(rng.uniform(0, 2 * think))
             state = body.get("auction") or {}
