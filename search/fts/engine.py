@@ -130,8 +130,9 @@ def _sidecars(path: str) -> tuple[str, str]:
     return f"{path}-wal", f"{path}-shm"
 
 
-def _remove_sidecars(path: str) -> None:
-    for name in _sidecars(path):
+def _unlink(*names: str) -> None:
+    """Delete the files that exist of `names`."""
+    for name in names:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(name)
 
@@ -284,9 +285,7 @@ class FtsEngine(SearchEngine):
             else:
                 os.unlink(self.path)
                 note = "deleted"
-        _remove_sidecars(self.path)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._suspect)
+        _unlink(*_sidecars(self.path), self._suspect)
         # Refuse until `replace`: the first connection must not create an empty file here.
         self._identity, self._missing, self._damaged, self._checked_at = (0, 0), True, None, 0.0
         return note
@@ -296,9 +295,7 @@ class FtsEngine(SearchEngine):
         processes see no index, then the whole one, never a partial one (see `discard`)."""
         if self._memory:
             return self.rebuild(docs, workers=workers)
-        for stale in glob.glob(glob.escape(self.path) + ".building-*"):  # a build killed midway
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(stale)
+        _unlink(*glob.glob(glob.escape(self.path) + ".building-*"))  # of a build killed midway
         building = f"{self.path}.building-{os.getpid()}"
         fresh = FtsEngine(building, pool_size=1, result_cache=0)
         try:
@@ -307,12 +304,10 @@ class FtsEngine(SearchEngine):
                 conn.execute("PRAGMA journal_mode = DELETE")
         except BaseException:
             fresh.close()
-            for name in (building, *_sidecars(building)):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(name)
+            _unlink(building, *_sidecars(building))
             raise
         fresh.close()
-        _remove_sidecars(self.path)  # of an empty file another process may have created meanwhile
+        _unlink(*_sidecars(self.path))  # of an empty file another process may have created meanwhile
         os.replace(building, self.path)
         self._reopen()
         self._identity, self._missing, self._damaged = self._file_identity(), False, None
@@ -648,8 +643,7 @@ class FtsEngine(SearchEngine):
                     (check,) = conn.execute("PRAGMA quick_check(1)").fetchone()
                 if check != "ok":
                     raise EngineUnavailable(f"search index damaged: {check}")
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self._suspect)
+                _unlink(self._suspect)
         except Exception as exc:  # health reports, it does not fail
             return {"status": "down", "engine": self.name, "path": self.path, "error": str(exc)}
         return {
