@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, abort, g, request, session
 
 from market.errors import DomainError
-from market.listings.schemas import LABELS
+from market.listings.labels import LABELS
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "

@@ -23,7 +23,8 @@ import re
 from datetime import date
 from typing import Any
 
-from market.listings.schemas import LABELS, TEXT_MIN, TITLE_MIN
+from market.listings.labels import LABELS, heading
+from market.listings.schemas import TEXT_MIN, TITLE_MIN
 from vocab.taxonomy import (
     CHALLENGE_MODE,
     COOPERATION_MODES,
@@ -115,7 +116,7 @@ def _common() -> dict[str, Any]:
     return {
         "title": _text(
             collapsed(TITLE_MIN, 200),
-            f"名称：{TITLE_MIN}–200 个字（首尾空白去掉，连续空白按一个空格计）",
+            f"{heading('title')}：{TITLE_MIN}–200 个字（首尾空白去掉，连续空白按一个空格计）",
             nullable=False,
         ),
         "field": _one_of(SUBFIELDS, "二级技术领域（见分类）"),
@@ -124,61 +125,74 @@ def _common() -> dict[str, Any]:
             "关键词，最多 10 个，每个 1–30 个字；重复的合并为一个。null 等同于空列表",
             10,
         ),
-        "contact_name": _text(trimmed(0, 60), "联系人，最多 60 个字（受保护，不公开）"),
-        "contact_phone": _text(PHONE, "联系电话：5–30 位，只含数字、空格、+、-、括号（受保护）"),
-        "contact_email": _text(EMAIL, "联系邮箱，最多 254 个字符（受保护）"),
+        "contact_name": _text(trimmed(0, 60), f"{heading('contact_name')}，最多 60 个字（受保护，不公开）"),
+        "contact_phone": _text(
+            PHONE, f"{heading('contact_phone')}：5–30 位，只含数字、空格、+、-、括号（受保护）"
+        ),
+        "contact_email": _text(EMAIL, f"{heading('contact_email')}，最多 254 个字符（受保护）"),
         "external_id": _text(trimmed(0, 64), "本机构的编号，最多 64 个字符"),
     }
 
 
 def _result() -> dict[str, Any]:
     return {
-        "summary": _text(trimmed(TEXT_MIN, 5000), f"成果简介：{TEXT_MIN}–5000 个字", nullable=False),
-        "problem": _text(trimmed(0, 3000), "解决的问题，最多 3000 个字"),
-        "advantage": _text(trimmed(0, 3000), "量化优势，最多 3000 个字"),
-        "maturity": _one_of(values(Maturity), "成熟度"),
-        "trl": {"type": ["integer", "null"], "minimum": 1, "maximum": 9, "description": "技术就绪度 1–9"},
-        "ip_type": _one_of(values(IPType), "知识产权类型"),
+        "summary": _text(
+            trimmed(TEXT_MIN, 5000), f"{heading('summary')}：{TEXT_MIN}–5000 个字", nullable=False
+        ),
+        "problem": _text(trimmed(0, 3000), f"{heading('problem')}，最多 3000 个字"),
+        "advantage": _text(trimmed(0, 3000), f"{heading('advantage')}，最多 3000 个字"),
+        "maturity": _one_of(values(Maturity), heading("maturity")),
+        "trl": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": 9,
+            "description": f"{heading('trl')}：1–9",
+        },
+        "ip_type": _one_of(values(IPType), heading("ip_type")),
         "patent_numbers": _many(
             {"type": "string", "pattern": collapsed(1), "description": "不能为空白"},
-            "专利号 / 申请号，最多 50 项",
+            f"{heading('patent_numbers')}（或申请号），最多 50 项",
             50,
         ),
-        "transfer_modes": _many({"enum": list(values(TransferMode))}, "转化方式"),
+        "transfer_modes": _many({"enum": list(values(TransferMode))}, heading("transfer_modes")),
         "price_negotiable": {
             "type": "boolean",
             "description": "面议（默认 true）；为 false 时必须给出 price_wan。给出 price_wan 即为 false",
         },
-        "price_wan": _money(f"挂牌价格（万元），0 到 {format_wan(MAX_WAN)}"),
-        "appraised_wan": _money(f"评估价值（万元），0 到 {format_wan(MAX_WAN)}"),
+        "price_wan": _money(f"{heading('price_wan')}，0 到 {format_wan(MAX_WAN)}"),
+        "appraised_wan": _money(f"{heading('appraised_wan')}，0 到 {format_wan(MAX_WAN)}"),
         "inventors": _many(
             {"type": "string", "pattern": collapsed(1), "description": "不能为空白"},
-            "发明人 / 团队，最多 50 项",
+            f"{heading('inventors')}，最多 50 项",
             50,
         ),
-        "rights_note": _one_of(values(RightsNote), "职务成果赋权情况"),
+        "rights_note": _one_of(values(RightsNote), heading("rights_note")),
     }
 
 
 def _need() -> dict[str, Any]:
     return {
-        "description": _text(trimmed(TEXT_MIN, 5000), f"需求描述：{TEXT_MIN}–5000 个字", nullable=False),
-        "requirements": _text(trimmed(0, 3000), "必备要求，最多 3000 个字"),
-        "target_metrics": _text(trimmed(0, 3000), "目标指标，最多 3000 个字"),
-        "cooperation_modes": _many(
-            {"enum": list(COOPERATION_MODES)}, f"合作方式；含“{CHALLENGE_MODE}”即为揭榜挂帅需求"
+        "description": _text(
+            trimmed(TEXT_MIN, 5000), f"{heading('description')}：{TEXT_MIN}–5000 个字", nullable=False
         ),
-        "budget_min_wan": _money("预算下限（万元）；不能大于 budget_max_wan（否则 400）"),
-        "budget_max_wan": _money("预算上限（万元）；不能小于 budget_min_wan（否则 400）"),
+        "requirements": _text(trimmed(0, 3000), f"{heading('requirements')}，最多 3000 个字"),
+        "target_metrics": _text(trimmed(0, 3000), f"{heading('target_metrics')}，最多 3000 个字"),
+        "cooperation_modes": _many(
+            {"enum": list(COOPERATION_MODES)},
+            f"{heading('cooperation_modes')}；含“{CHALLENGE_MODE}”即为揭榜挂帅需求",
+        ),
+        "budget_min_wan": _money(f"{heading('budget_min_wan')}；不能大于 budget_max_wan（否则 400）"),
+        "budget_max_wan": _money(f"{heading('budget_max_wan')}；不能小于 budget_min_wan（否则 400）"),
         "deadline": {
             "type": ["string", "null"],
             "format": "date",
             "pattern": YEAR_NOT_ZERO,
-            "description": "截止日期 YYYY-MM-DD；揭榜挂帅需求的截止日期须晚于今天（天津时间，否则 400）",
+            "description": f"{heading('deadline')} YYYY-MM-DD；"
+            "揭榜挂帅需求的截止日期须晚于今天（天津时间，否则 400）",
         },
         "is_challenge": {"type": "boolean", "description": "揭榜挂帅（为 true 时必须给出 reward_wan）"},
-        "reward_wan": _money("揭榜挂帅的悬赏金额（万元）"),
-        "eligibility": _text(trimmed(0, 3000), "揭榜条件，最多 3000 个字"),
+        "reward_wan": _money(f"揭榜挂帅的{heading('reward_wan')}"),
+        "eligibility": _text(trimmed(0, 3000), f"{heading('eligibility')}，最多 3000 个字"),
         "no_secret_confirmed": {"const": True, "description": "确认需求内容不含商业秘密（必须为 true）"},
     }
 

@@ -11,6 +11,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from market.listings.labels import FIELDS
+
 
 @dataclass(frozen=True)
 class Column:
@@ -27,90 +29,89 @@ class Column:
     unit: str = ""
 
 
-_CONTACT = (
-    Column("contact_name", "联系人", "contact_name", aliases=("联系人姓名",), example="王老师"),
-    Column(
-        "contact_phone",
-        "联系电话",
-        "contact_phone",
-        aliases=("电话", "手机", "phone"),
-        example="022-27400000",
-    ),
-    Column(
-        "contact_email",
-        "联系邮箱",
-        "contact_email",
-        aliases=("邮箱", "电子邮箱", "email"),
-        example="wang@example.edu.cn",
-    ),
-    Column(
-        "external_id", "编号", "external_id", aliases=("成果编号", "需求编号", "id"), example="TJU-2024-001"
-    ),
-)
+def _column(
+    kind: str,
+    key: str,
+    *,
+    field: str | None = None,
+    en: str | None = None,
+    required: bool = False,
+    aliases: tuple[str, ...] = (),
+    example: str = "",
+    extra: bool = False,
+) -> Column:
+    """A column named as the listing field it fills is named everywhere (`market.listings.labels`)."""
+    name = FIELDS[field or key]
+    return Column(key, name.of(kind), en or key, required, aliases, example, extra, name.unit)
 
-RESULT_COLUMNS: tuple[Column, ...] = (
-    Column("title", "成果名称", "title", True, ("名称", "项目名称"), "宽温域锂离子电池电解液"),
-    Column(
-        "summary",
-        "成果简介",
-        "summary",
-        True,
-        ("简介", "成果介绍"),
-        "一种可在零下四十度工作的锂离子电池电解液配方，适用于储能与动力电池。",
-    ),
-    Column("field", "技术领域", "field", aliases=("领域",), example="储能"),
-    Column("keywords", "关键词", "keywords", example="锂电、低温、电解液"),
-    Column("maturity", "成熟度", "maturity", example="中试"),
-    Column("ip_type", "知识产权类型", "ip_type", aliases=("知识产权",), example="发明专利"),
-    Column("patent_numbers", "专利号", "patent_numbers", aliases=("专利申请号",), example="ZL202310000001.X"),
-    Column("transfer_modes", "转化方式", "transfer_modes", example="技术许可、技术转让"),
-    Column("price", "价格", "price", aliases=("转让价格",), example="120", unit="万元"),
-    Column(
-        "organization",
-        "所属单位",
-        "organization",
-        aliases=("单位", "所属机构", "成果单位"),
-        example="",
-    ),
-    *_CONTACT,
-    # optional schema fields a fuller sheet may carry
-    Column("problem", "解决的问题", "problem", aliases=("解决问题",), extra=True),
-    Column("advantage", "量化优势", "advantage", aliases=("技术优势",), extra=True),
-    Column("trl", "技术就绪度", "trl", extra=True),
-    Column("inventors", "发明人", "inventors", aliases=("团队", "发明人/团队"), extra=True),
-    Column("rights_note", "赋权情况", "rights_note", extra=True),
-    Column("appraised_wan", "评估价值", "appraised", aliases=("appraised_wan",), extra=True),
-)
 
-NEED_COLUMNS: tuple[Column, ...] = (
-    Column("title", "需求名称", "title", True, ("名称",), "电池包冬季续航衰减严重"),
-    Column(
-        "description",
-        "需求描述",
-        "description",
-        True,
-        ("需求内容", "描述"),
-        "物流车电池包冬天续航掉得厉害，需要改善低温性能，兼容现有电芯产线。",
-    ),
-    Column("field", "技术领域", "field", aliases=("领域",), example="新能源汽车"),
-    Column("keywords", "关键词", "keywords", example="低温、电池包、续航"),
-    Column("cooperation_modes", "合作方式", "cooperation_modes", example="合作开发"),
-    Column("budget", "预算", "budget", aliases=("预算金额",), example="50-150", unit="万元"),
-    Column("deadline", "截止日期", "deadline", aliases=("截止时间",), example="2027-06-30"),
-    Column("is_challenge", "揭榜挂帅", "is_challenge", aliases=("是否揭榜挂帅",), example="否"),
-    Column("reward_wan", "悬赏金额", "reward", aliases=("reward_wan", "揭榜金额"), unit="万元"),
-    Column(
-        "organization",
-        "需求单位",
-        "organization",
-        aliases=("单位", "企业名称", "所属单位"),
-        example="",
-    ),
-    *_CONTACT,
-    Column("requirements", "必备要求", "requirements", extra=True),
-    Column("target_metrics", "目标指标", "target_metrics", extra=True),
-    Column("eligibility", "揭榜条件", "eligibility", extra=True),
-)
+def _contact(kind: str) -> tuple[Column, ...]:
+    return (
+        _column(kind, "contact_name", aliases=("联系人姓名",), example="王老师"),
+        _column(kind, "contact_phone", aliases=("电话", "手机", "phone"), example="022-27400000"),
+        _column(kind, "contact_email", aliases=("邮箱", "电子邮箱", "email"), example="wang@example.edu.cn"),
+        _column(kind, "external_id", aliases=("成果编号", "需求编号", "id"), example="TJU-2024-001"),
+    )
+
+
+def _result_columns() -> tuple[Column, ...]:
+    kind = "result"
+    return (
+        _column(kind, "title", required=True, aliases=("名称", "项目名称"), example="宽温域锂离子电池电解液"),
+        _column(
+            kind,
+            "summary",
+            required=True,
+            aliases=("简介", "成果介绍"),
+            example="一种可在零下四十度工作的锂离子电池电解液配方，适用于储能与动力电池。",
+        ),
+        _column(kind, "field", aliases=("领域",), example="储能"),
+        _column(kind, "keywords", example="锂电、低温、电解液"),
+        _column(kind, "maturity", example="中试"),
+        _column(kind, "ip_type", aliases=("知识产权",), example="发明专利"),
+        _column(kind, "patent_numbers", aliases=("专利申请号",), example="ZL202310000001.X"),
+        _column(kind, "transfer_modes", example="技术许可、技术转让"),
+        _column(kind, "price", field="price_wan", aliases=("转让价格",), example="120"),
+        _column(kind, "organization", aliases=("单位", "所属机构", "成果单位")),
+        *_contact(kind),
+        # optional schema fields a fuller sheet may carry
+        _column(kind, "problem", aliases=("解决问题",), extra=True),
+        _column(kind, "advantage", aliases=("技术优势",), extra=True),
+        _column(kind, "trl", aliases=("技术就绪度",), extra=True),
+        _column(kind, "inventors", aliases=("发明人", "团队", "发明人/团队"), extra=True),
+        _column(kind, "rights_note", aliases=("赋权情况",), extra=True),
+        _column(kind, "appraised_wan", en="appraised", aliases=("appraised_wan",), extra=True),
+    )
+
+
+def _need_columns() -> tuple[Column, ...]:
+    kind = "need"
+    return (
+        _column(kind, "title", required=True, aliases=("名称",), example="电池包冬季续航衰减严重"),
+        _column(
+            kind,
+            "description",
+            required=True,
+            aliases=("需求内容", "描述"),
+            example="物流车电池包冬天续航掉得厉害，需要改善低温性能，兼容现有电芯产线。",
+        ),
+        _column(kind, "field", aliases=("领域",), example="新能源汽车"),
+        _column(kind, "keywords", example="低温、电池包、续航"),
+        _column(kind, "cooperation_modes", example="合作开发"),
+        _column(kind, "budget", aliases=("预算金额",), example="50-150"),
+        _column(kind, "deadline", aliases=("截止时间",), example="2027-06-30"),
+        _column(kind, "is_challenge", aliases=("是否揭榜挂帅",), example="否"),
+        _column(kind, "reward_wan", en="reward", aliases=("reward_wan", "揭榜金额")),
+        _column(kind, "organization", aliases=("单位", "企业名称", "所属单位")),
+        *_contact(kind),
+        _column(kind, "requirements", extra=True),
+        _column(kind, "target_metrics", extra=True),
+        _column(kind, "eligibility", extra=True),
+    )
+
+
+RESULT_COLUMNS: tuple[Column, ...] = _result_columns()
+NEED_COLUMNS: tuple[Column, ...] = _need_columns()
 
 COLUMNS: dict[str, tuple[Column, ...]] = {"result": RESULT_COLUMNS, "need": NEED_COLUMNS}
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from market.imports.tabular import write_csv, write_xlsx
+from market.listings.labels import heading
 from market.listings.models import Listing
 from market.listings.queries import Filters, published_page
 from vocab.taxonomy import field_parent
@@ -19,14 +20,16 @@ FORMATS = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
-_RESULT_HEADER = [
-    "平台编号", "编号", "成果名称", "成果简介", "技术领域", "一级领域", "关键词", "成熟度", "知识产权类型",
-    "专利号", "转化方式", "价格（万元）", "所属单位", "地区", "发布日期", "链接",
-]  # fmt: skip
-_NEED_HEADER = [
-    "平台编号", "编号", "需求名称", "需求描述", "技术领域", "一级领域", "关键词", "合作方式", "预算（万元）",
-    "截止日期", "揭榜挂帅", "悬赏金额（万元）", "需求单位", "地区", "发布日期", "链接",
-]  # fmt: skip
+_RESULT_FIELDS = (
+    "id", "external_id", "title", "summary", "field", "field_parent", "keywords", "maturity", "ip_type",
+    "patent_numbers", "transfer_modes", "price_wan", "organization", "region", "published_at", "link",
+)  # fmt: skip
+_NEED_FIELDS = (
+    "id", "external_id", "title", "description", "field", "field_parent", "keywords", "cooperation_modes",
+    "budget", "deadline", "is_challenge", "reward_wan", "organization", "region", "published_at", "link",
+)  # fmt: skip
+_RESULT_HEADER = [heading(name, "result") for name in _RESULT_FIELDS]
+_NEED_HEADER = [heading(name, "need") for name in _NEED_FIELDS]
 
 
 @dataclass

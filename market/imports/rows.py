@@ -20,10 +20,10 @@ from market.imports import cells
 from market.imports.report import IMPORTED, REJECTED, UNCHANGED, UPDATED, ImportReport, RowResult
 from market.listings import service as listings
 from market.listings.fields import classifier as field_classifier
+from market.listings.labels import LABELS
 from market.listings.models import KINDS, Listing
 from market.listings.permissions import OWNER_ROLE
 from market.listings.schemas import (
-    LABELS,
     SCHEMAS,
     NeedIn,
     ResultIn,

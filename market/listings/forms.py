@@ -21,6 +21,7 @@ from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from market.forms import choices, grouped
+from market.listings.labels import heading, statement
 from vocab.taxonomy import (
     COOPERATION_MODES,
     FIELDS,
@@ -70,13 +71,15 @@ class FieldSelect(SelectField):
 
 class ListingForm(FlaskForm):
     version = HiddenField()
-    title = StringField("名称", [Marked()], description="一句话说清是什么技术，例如“宽温域锂离子电池电解液”")
-    field = FieldSelect("技术领域", choices=FIELD_CHOICES, validate_choice=False)
-    keywords = StringField("关键词", description="3–6 个，用顿号或逗号分隔")
-    contact_name = StringField("联系人")
-    contact_phone = StringField("联系电话")
+    title = StringField(
+        heading("title"), [Marked()], description="一句话说清是什么技术，例如“宽温域锂离子电池电解液”"
+    )
+    field = FieldSelect(heading("field"), choices=FIELD_CHOICES, validate_choice=False)
+    keywords = StringField(heading("keywords"), description="3–6 个，用顿号或逗号分隔")
+    contact_name = StringField(heading("contact_name"))
+    contact_phone = StringField(heading("contact_phone"))
     contact_email = StringField(
-        "联系邮箱", description="联系方式受保护：仅平台运营、技术经纪人和经对接的合作方可见"
+        heading("contact_email"), description="联系方式受保护：仅平台运营、技术经纪人和经对接的合作方可见"
     )
     submit = SubmitField("保存")
 
@@ -97,20 +100,26 @@ class ListingForm(FlaskForm):
 
 
 class ResultForm(ListingForm):
-    summary = TextAreaField("成果简介", [Marked()], description="是什么、怎么工作、适用在哪里")
-    problem = TextAreaField("解决的问题")
-    advantage = TextAreaField("量化优势", description="与现有技术相比的量化指标，例如“能耗降低 30%”")
-    maturity = SelectField("成熟度", choices=_with_blank(values(Maturity)), validate_choice=False)
-    trl = IntegerField("技术就绪度 TRL（1–9，可选）", validators=[Optional()])
-    ip_type = SelectField("知识产权类型", choices=_with_blank(values(IPType)), validate_choice=False)
-    patent_numbers = StringField("专利号 / 申请号", description="多个用顿号分隔")
-    transfer_modes = MultiCheckboxField("转化方式", choices=choices(values(TransferMode)))
-    price_negotiable = BooleanField("价格面议")
-    price_wan = DecimalField("挂牌价格（万元）", validators=[Optional()], places=2)
-    appraised_wan = DecimalField("评估价值（万元，可选）", validators=[Optional()], places=2)
-    inventors = StringField("发明人 / 团队", description="多个用顿号分隔")
+    summary = TextAreaField(heading("summary"), [Marked()], description="是什么、怎么工作、适用在哪里")
+    problem = TextAreaField(heading("problem"))
+    advantage = TextAreaField(
+        heading("advantage"), description="与现有技术相比的量化指标，例如“能耗降低 30%”"
+    )
+    maturity = SelectField(heading("maturity"), choices=_with_blank(values(Maturity)), validate_choice=False)
+    trl = IntegerField(heading("trl"), validators=[Optional()], description="1–9，可选")
+    ip_type = SelectField(heading("ip_type"), choices=_with_blank(values(IPType)), validate_choice=False)
+    patent_numbers = StringField(heading("patent_numbers"), description="专利号或申请号，多个用顿号分隔")
+    transfer_modes = MultiCheckboxField(heading("transfer_modes"), choices=choices(values(TransferMode)))
+    price_negotiable = BooleanField(heading("price_negotiable"))
+    price_wan = DecimalField(heading("price_wan"), validators=[Optional()], places=2)
+    appraised_wan = DecimalField(
+        heading("appraised_wan"), validators=[Optional()], places=2, description="可选"
+    )
+    inventors = StringField(heading("inventors"), description="多个用顿号分隔")
     rights_note = SelectField(
-        "职务成果赋权", choices=_with_blank(values(RightsNote), "未赋权 / 不适用"), validate_choice=False
+        heading("rights_note"),
+        choices=_with_blank(values(RightsNote), "未赋权 / 不适用"),
+        validate_choice=False,
     )
 
     field_order = (
@@ -138,18 +147,22 @@ class ResultForm(ListingForm):
 
 class NeedForm(ListingForm):
     description = TextAreaField(
-        "需求描述", [Marked()], description="遇到了什么问题、现在怎么做、为什么不够好"
+        heading("description"), [Marked()], description="遇到了什么问题、现在怎么做、为什么不够好"
     )
-    requirements = TextAreaField("必备要求", description="方案必须满足的条件，例如工况、标准、产能、成本上限")
-    target_metrics = TextAreaField("目标指标", description="可量化的验收指标，例如“良品率 ≥ 99.5%”")
-    cooperation_modes = MultiCheckboxField("合作方式", choices=choices(COOPERATION_MODES))
-    budget_min_wan = DecimalField("预算下限（万元）", validators=[Optional()], places=2)
-    budget_max_wan = DecimalField("预算上限（万元）", validators=[Optional()], places=2)
-    deadline = DateField("截止日期", validators=[Optional()])
-    is_challenge = BooleanField("揭榜挂帅（公开张榜，悬赏攻关）")
-    reward_wan = DecimalField("悬赏金额（万元）", validators=[Optional()], places=2)
-    eligibility = TextAreaField("揭榜条件", description="对揭榜方的资质、团队、业绩要求")
-    no_secret_confirmed = BooleanField("我确认以上内容不含本企业的商业秘密")
+    requirements = TextAreaField(
+        heading("requirements"), description="方案必须满足的条件，例如工况、标准、产能、成本上限"
+    )
+    target_metrics = TextAreaField(
+        heading("target_metrics"), description="可量化的验收指标，例如“良品率 ≥ 99.5%”"
+    )
+    cooperation_modes = MultiCheckboxField(heading("cooperation_modes"), choices=choices(COOPERATION_MODES))
+    budget_min_wan = DecimalField(heading("budget_min_wan"), validators=[Optional()], places=2)
+    budget_max_wan = DecimalField(heading("budget_max_wan"), validators=[Optional()], places=2)
+    deadline = DateField(heading("deadline"), validators=[Optional()])
+    is_challenge = BooleanField(heading("is_challenge"), description="公开张榜，悬赏攻关")
+    reward_wan = DecimalField(heading("reward_wan"), validators=[Optional()], places=2)
+    eligibility = TextAreaField(heading("eligibility"), description="对揭榜方的资质、团队、业绩要求")
+    no_secret_confirmed = BooleanField(statement("no_secret_confirmed"))
 
     field_order = (
         "title",

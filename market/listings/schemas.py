@@ -9,12 +9,20 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from sqlmodel import SQLModel
 
 from market.errors import DomainError
+from market.listings.labels import LABELS, label
 from vocab.taxonomy import (
     CHALLENGE_MODE,
     COOPERATION_MODES,
@@ -41,39 +49,6 @@ TEXT_USUAL = 10
 PHONE = re.compile(r"^[0-9+()\- ]{5,30}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-LABELS: dict[str, str] = {
-    "title": "名称",
-    "summary": "成果简介",
-    "problem": "解决的问题",
-    "advantage": "量化优势",
-    "description": "需求描述",
-    "requirements": "必备要求",
-    "target_metrics": "目标指标",
-    "field": "技术领域",
-    "keywords": "关键词",
-    "maturity": "成熟度",
-    "trl": "技术就绪度（TRL）",
-    "ip_type": "知识产权类型",
-    "patent_numbers": "专利号",
-    "transfer_modes": "转化方式",
-    "cooperation_modes": "合作方式",
-    "price_negotiable": "面议",
-    "price_wan": "价格",
-    "appraised_wan": "评估价值",
-    "inventors": "发明人/团队",
-    "rights_note": "赋权情况",
-    "budget_min_wan": "预算下限",
-    "budget_max_wan": "预算上限",
-    "deadline": "截止日期",
-    "reward_wan": "悬赏金额",
-    "eligibility": "揭榜条件",
-    "no_secret_confirmed": "不含商业秘密确认",
-    "contact_name": "联系人",
-    "contact_phone": "联系电话",
-    "contact_email": "联系邮箱",
-    "external_id": "编号",
-}
-
 
 def split_multi(value: Any) -> list[str]:
     """A list from a list or from a cell such as "技术转让、技术许可；合作开发"."""
@@ -97,225 +72,187 @@ def _blank_to_none(value: Any) -> Any:
     return value
 
 
-def _check_enum(items: list[str], allowed: tuple[str, ...], label: str) -> list[str]:
+class FieldProblems(ValueError):
+    """Problems a rule across fields found, each with the field it belongs to: raised from a model
+    validator (whose error pydantic places at no field), read back by `_errors` with their fields."""
+
+    def __init__(self, *problems: tuple[str, str]) -> None:
+        super().__init__("；".join(message for _, message in problems))
+        self.problems = problems
+
+
+# Reusable field types. Each check names its field from the registry (`info.field_name`), so one type
+# serves every field it fits and the message always carries that field's own name.
+
+
+def _name(info: ValidationInfo) -> str:
+    return label(info.field_name or "")
+
+
+def _title(value: str) -> str:
+    value = " ".join(value.split())
+    if len(value) < TITLE_MIN:
+        raise ValueError(f"名称至少 {TITLE_MIN} 个字，请写清是什么技术")
+    if len(value) > 200:
+        raise ValueError("名称不能超过 200 个字")
+    return value
+
+
+def _text(minimum: int, maximum: int) -> AfterValidator:
+    def check(value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and len(value) < minimum:
+            raise ValueError(f"{_name(info)}至少 {minimum} 个字")
+        if value is not None and len(value) > maximum:
+            raise ValueError(f"{_name(info)}不能超过 {maximum} 个字")
+        return value
+
+    return AfterValidator(check)
+
+
+def _at_most(maximum: int, unit: str = "个字") -> AfterValidator:
+    def check(value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and len(value) > maximum:
+            raise ValueError(f"{_name(info)}不能超过 {maximum} {unit}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _pattern(pattern: re.Pattern[str], rule: str) -> AfterValidator:
+    def check(value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not pattern.match(value):
+            raise ValueError(f"{_name(info)}格式不正确{rule}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _money(value: float | None, info: ValidationInfo) -> float | None:
+    if value is None:
+        return None
+    if not math.isfinite(value):  # NaN passes every comparison below; forms and XLSX cells can carry it
+        raise ValueError(f"{_name(info)}必须是具体的数字（单位：万元），不能是 NaN 或无穷大")
+    if value < 0 or value > MAX_WAN:
+        raise ValueError(f"{_name(info)}应在 0 到 {format_wan(MAX_WAN)}之间（单位：万元）")
+    return round(float(value), 2)
+
+
+def _outside(items: list[str], allowed: tuple[str, ...], info: ValidationInfo) -> list[str]:
     bad = [i for i in items if i not in allowed]
     if bad:
-        raise ValueError(f"{label}“{'、'.join(bad)}”不在可选范围内（可选：{'、'.join(allowed)}）")
+        raise ValueError(f"{_name(info)}“{'、'.join(bad)}”不在可选范围内（可选：{'、'.join(allowed)}）")
     return items
+
+
+def _one_of(allowed: tuple[str, ...]) -> AfterValidator:
+    def check(value: str | None, info: ValidationInfo) -> str | None:
+        return value if value is None else _outside([value], allowed, info)[0]
+
+    return AfterValidator(check)
+
+
+def _some_of(allowed: tuple[str, ...]) -> BeforeValidator:
+    def check(value: Any, info: ValidationInfo) -> list[str]:
+        return _outside(split_multi(value), allowed, info)
+
+    return BeforeValidator(check)
+
+
+def _items(maximum: int, longest: int | None = None) -> BeforeValidator:
+    def check(value: Any, info: ValidationInfo) -> list[str]:
+        items = split_multi(value)
+        if len(items) > maximum:
+            raise ValueError(f"{_name(info)}最多 {maximum} 个")
+        if longest is not None and any(len(item) > longest for item in items):
+            raise ValueError(f"每个{_name(info)}不超过 {longest} 个字")
+        return items
+
+    return BeforeValidator(check)
+
+
+def _subfield(value: str | None) -> str | None:
+    if value is not None and value not in SUBFIELDS:
+        raise ValueError(f"技术领域“{value}”不在分类中，请从列表中选择二级领域")
+    return value
+
+
+def _trl(value: int | None) -> int | None:
+    if value is not None and not 1 <= value <= 9:
+        raise ValueError("技术就绪度（TRL）应为 1–9")
+    return value
+
+
+Title = Annotated[str, AfterValidator(_title)]
+MainText = Annotated[str, _text(TEXT_MIN, 5000)]
+Note = Annotated[str | None, _text(0, 3000)]
+Wan = Annotated[float | None, AfterValidator(_money)]
+Subfield = Annotated[str | None, AfterValidator(_subfield)]
+Keywords = Annotated[list[str], _items(10, 30)]
+Items = Annotated[list[str], _items(50)]
+Phone = Annotated[str | None, _pattern(PHONE, "（只能包含数字、空格、+、-、括号）")]
+Email = Annotated[str | None, _at_most(254), _pattern(EMAIL, "")]
+Person = Annotated[str | None, _at_most(60)]
+ExternalId = Annotated[str | None, _at_most(64, "个字符")]
+Trl = Annotated[int | None, AfterValidator(_trl)]
 
 
 class ListingIn(SQLModel):
     """Fields shared by results and needs."""
 
-    title: str
-    field: str | None = None
-    keywords: list[str] = []
-    contact_name: str | None = None
-    contact_phone: str | None = None
-    contact_email: str | None = None
-    external_id: str | None = None
+    title: Title
+    field: Subfield = None
+    keywords: Keywords = []
+    contact_name: Person = None
+    contact_phone: Phone = None
+    contact_email: Email = None
+    external_id: ExternalId = None
 
     @field_validator("*", mode="before")
     @classmethod
     def _strip(cls, value: Any) -> Any:
         return _blank_to_none(value)
 
-    @field_validator("title")
-    @classmethod
-    def _title(cls, value: str) -> str:
-        value = " ".join(value.split())
-        if len(value) < TITLE_MIN:
-            raise ValueError(f"名称至少 {TITLE_MIN} 个字，请写清是什么技术")
-        if len(value) > 200:
-            raise ValueError("名称不能超过 200 个字")
-        return value
-
-    @field_validator("field")
-    @classmethod
-    def _field(cls, value: str | None) -> str | None:
-        if value is not None and value not in SUBFIELDS:
-            raise ValueError(f"技术领域“{value}”不在分类中，请从列表中选择二级领域")
-        return value
-
-    @field_validator("keywords", mode="before")
-    @classmethod
-    def _keywords(cls, value: Any) -> list[str]:
-        items = split_multi(value)
-        if len(items) > 10:
-            raise ValueError("关键词最多 10 个")
-        if any(len(k) > 30 for k in items):
-            raise ValueError("每个关键词不超过 30 个字")
-        return items
-
-    @field_validator("contact_name")
-    @classmethod
-    def _contact_name(cls, value: str | None) -> str | None:
-        if value is not None and len(value) > 60:
-            raise ValueError("联系人不能超过 60 个字")
-        return value
-
-    @field_validator("contact_phone")
-    @classmethod
-    def _phone(cls, value: str | None) -> str | None:
-        if value is not None and not PHONE.match(value):
-            raise ValueError("联系电话格式不正确（只能包含数字、空格、+、-、括号）")
-        return value
-
-    @field_validator("contact_email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if value is not None and (len(value) > 254 or not EMAIL.match(value)):
-            raise ValueError("联系邮箱格式不正确")
-        return value
-
-    @field_validator("external_id")
-    @classmethod
-    def _external_id(cls, value: str | None) -> str | None:
-        if value is not None and len(value) > 64:
-            raise ValueError("编号不能超过 64 个字符")
-        return value
-
-
-def _long_text(value: str | None, label: str, minimum: int = 0, maximum: int = 5000) -> str | None:
-    if value is None:
-        return None
-    if len(value) < minimum:
-        raise ValueError(f"{label}至少 {minimum} 个字")
-    if len(value) > maximum:
-        raise ValueError(f"{label}不能超过 {maximum} 个字")
-    return value
-
-
-def _money(value: float | None, label: str) -> float | None:
-    if value is None:
-        return None
-    if not math.isfinite(value):  # NaN passes every comparison below; forms and XLSX cells can carry it
-        raise ValueError(f"{label}必须是具体的数字（单位：万元），不能是 NaN 或无穷大")
-    if value < 0 or value > MAX_WAN:
-        raise ValueError(f"{label}应在 0 到 {format_wan(MAX_WAN)}之间（单位：万元）")
-    return round(float(value), 2)
-
 
 class ResultIn(ListingIn):
     """A research result as submitted."""
 
-    summary: str
-    problem: str | None = None
-    advantage: str | None = None
-    maturity: str | None = None
-    trl: int | None = None
-    ip_type: str | None = None
-    patent_numbers: list[str] = []
-    transfer_modes: list[str] = []
+    summary: MainText
+    problem: Note = None
+    advantage: Note = None
+    maturity: Annotated[str | None, _one_of(values(Maturity))] = None
+    trl: Trl = None
+    ip_type: Annotated[str | None, _one_of(values(IPType))] = None
+    patent_numbers: Items = []
+    transfer_modes: Annotated[list[str], _some_of(values(TransferMode))] = []
     price_negotiable: bool = True
-    price_wan: float | None = None
-    appraised_wan: float | None = None
-    inventors: list[str] = []
-    rights_note: str | None = None
-
-    @field_validator("summary")
-    @classmethod
-    def _summary(cls, value: str) -> str:
-        return _long_text(value, "成果简介", TEXT_MIN)
-
-    @field_validator("problem", "advantage")
-    @classmethod
-    def _texts(cls, value: str | None) -> str | None:
-        return _long_text(value, "说明", 0, 3000)
-
-    @field_validator("maturity")
-    @classmethod
-    def _maturity(cls, value: str | None) -> str | None:
-        return value if value is None else _check_enum([value], values(Maturity), "成熟度")[0]
-
-    @field_validator("trl")
-    @classmethod
-    def _trl(cls, value: int | None) -> int | None:
-        if value is not None and not 1 <= value <= 9:
-            raise ValueError("技术就绪度（TRL）应为 1–9")
-        return value
-
-    @field_validator("ip_type")
-    @classmethod
-    def _ip(cls, value: str | None) -> str | None:
-        return value if value is None else _check_enum([value], values(IPType), "知识产权类型")[0]
-
-    @field_validator("patent_numbers", "inventors", mode="before")
-    @classmethod
-    def _lists(cls, value: Any) -> list[str]:
-        items = split_multi(value)
-        if len(items) > 50:
-            raise ValueError("最多 50 项")
-        return items
-
-    @field_validator("transfer_modes", mode="before")
-    @classmethod
-    def _modes(cls, value: Any) -> list[str]:
-        return _check_enum(split_multi(value), values(TransferMode), "转化方式")
-
-    @field_validator("price_wan")
-    @classmethod
-    def _price(cls, value: float | None) -> float | None:
-        return _money(value, "价格")
-
-    @field_validator("appraised_wan")
-    @classmethod
-    def _appraised(cls, value: float | None) -> float | None:
-        return _money(value, "评估价值")
-
-    @field_validator("rights_note")
-    @classmethod
-    def _rights(cls, value: str | None) -> str | None:
-        return value if value is None else _check_enum([value], values(RightsNote), "赋权情况")[0]
+    price_wan: Wan = None
+    appraised_wan: Wan = None
+    inventors: Items = []
+    rights_note: Annotated[str | None, _one_of(values(RightsNote))] = None
 
     @model_validator(mode="after")
     def _price_or_negotiable(self) -> ResultIn:
         if self.price_wan is not None:
             self.price_negotiable = False
         elif not self.price_negotiable:
-            raise ValueError("price_wan:未选择“面议”时请填写价格（万元）")
+            raise FieldProblems(("price_wan", "未选择“面议”时请填写价格（万元）"))
         return self
 
 
 class NeedIn(ListingIn):
     """A technology need as submitted."""
 
-    description: str
-    requirements: str | None = None
-    target_metrics: str | None = None
-    cooperation_modes: list[str] = []
-    budget_min_wan: float | None = None
-    budget_max_wan: float | None = None
+    description: MainText
+    requirements: Note = None
+    target_metrics: Note = None
+    cooperation_modes: Annotated[list[str], _some_of(COOPERATION_MODES)] = []
+    budget_min_wan: Wan = None
+    budget_max_wan: Wan = None
     deadline: date | None = None
     is_challenge: bool = False
-    reward_wan: float | None = None
-    eligibility: str | None = None
+    reward_wan: Wan = None
+    eligibility: Note = None
     no_secret_confirmed: bool = False
-
-    @field_validator("description")
-    @classmethod
-    def _description(cls, value: str) -> str:
-        return _long_text(value, "需求描述", TEXT_MIN)
-
-    @field_validator("requirements", "target_metrics", "eligibility")
-    @classmethod
-    def _texts(cls, value: str | None) -> str | None:
-        return _long_text(value, "说明", 0, 3000)
-
-    @field_validator("cooperation_modes", mode="before")
-    @classmethod
-    def _modes(cls, value: Any) -> list[str]:
-        return _check_enum(split_multi(value), COOPERATION_MODES, "合作方式")
-
-    @field_validator("budget_min_wan", "budget_max_wan")
-    @classmethod
-    def _budget(cls, value: float | None) -> float | None:
-        return _money(value, "预算")
-
-    @field_validator("reward_wan")
-    @classmethod
-    def _reward(cls, value: float | None) -> float | None:
-        return _money(value, "悬赏金额")
 
     @model_validator(mode="after")
     def _rules(self) -> NeedIn:
@@ -325,12 +262,8 @@ class NeedIn(ListingIn):
             self.is_challenge = True
         problems = need_rule_problems(self.__dict__)
         if problems:
-            raise ValueError(RULES_SEPARATOR.join(f"{field}:{message}" for field, message in problems))
+            raise FieldProblems(*problems)
         return self
-
-
-#: joins several model-level problems in one ValueError (each "field:message")
-RULES_SEPARATOR = "\n"
 
 
 def _day(value: Any) -> date | None:
@@ -391,14 +324,12 @@ def _errors(exc: ValidationError) -> list[tuple[str | None, str]]:
     out: list[tuple[str | None, str]] = []
     for err in exc.errors():
         field = str(err["loc"][0]) if err.get("loc") else None
+        error = err.get("ctx", {}).get("error")
+        if isinstance(error, FieldProblems):  # a rule across fields: each problem at its own field
+            out += [(name, _labelled(name, message)) for name, message in error.problems]
+            continue
         if err["type"] == "value_error":
-            message = str(err.get("ctx", {}).get("error", err["msg"]))
-            *more, message = message.split(RULES_SEPARATOR)
-            for extra in more:  # a model-level rule reporting several problems
-                name, _, text = extra.partition(":")
-                out.append((name, _labelled(name, text)))
-            if ":" in message and message.split(":", 1)[0] in LABELS:  # model-level rule naming a field
-                field, message = message.split(":", 1)
+            message = str(error if error is not None else err["msg"])
         elif err.get("input") is None:
             message = "此项必填"
         else:
@@ -408,8 +339,8 @@ def _errors(exc: ValidationError) -> list[tuple[str | None, str]]:
 
 
 def _labelled(field: str | None, message: str) -> str:
-    label = LABELS.get(field or "", "")
-    return message if not label or label in message else f"{label}：{message}"
+    name = LABELS.get(field or "", "")
+    return message if not name or name in message else f"{name}：{message}"
 
 
 #: the main text of each kind (the one with a minimum length)

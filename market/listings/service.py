@@ -17,6 +17,7 @@ from market.db import utcnow
 from market.errors import ConflictError, DomainError, NotAllowed
 from market.freshness import rules as freshness
 from market.listings import permissions as perm
+from market.listings.labels import heading
 from market.listings.lifecycle import TRANSITIONS
 from market.listings.models import KINDS, Interest, Listing, ListingEvent, ListingRevision
 from market.listings.schemas import SCHEMAS, NeedIn, ResultIn, validate_listing
@@ -141,29 +142,16 @@ def update_listing(
 
 
 #: the fields whose change sends a published listing back to review (title, text, price, mode, field)
-MATERIAL: dict[str, dict[str, str]] = {
-    "result": {
-        "title": "标题",
-        "field": "技术领域",
-        "summary": "成果简介",
-        "problem": "解决的问题",
-        "advantage": "量化优势",
-        "transfer_modes": "转化方式",
-        "price_negotiable": "价格面议",
-        "price_wan": "价格（万元）",
-    },
-    "need": {
-        "title": "标题",
-        "field": "技术领域",
-        "description": "需求描述",
-        "requirements": "必备要求",
-        "target_metrics": "目标指标",
-        "cooperation_modes": "合作方式",
-        "budget_min_wan": "预算下限（万元）",
-        "budget_max_wan": "预算上限（万元）",
-        "reward_wan": "悬赏金额（万元）",
-    },
-}
+MATERIAL: dict[str, tuple[str, ...]] = {
+    "result": (
+        "title", "field", "summary", "problem", "advantage", "transfer_modes",
+        "price_negotiable", "price_wan",
+    ),
+    "need": (
+        "title", "field", "description", "requirements", "target_metrics", "cooperation_modes",
+        "budget_min_wan", "budget_max_wan", "reward_wan",
+    ),
+}  # fmt: skip
 REVISION_PENDING, REVISION_APPROVED, REVISION_RETURNED = "待审核", "已通过", "已退回"
 REVISION_RETRACTED, REVISION_SUPERSEDED = "已撤回", "已取代"
 
@@ -191,10 +179,10 @@ def _same(a: Any, b: Any) -> bool:
 def material_changes(listing: Listing, data: ResultIn | NeedIn) -> list[list[str]]:
     """[[field, label, before, after], …] for the material fields `data` changes."""
     out = []
-    for name, label in MATERIAL[listing.kind].items():
+    for name in MATERIAL[listing.kind]:
         before, after = getattr(listing, name), getattr(data, name)
         if not _same(before, after):
-            out.append([name, label, _shown(before), _shown(after)])
+            out.append([name, heading(name), _shown(before), _shown(after)])
     return out
 
 

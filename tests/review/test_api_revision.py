@@ -41,7 +41,7 @@ def test_a_material_api_edit_answers_202_with_the_pending_revision(app, session,
     assert body["title"] == RESULT["title"]  # the published version stays
     pending = body["pending_revision"]
     assert pending["status"] == "待审核"
-    assert {"field": "title", "label": "标题", "before": RESULT["title"], "after": NEW_TITLE} in pending[
+    assert {"field": "title", "label": "名称", "before": RESULT["title"], "after": NEW_TITLE} in pending[
         "changes"
     ]
 

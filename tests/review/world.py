@@ -10,7 +10,7 @@ def review_world(session, result, uni) -> dict[str, int]:
         kind="result",
         listing_id=result.id,
         data={"title": result.title + "（修改待审）", "summary": result.summary},
-        changes=[["title", "标题", result.title, result.title + "（修改待审）"]],
+        changes=[["title", "名称", result.title, result.title + "（修改待审）"]],
         base_version=result.version,
         submitted_by_id=uni.id,
     )
