@@ -35,7 +35,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy search vocab matching scheduling
+	$(VENV)/bin/mypy search vocab matching scheduling market
 
 format: install
 	$(VENV)/bin/ruff format .

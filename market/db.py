@@ -37,6 +37,12 @@ WRITE = "market_write"
 SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 
 
+def the_app() -> Flask:
+    """The application behind `current_app`, for what outlives the request or the command (threads,
+    the worker, caches keyed by app): the proxy would point at whatever app is current later."""
+    return current_app._get_current_object()  # type: ignore[attr-defined]
+
+
 def make_engine(url: str, *, busy_timeout: float = 10.0, guard_reads: bool = False) -> sa.Engine:
     """An engine for `url`.
 

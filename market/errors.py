@@ -108,7 +108,7 @@ def register_errors(app: Flask) -> None:
         if code == 400 and "CSRF" in (exc.description or ""):
             detail = "表单已过期或缺少安全令牌（CSRF），请刷新页面后重试"
         routed = isinstance(exc, MethodNotAllowed) and bool(exc.valid_methods)
-        allowed = _allowed_methods(exc) if routed else []
+        allowed = _allowed_methods(exc) if isinstance(exc, MethodNotAllowed) and routed else []
         if routed and not allowed:
             # Only a converter refused the URL (an id past the database's range): no method serves it.
             code = 404

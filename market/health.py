@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask
 
 from market.db import engine as db_engine
+from market.db import the_app
 
 #: a probe's answer is reused this long (load balancers poll often; the probe takes the write lock)
 PROBE_SECONDS = 5.0
@@ -39,7 +40,7 @@ def _sqlite_file(url: sa.URL) -> Path | None:
 
 def database_health(app: Flask | None = None) -> dict[str, Any]:
     """{"ok", "problem", "detail"}: reachable, accepts a write (rolled back), room left on its disk."""
-    app = app or current_app._get_current_object()
+    app = app or the_app()
     key = f"db:{id(app)}"
     with _lock:
         cached = _cache.get(key)
@@ -137,7 +138,7 @@ def part(app: Flask, name: str) -> dict[str, Any] | None:
 
 def details(app: Flask | None = None) -> dict[str, dict[str, Any]]:
     """Every part's details: the database and each registered probe (the admin system page)."""
-    app = app or current_app._get_current_object()
+    app = app or the_app()
     return {"database": database_health(app)} | {
         name: _checked(app, probe) for name, probe in _probes(app).items()
     }
@@ -146,7 +147,7 @@ def details(app: Flask | None = None) -> dict[str, dict[str, Any]]:
 def public_report() -> tuple[dict[str, Any], int]:
     """What /healthz shows anyone: ok or not per part, no paths, versions or error texts. 503 when the
     database cannot take writes; "degraded" when another part is down (the site still works)."""
-    app = current_app._get_current_object()
+    app = the_app()
     database = database_health(app)
     body: dict[str, Any] = {
         "status": "ok",

@@ -6,9 +6,9 @@ import json
 from collections.abc import Callable
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
+from market.db import the_app
 from market.federation import feed, harvest
 from market.outbox.worker import tx
 
@@ -17,7 +17,7 @@ federation_cli = click.Group("federation", help="京津冀互联互通：采集�
 
 def backfill_step(progress: Callable[[str], None]) -> None:
     """The rebuild step: published listings the feed's change log does not hold yet."""
-    with tx(current_app._get_current_object()).write() as session:
+    with tx(the_app()).write() as session:
         added = feed.backfill(session)
     progress(f"互联互通目录：补记 {added} 条")
 
@@ -33,7 +33,7 @@ def backfill_command() -> None:
 @with_appcontext
 def harvest_command() -> None:
     """Harvest every partner that is due now and index what was harvested."""
-    app = current_app._get_current_object()
+    app = the_app()
     for partner_id in harvest.due_partners(app):
         click.echo(
             json.dumps(

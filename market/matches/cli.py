@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
-from market.db import db
+from market.db import db, the_app
 from market.matches import engine, labels
 
 match_cli = AppGroup("match", help="供需匹配")
@@ -17,13 +16,13 @@ match_cli = AppGroup("match", help="供需匹配")
 @match_cli.command("rebuild")
 def rebuild_command() -> None:
     """Refit the matcher and recompute every match (agents' states are kept)."""
-    engine.rebuild(current_app._get_current_object(), progress=click.echo)
+    engine.rebuild(the_app(), progress=click.echo)
 
 
 @match_cli.command("learn")
 def learn_command() -> None:
     """Learn the ranker's weights from decisions; used only while cross-validation says not worse."""
-    ranker = engine.learn(current_app._get_current_object(), progress=click.echo)
+    ranker = engine.learn(the_app(), progress=click.echo)
     click.echo("现在使用：" + ("学习得到的排序" if ranker.live else "首轮排序（默认权重）"))
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from market.accounts.permissions import broker_required
-from market.db import db
+from market.db import db, the_app
 from market.deals import service as deals
 from market.deals.models import Contract
 from market.errors import ConflictError, DomainError, apply_to_form
@@ -255,7 +255,7 @@ def api_for_listing(kind: str, listing_id: int):
     if not perm.can_view_listing_matches(current_user, listing):
         abort(404)
     rows = queries.for_listing(session, listing.kind, listing.id)
-    linked = linked_matches(current_app._get_current_object(), session, listing)
+    linked = linked_matches(the_app(), session, listing)
     return jsonify(
         {
             "kind": listing.kind,

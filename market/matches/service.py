@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app
 from sqlmodel import Session, select, update
 
 from market import links
 from market.accounts.models import Organization, User
-from market.db import utcnow
+from market.db import the_app, utcnow
 from market.errors import ConflictError, DomainError, NotAllowed
 from market.freshness import rules as freshness
 from market.listings.models import Interest, Listing, ResearchResult, TechNeed
@@ -316,7 +315,7 @@ def from_interest(
 
 def on_interest(session: Session, *, interest: Interest, listing: Listing, user: User) -> None:
     """Receiver of `market.signals.interest_expressed` (listings send it and never import matches)."""
-    app = current_app._get_current_object()
+    app = the_app()
     from_interest(
         session,
         interest=interest,

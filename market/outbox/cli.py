@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
-from market.db import db
+from market.db import db, the_app
 from market.outbox import relay, worker
 from market.outbox.rebuild import rebuild_all
 from market.outbox.supervisor import serve
@@ -22,9 +21,7 @@ outbox_cli = AppGroup("outbox", help="后台 worker：发件箱（搜索索引�
 @click.option("--parent", type=int, default=None, hidden=True, help="父进程退出时随之退出")
 def work_command(name: str, batch: int, parent: int | None) -> None:
     """Run the background worker until stopped (Ctrl+C or SIGTERM)."""
-    loop = worker.Worker(
-        current_app._get_current_object(), name=name, batch=batch, parent_pid=parent, echo=click.echo
-    )
+    loop = worker.Worker(the_app(), name=name, batch=batch, parent_pid=parent, echo=click.echo)
     worker.install_signal_handlers(loop)
     loop.run()
     click.echo("后台 worker 已停止")
@@ -34,7 +31,7 @@ def work_command(name: str, batch: int, parent: int | None) -> None:
 @click.option("--batch", default=200, show_default=True)
 def drain_command(batch: int) -> None:
     """Process every due change once, then exit (no loop)."""
-    stats = worker.drain_now(current_app._get_current_object(), limit=batch)
+    stats = worker.drain_now(the_app(), limit=batch)
     click.echo(f"已同步 {stats.listings} 条（{stats.processed} 个变更），失败 {stats.failed}")
     for error in stats.errors[:10]:
         click.echo(f"  ! {error}", err=True)
@@ -80,7 +77,7 @@ def status_command(as_json: bool) -> None:
 @outbox_cli.command("rebuild")
 def rebuild_command() -> None:
     """Rebuild the search index and every match from the database."""
-    rebuild_all(current_app._get_current_object(), click.echo)
+    rebuild_all(the_app(), click.echo)
 
 
 @click.command("serve")
@@ -89,4 +86,4 @@ def rebuild_command() -> None:
 @click.option("--no-worker", is_flag=True, help="只启动网站（后台 worker 另行运行）")
 def serve_command(host: str, port: int, no_worker: bool) -> None:
     """Serve the site and run the background worker beside it (what `make run` does)."""
-    serve(current_app._get_current_object(), host=host, port=port, worker=not no_worker)
+    serve(the_app(), host=host, port=port, worker=not no_worker)

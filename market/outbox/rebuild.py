@@ -15,7 +15,8 @@ from market.outbox import relay
 from market.outbox.worker import tx
 
 Progress = Callable[[str], None]
-Step = Callable[[Progress], None]
+#: a step may return a summary (counts); `rebuild_all` reports progress only
+Step = Callable[[Progress], object]
 
 
 def register_rebuild_step(app: Flask, name: str, step: Step) -> None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
-from market.db import db
+from market.db import db, the_app
 from market.health import part as health_of
 from market.outbox import worker
 from market.outbox.cli import drain_command, echo_status
@@ -24,7 +23,7 @@ search_cli = AppGroup("search", help="全文搜索索引")
 def sync_command(ctx: click.Context, forever: bool, batch: int) -> None:
     """Drain the outbox into the search index and the matches (alias of `flask outbox drain|work`)."""
     if forever:
-        loop = worker.Worker(current_app._get_current_object(), batch=batch, echo=click.echo)
+        loop = worker.Worker(the_app(), batch=batch, echo=click.echo)
         worker.install_signal_handlers(loop)
         loop.run()
         return
@@ -49,7 +48,7 @@ def status_command() -> None:
     else:
         click.echo(f"错误：{health.get('error', '')}")
     click.echo(f"数据库已发布（在有效期或宽限期内）：{published_count(db())}")
-    store = health_of(current_app._get_current_object(), "store")
+    store = health_of(the_app(), "store")
     if store and store.get("ok") and not store.get("absent"):
         click.echo(
             f"匹配库：成果 {store['results']}，需求 {store['needs']}"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from market.db import the_app
 from search import SearchEngine, make_engine
 
 _lock = threading.Lock()
@@ -28,7 +29,7 @@ def build_engine(config) -> SearchEngine:
 
 def get_engine(app: Flask | None = None) -> SearchEngine:
     """The process-wide engine of `app` (default: the current app)."""
-    app = app or current_app._get_current_object()
+    app = app or the_app()
     engine = app.extensions.get("search.engine")
     if engine is None:
         with _lock:

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlmodel import Session
 
+from market.db import the_app
 from market.outbox import relay
 from market.outbox.worker import tx
 from market.searching.documents import (
@@ -50,7 +51,7 @@ def index_is_missing(session: Session) -> bool:
     """The index holds no document while the database has published listings (a new engine, or
     an upgrade that emptied an index file of an older layout)."""
     try:
-        if get_engine(current_app._get_current_object()).count()["total"]:
+        if get_engine(the_app()).count()["total"]:
             return False
     except EngineUnavailable:
         return False  # not missing, unreachable: `flask search status` says so
@@ -135,7 +136,7 @@ def keep_index(app: Flask) -> str | None:
 def reindex_step(progress: Callable[[str], None]) -> None:
     """The rebuild step (also `flask search reindex`): the index from the database, progress lines
     through `progress`."""
-    app = current_app._get_current_object()
+    app = the_app()
     with tx(app).read() as session:
         total = published_count(session)
     done = 0
