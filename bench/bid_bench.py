@@ -71,7 +71,9 @@ def run(database: str, url: str | None, args) -> dict:
     with contextlib.ExitStack() as stack:
         db_url = stack.enter_context(postgres_database(url)) if database == "postgresql" else None
         data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"bid-bench-{database}-")))
-        site = LiveSite(data, database_url=db_url, server="gunicorn").migrate()
+        site = LiveSite(
+            data, database_url=db_url, server="gunicorn", workers=args.workers, threads=args.threads
+        ).migrate()
         stack.enter_context(site.start())
         log(f"{database}: baseline (1 bidder)")
         baseline = measure(site, 1, args.seconds, "基线")
@@ -93,11 +95,15 @@ def main() -> None:
     parser.add_argument(
         "--think", type=float, default=1.0, help="mean pause between a bidder's bids (paced run)"
     )
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="threads per gunicorn worker (1: the sync worker)"
+    )
     parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL", ""))
     args = parser.parse_args()
     out = {
         "bench": "bid_bench",
-        "server": "gunicorn -w 2 --threads 4 + flask outbox work",
+        "server": f"gunicorn -w {args.workers} --threads {args.threads} + flask outbox work",
         "load_generator": f"{args.bidders} threads in the bench's process on the same machine, one "
         "keep-alive http.client connection each; latency: request start to answer read, as bidders see it",
         "target": "p95 ≤ 50 ms at 50 bidders",
