@@ -65,6 +65,8 @@ class LiveSite:
         worker: bool = True,
         env: dict[str, str] | None = None,
         logs: Path | None = None,
+        workers: int = 2,
+        threads: int = 4,
     ) -> None:
         self.data = Path(data)
         self.data.mkdir(parents=True, exist_ok=True)
@@ -72,6 +74,7 @@ class LiveSite:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.database_url = database_url or f"sqlite:///{self.data / 'market.sqlite3'}"
         self.server_kind = server
+        self.workers, self.threads = workers, threads  # gunicorn's shape
         self.with_worker = worker
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -142,9 +145,9 @@ class LiveSite:
                 [
                     str(BIN / "gunicorn"),
                     "-w",
-                    "2",
+                    str(self.workers),
                     "--threads",
-                    "4",
+                    str(self.threads),
                     "--timeout",
                     "120",
                     "-b",

@@ -342,3 +342,31 @@ def test_a_refused_bid_takes_no_write_lock_and_an_accepted_one_takes_it_once(
     opened.clear()
     assert client.post(url, data={"price_wan": "100"}, headers=json).status_code == 409
     assert opened == [False]
+
+
+def test_a_bid_reads_the_auction_and_the_bidders_registration_in_one_statement(
+    app, session, trade, query_recorder
+):
+    """A bid request's statements: the signed-in user, then the auction with the bidder's qualified
+    registration joined (one round trip, not two); an accepted bid reads them again under the lock,
+    once more in one statement, before its update and insert."""
+    _listing, auction = open_auction(session, trade)
+    session.commit()
+    client = app.test_client()
+    login(client, trade["buyers"][0])
+    url, json = f"/trade/auctions/{auction.id}/bids", {"Accept": "application/json"}
+
+    def work(statements: list[str]) -> list[str]:
+        words = [s.split(None, 1)[0].upper() for s in statements]
+        return [w for w in words if w in ("SELECT", "INSERT", "UPDATE", "DELETE")]
+
+    with query_recorder.record():
+        assert client.post(url, data={"price_wan": "100"}, headers=json).status_code == 201
+    assert work(query_recorder.statements) == ["SELECT", "SELECT", "SELECT", "UPDATE", "INSERT"]
+    joined = [
+        s for s in query_recorder.statements if "FROM auctions LEFT OUTER JOIN buyer_registrations" in s
+    ]
+    assert len(joined) == 2, query_recorder.statements  # the precheck's read, then the locked one
+    with query_recorder.record():
+        assert client.post(url, data={"price_wan": "100"}, headers=json).status_code == 409
+    assert work(query_recorder.statements) == ["SELECT", "SELECT"], query_recorder.statements
