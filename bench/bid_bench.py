@@ -5,10 +5,11 @@
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres   # SQLite and PostgreSQL
 
 Each run: a fresh data folder (and, for PostgreSQL, a throwaway database), `flask db upgrade`, the
-production shape (`gunicorn -w 2 --threads 4` beside `flask outbox work`), an auction with N qualified
-buyers. The baseline is one bidder alone on its own auction (no contention) in the same run; then N
-bidders all bid the lowest acceptable price they last heard of, so bids collide at the same price
-and most are refused with the new best price (409): once back to back (saturation: the server's
+README's production command (`gunicorn -w 4`, sync workers, beside `flask outbox work`; `--workers 2
+--threads 4` is the threaded shape the live tests use), an auction with N qualified buyers. The
+baseline is one bidder alone on its own auction (no contention) in the same run; then N bidders
+all bid the lowest acceptable price they last heard of, so bids collide at the same price and most
+are refused with the new best price (409): once back to back (saturation: the server's
 capacity, shared with the load generator on the same machine), once pausing a random 0–2×`--think`
 seconds between bids (bidders who read the page before bidding again). In both, all N bidders' first
 bids leave at the same instant (a barrier), and that burst counts in the headline `latency` like every
@@ -95,9 +96,10 @@ def main() -> None:
     parser.add_argument(
         "--think", type=float, default=1.0, help="mean pause between a bidder's bids (paced run)"
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    # the README's production command: `gunicorn -w 4` (sync workers behind a buffering proxy)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument(
-        "--threads", type=int, default=4, help="threads per gunicorn worker (1: the sync worker)"
+        "--threads", type=int, default=1, help="threads per gunicorn worker (1: the sync worker)"
     )
     parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL", ""))
     args = parser.parse_args()
