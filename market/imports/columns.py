@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from market.listings.labels import FIELDS
@@ -46,72 +47,64 @@ def _column(
 
 
 def _contact(kind: str) -> tuple[Column, ...]:
+    column = partial(_column, kind)
     return (
-        _column(kind, "contact_name", aliases=("联系人姓名",), example="王老师"),
-        _column(kind, "contact_phone", aliases=("电话", "手机", "phone"), example="022-27400000"),
-        _column(kind, "contact_email", aliases=("邮箱", "电子邮箱", "email"), example="wang@example.edu.cn"),
-        _column(kind, "external_id", aliases=("成果编号", "需求编号", "id"), example="TJU-2024-001"),
+        column("contact_name", aliases=("联系人姓名",), example="王老师"),
+        column("contact_phone", aliases=("电话", "手机", "phone"), example="022-27400000"),
+        column("contact_email", aliases=("邮箱", "电子邮箱", "email"), example="wang@example.edu.cn"),
+        column("external_id", aliases=("成果编号", "需求编号", "id"), example="TJU-2024-001"),
     )
 
 
-def _result_columns() -> tuple[Column, ...]:
-    kind = "result"
-    return (
-        _column(kind, "title", required=True, aliases=("名称", "项目名称"), example="宽温域锂离子电池电解液"),
-        _column(
-            kind,
-            "summary",
-            required=True,
-            aliases=("简介", "成果介绍"),
-            example="一种可在零下四十度工作的锂离子电池电解液配方，适用于储能与动力电池。",
-        ),
-        _column(kind, "field", aliases=("领域",), example="储能"),
-        _column(kind, "keywords", example="锂电、低温、电解液"),
-        _column(kind, "maturity", example="中试"),
-        _column(kind, "ip_type", aliases=("知识产权",), example="发明专利"),
-        _column(kind, "patent_numbers", aliases=("专利申请号",), example="ZL202310000001.X"),
-        _column(kind, "transfer_modes", example="技术许可、技术转让"),
-        _column(kind, "price", field="price_wan", aliases=("转让价格",), example="120"),
-        _column(kind, "organization", aliases=("单位", "所属机构", "成果单位")),
-        *_contact(kind),
-        # optional schema fields a fuller sheet may carry
-        _column(kind, "problem", aliases=("解决问题",), extra=True),
-        _column(kind, "advantage", aliases=("技术优势",), extra=True),
-        _column(kind, "trl", aliases=("技术就绪度",), extra=True),
-        _column(kind, "inventors", aliases=("发明人", "团队", "发明人/团队"), extra=True),
-        _column(kind, "rights_note", aliases=("赋权情况",), extra=True),
-        _column(kind, "appraised_wan", en="appraised", aliases=("appraised_wan",), extra=True),
-    )
+_result = partial(_column, "result")
+RESULT_COLUMNS: tuple[Column, ...] = (
+    _result("title", required=True, aliases=("名称", "项目名称"), example="宽温域锂离子电池电解液"),
+    _result(
+        "summary",
+        required=True,
+        aliases=("简介", "成果介绍"),
+        example="一种可在零下四十度工作的锂离子电池电解液配方，适用于储能与动力电池。",
+    ),
+    _result("field", aliases=("领域",), example="储能"),
+    _result("keywords", example="锂电、低温、电解液"),
+    _result("maturity", example="中试"),
+    _result("ip_type", aliases=("知识产权",), example="发明专利"),
+    _result("patent_numbers", aliases=("专利申请号",), example="ZL202310000001.X"),
+    _result("transfer_modes", example="技术许可、技术转让"),
+    _result("price", field="price_wan", aliases=("转让价格",), example="120"),
+    _result("organization", aliases=("单位", "所属机构", "成果单位")),
+    *_contact("result"),
+    # optional schema fields a fuller sheet may carry
+    _result("problem", aliases=("解决问题",), extra=True),
+    _result("advantage", aliases=("技术优势",), extra=True),
+    _result("trl", aliases=("技术就绪度",), extra=True),
+    _result("inventors", aliases=("发明人", "团队", "发明人/团队"), extra=True),
+    _result("rights_note", aliases=("赋权情况",), extra=True),
+    _result("appraised_wan", en="appraised", aliases=("appraised_wan",), extra=True),
+)
 
-
-def _need_columns() -> tuple[Column, ...]:
-    kind = "need"
-    return (
-        _column(kind, "title", required=True, aliases=("名称",), example="电池包冬季续航衰减严重"),
-        _column(
-            kind,
-            "description",
-            required=True,
-            aliases=("需求内容", "描述"),
-            example="物流车电池包冬天续航掉得厉害，需要改善低温性能，兼容现有电芯产线。",
-        ),
-        _column(kind, "field", aliases=("领域",), example="新能源汽车"),
-        _column(kind, "keywords", example="低温、电池包、续航"),
-        _column(kind, "cooperation_modes", example="合作开发"),
-        _column(kind, "budget", aliases=("预算金额",), example="50-150"),
-        _column(kind, "deadline", aliases=("截止时间",), example="2027-06-30"),
-        _column(kind, "is_challenge", aliases=("是否揭榜挂帅",), example="否"),
-        _column(kind, "reward_wan", en="reward", aliases=("reward_wan", "揭榜金额")),
-        _column(kind, "organization", aliases=("单位", "企业名称", "所属单位")),
-        *_contact(kind),
-        _column(kind, "requirements", extra=True),
-        _column(kind, "target_metrics", extra=True),
-        _column(kind, "eligibility", extra=True),
-    )
-
-
-RESULT_COLUMNS: tuple[Column, ...] = _result_columns()
-NEED_COLUMNS: tuple[Column, ...] = _need_columns()
+_need = partial(_column, "need")
+NEED_COLUMNS: tuple[Column, ...] = (
+    _need("title", required=True, aliases=("名称",), example="电池包冬季续航衰减严重"),
+    _need(
+        "description",
+        required=True,
+        aliases=("需求内容", "描述"),
+        example="物流车电池包冬天续航掉得厉害，需要改善低温性能，兼容现有电芯产线。",
+    ),
+    _need("field", aliases=("领域",), example="新能源汽车"),
+    _need("keywords", example="低温、电池包、续航"),
+    _need("cooperation_modes", example="合作开发"),
+    _need("budget", aliases=("预算金额",), example="50-150"),
+    _need("deadline", aliases=("截止时间",), example="2027-06-30"),
+    _need("is_challenge", aliases=("是否揭榜挂帅",), example="否"),
+    _need("reward_wan", en="reward", aliases=("reward_wan", "揭榜金额")),
+    _need("organization", aliases=("单位", "企业名称", "所属单位")),
+    *_contact("need"),
+    _need("requirements", extra=True),
+    _need("target_metrics", extra=True),
+    _need("eligibility", extra=True),
+)
 
 COLUMNS: dict[str, tuple[Column, ...]] = {"result": RESULT_COLUMNS, "need": NEED_COLUMNS}
 

@@ -98,19 +98,10 @@ def _title(value: str) -> str:
     return value
 
 
-def _text(minimum: int, maximum: int) -> AfterValidator:
+def _text(minimum: int, maximum: int, unit: str = "个字") -> AfterValidator:
     def check(value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and len(value) < minimum:
-            raise ValueError(f"{_name(info)}至少 {minimum} 个字")
-        if value is not None and len(value) > maximum:
-            raise ValueError(f"{_name(info)}不能超过 {maximum} 个字")
-        return value
-
-    return AfterValidator(check)
-
-
-def _at_most(maximum: int, unit: str = "个字") -> AfterValidator:
-    def check(value: str | None, info: ValidationInfo) -> str | None:
+            raise ValueError(f"{_name(info)}至少 {minimum} {unit}")
         if value is not None and len(value) > maximum:
             raise ValueError(f"{_name(info)}不能超过 {maximum} {unit}")
         return value
@@ -190,9 +181,9 @@ Subfield = Annotated[str | None, AfterValidator(_subfield)]
 Keywords = Annotated[list[str], _items(10, 30)]
 Items = Annotated[list[str], _items(50)]
 Phone = Annotated[str | None, _pattern(PHONE, "（只能包含数字、空格、+、-、括号）")]
-Email = Annotated[str | None, _at_most(254), _pattern(EMAIL, "")]
-Person = Annotated[str | None, _at_most(60)]
-ExternalId = Annotated[str | None, _at_most(64, "个字符")]
+Email = Annotated[str | None, _text(0, 254), _pattern(EMAIL, "")]
+Person = Annotated[str | None, _text(0, 60)]
+ExternalId = Annotated[str | None, _text(0, 64, "个字符")]
 Trl = Annotated[int | None, AfterValidator(_trl)]
 
 

@@ -560,17 +560,16 @@ def qualified_registration(
     """The organisation's registration when it is checked and its deposit confirmed (one indexed row)."""
     if org_id is None:
         return None
-    return session.exec(
-        select(BuyerRegistration).where(
-            BuyerRegistration.listing_id == listing_id,
-            BuyerRegistration.org_id == org_id,
-            BuyerRegistration.status == BuyerStatus.QUALIFIED,
-        )
-    ).first()
+    return session.exec(select(BuyerRegistration).where(_qualified(listing_id, org_id))).first()
 
 
-def is_qualified(session: Session, *, listing_id: int, org_id: int | None) -> bool:
-    return qualified_registration(session, listing_id=listing_id, org_id=org_id) is not None
+def _qualified(listing_id, org_id: int | None):
+    """A registration of this organisation on this listing, checked and with its deposit confirmed."""
+    return sa.and_(
+        BuyerRegistration.listing_id == listing_id,
+        BuyerRegistration.org_id == org_id,
+        BuyerRegistration.status == BuyerStatus.QUALIFIED,
+    )
 
 
 def new_paddle(session: Session, listing_id: int) -> str:
@@ -681,14 +680,7 @@ def _auction_and_registration(
     registration) and re-read from the database, as `locked_auction`."""
     statement = (
         select(Auction, BuyerRegistration)
-        .outerjoin(
-            BuyerRegistration,
-            sa.and_(
-                BuyerRegistration.listing_id == Auction.listing_id,
-                BuyerRegistration.org_id == org_id,
-                BuyerRegistration.status == BuyerStatus.QUALIFIED,
-            ),
-        )
+        .outerjoin(BuyerRegistration, _qualified(Auction.listing_id, org_id))
         .where(Auction.id == auction_id)
     )
     if lock:
