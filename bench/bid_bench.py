@@ -20,8 +20,11 @@ answer, as the load generator sees it. The load generator runs in this process o
 machine (N threads, one keep-alive connection each, http.client rather than requests: about 0.3 ms of
 CPU per bid instead of 1), so the measured latency includes the CPU it takes from the server and any
 wait for this process to be scheduled. Prints one JSON object: per database, accepted bids per second,
-attempts per second, latency percentiles of all bid requests, the status codes, and whether the bid
-log verified.
+attempts per second, latency percentiles of all bid requests, the status codes, whether the bid log
+verified, and where the CPU went while they bid (`cpu_ms_per_request`: the web server, the outbox
+worker, PostgreSQL, the load generator; from Linux's /proc, read as the bidders are released and when
+they stop). That split is what the latency under load is made of: N bids sent at the same instant
+wait for the ones before them, and the last waits for N × (server + database) CPU over the cores.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import sys
 import tempfile
 from pathlib import Path
@@ -43,9 +47,52 @@ from tests.live.bidding import arrange_auction, run_bidders
 from tests.live_site import LiveSite, postgres_database
 
 
+def _proc_stats() -> dict[int, tuple[int, str, float]]:
+    """pid → (parent pid, command name, CPU seconds used so far), from Linux's /proc ({} elsewhere)."""
+    tick, out = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100, {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = entry.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+        out[int(entry.parent.name)] = (int(rest[1]), name, (int(rest[11]) + int(rest[12])) / tick)
+    return out
+
+
+def cpu_split(site: LiveSite) -> dict[str, float]:
+    """CPU seconds used so far by the web server (gunicorn and its workers), the outbox worker, every
+    PostgreSQL process on the machine, and this process (the load generator)."""
+    procs = _proc_stats()
+
+    def tree(root: int) -> float:
+        family, grew = {root}, True
+        while grew:
+            kids = {pid for pid, (ppid, _, _) in procs.items() if ppid in family} - family
+            family, grew = family | kids, bool(kids)
+        return sum(procs[pid][2] for pid in family if pid in procs)
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "server": tree(site.procs["server"].pid),
+        "outbox_worker": tree(site.procs["worker"].pid) if "worker" in site.procs else 0.0,
+        "postgres": sum(cpu for _, name, cpu in procs.values() if name.startswith("postgres")),
+        "load_generator": usage.ru_utime + usage.ru_stime,
+    }
+
+
 def measure(site: LiveSite, bidders: int, seconds: float, tag: str, think: float = 0.0) -> dict:
     arranged = arrange_auction(site, bidders, tag=tag, minutes=60, extend=1)
-    stats = run_bidders(site.base, arranged["auction_id"], arranged["emails"], seconds=seconds, think=think)
+    before: dict[str, float] = {}
+    stats = run_bidders(
+        site.base,
+        arranged["auction_id"],
+        arranged["emails"],
+        seconds=seconds,
+        think=think,
+        on_start=lambda: before.update(cpu_split(site)),
+    )
+    after = cpu_split(site)
     body = requests.get(f"{site.base}/api/v1/auctions/{arranged['auction_id']}/log", timeout=60).json()
     prices = [e["price"] for e in body["entries"]]
     return {
@@ -60,6 +107,11 @@ def measure(site: LiveSite, bidders: int, seconds: float, tag: str, think: float
         # the first bids of all bidders leave together (a barrier): without them, the steady state
         "latency_after_first_bids": summary_ms(stats.later_latencies),
         "latency_first_bids": summary_ms(stats.first_latencies),
+        # where the machine's CPU went while they bid (ms per bid request; server and database share the
+        # machine's cores with the load generator, so a bid's latency under load is mostly this queue)
+        "cpu_ms_per_request": {
+            k: round((after[k] - before[k]) / max(1, len(stats.latencies)) * 1000, 2) for k in after
+        },
         "codes": {str(k): v for k, v in sorted(stats.codes.items())},
         "server_errors": stats.server_errors,
         "duplicate_prices": len(prices) - len(set(prices)),

@@ -13,6 +13,7 @@ import select as sockets
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.cookies import SimpleCookie
@@ -223,12 +224,19 @@ class BidClient:
 
 
 def run_bidders(
-    base: str, auction_id: int, emails: list[str], *, seconds: float, think: float = 0.0
+    base: str,
+    auction_id: int,
+    emails: list[str],
+    *,
+    seconds: float,
+    think: float = 0.0,
+    on_start: Callable[[], None] | None = None,
 ) -> BidStats:
     """Every bidder signs in, then all bid together for `seconds`: each always bids the lowest
     acceptable price it last heard of (from its own answer), so many bids collide at the same price.
     With `think`, a bidder waits a random 0–2×`think` seconds between bids (people, or scripts that
-    poll); without it, each bids again as soon as it has its answer (saturation)."""
+    poll); without it, each bids again as soon as it has its answer (saturation). `on_start` runs
+    once, as the bidders are released (after the sign-ins: the bench reads CPU counters there)."""
     sessions: list[tuple[requests.Session, str]] = [None] * len(emails)  # type: ignore[list-item]
 
     def sign_in(i: int) -> None:
@@ -245,7 +253,7 @@ def run_bidders(
         sessions[i] = (browser, CSRF.search(page.text).group(1))
     stats = BidStats()
     lock = threading.Lock()
-    barrier = threading.Barrier(len(emails))
+    barrier = threading.Barrier(len(emails), action=on_start)
     path = f"/trade/auctions/{auction_id}/bids"
     clients = [BidClient(base, browser, token) for browser, token in sessions]
     start_state = requests.get(f"{base}/api/v1/auctions/{auction_id}", timeout=60).json()
