@@ -90,6 +90,32 @@ def stop(proc: subprocess.Popen, grace: float = 15.0) -> None:
             proc.wait(5)
 
 
+def processes() -> dict[int, tuple[int, str, float]]:
+    """pid → (parent pid, command name, CPU seconds used so far), from Linux's /proc ({} elsewhere)."""
+    tick, out = os.sysconf("SC_CLK_TCK"), {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = entry.read_text(encoding="ascii", errors="replace")
+            name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+            out[int(entry.parent.name)] = (int(rest[1]), name, (int(rest[11]) + int(rest[12])) / tick)
+        except (OSError, ValueError, IndexError):  # the process ended meanwhile
+            continue
+    return out
+
+
+def descendants(root: int, table: dict[int, tuple[int, str, float]] | None = None) -> list[int]:
+    """The processes below `root` (children, theirs, …), from `table` or a fresh read of /proc."""
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in (processes() if table is None else table).items():
+        children.setdefault(ppid, []).append(pid)
+    out, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
 def pg_database(server_url: str) -> contextlib.AbstractContextManager[str]:
     """A throwaway database on the server of `server_url`, dropped afterwards."""
     return postgres_database(server_url, prefix="bench")

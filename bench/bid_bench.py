@@ -42,41 +42,24 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import log, machine, summary_ms
+from bench._common import descendants, log, machine, processes, summary_ms
 from tests.live.bidding import arrange_auction, run_bidders
 from tests.live_site import LiveSite, postgres_database
-
-
-def _proc_stats() -> dict[int, tuple[int, str, float]]:
-    """pid → (parent pid, command name, CPU seconds used so far), from Linux's /proc ({} elsewhere)."""
-    tick, out = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100, {}
-    for entry in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = entry.read_text()
-        except OSError:  # the process ended meanwhile
-            continue
-        name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
-        out[int(entry.parent.name)] = (int(rest[1]), name, (int(rest[11]) + int(rest[12])) / tick)
-    return out
 
 
 def cpu_split(site: LiveSite) -> dict[str, float]:
     """CPU seconds used so far by the web server (gunicorn and its workers), the outbox worker, every
     PostgreSQL process on the machine, and this process (the load generator)."""
-    procs = _proc_stats()
+    table = processes()
 
     def tree(root: int) -> float:
-        family, grew = {root}, True
-        while grew:
-            kids = {pid for pid, (ppid, _, _) in procs.items() if ppid in family} - family
-            family, grew = family | kids, bool(kids)
-        return sum(procs[pid][2] for pid in family if pid in procs)
+        return sum(table[pid][2] for pid in [root, *descendants(root, table)] if pid in table)
 
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "server": tree(site.procs["server"].pid),
         "outbox_worker": tree(site.procs["worker"].pid) if "worker" in site.procs else 0.0,
-        "postgres": sum(cpu for _, name, cpu in procs.values() if name.startswith("postgres")),
+        "postgres": sum(cpu for _, name, cpu in table.values() if name.startswith("postgres")),
         "load_generator": usage.ru_utime + usage.ru_stime,
     }
 

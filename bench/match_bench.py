@@ -48,6 +48,7 @@ import requests
 import sqlalchemy as sa
 from _common import (
     BIN,
+    descendants,
     free_port,
     listing_rows,
     machine,
@@ -94,26 +95,6 @@ def _status_kb(pid: int | str, key: str) -> int:
     return 0
 
 
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
-                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        for child in children.get(pid, []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
 class TreeMemory:
     """Peak resident memory of this process plus its descendants, sampled in a thread.
 
@@ -136,14 +117,14 @@ class TreeMemory:
         while not self._stop.is_set():
             now = time.monotonic()
             if now - refreshed > 0.25:
-                pids, refreshed = _descendants(me), now
+                pids, refreshed = descendants(me), now
             rss = _status_kb(me, "VmRSS") + sum(_status_kb(pid, "VmRSS") for pid in pids)
             self.peak_kb = max(self.peak_kb, rss)
             self._stop.wait(self.interval)
 
     def __enter__(self) -> TreeMemory:
         me = os.getpid()
-        self.start_kb = _status_kb(me, "VmRSS") + sum(_status_kb(pid, "VmRSS") for pid in _descendants(me))
+        self.start_kb = _status_kb(me, "VmRSS") + sum(_status_kb(pid, "VmRSS") for pid in descendants(me))
         self._thread.start()
         return self
 
